@@ -1,0 +1,47 @@
+"""Joint orders, names and skeleton edges of the two layouts the model outputs.
+
+2D keypoints are in COCO-17 order; 3D joints in the Human3.6M-17 order of ORPose's lifting
+network. The same orders are published as constants in ``orpose_msgs/msg/PersonPose.msg``.
+"""
+
+from __future__ import annotations
+
+COCO_KEYPOINT_NAMES: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+
+H36M_JOINT_NAMES: tuple[str, ...] = (
+    "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+    "spine", "thorax", "neck_nose", "head",
+    "left_shoulder", "left_elbow", "left_wrist", "right_shoulder", "right_elbow", "right_wrist",
+)  # fmt: skip
+
+NUM_KEYPOINTS = 17
+
+COCO_SKELETON: tuple[tuple[int, int], ...] = (
+    (0, 1), (0, 2), (1, 3), (2, 4), (5, 6), (5, 7), (7, 9), (6, 8), (8, 10),
+    (5, 11), (6, 12), (11, 12), (11, 13), (13, 15), (12, 14), (14, 16),
+)  # fmt: skip
+
+H36M_SKELETON: tuple[tuple[int, int], ...] = (
+    (0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9), (9, 10),
+    (8, 11), (11, 12), (12, 13), (8, 14), (14, 15), (15, 16),
+)  # fmt: skip
+
+
+def side_of(name: str) -> str:
+    """'left', 'right' or 'centre' for a joint name: used to colour skeletons consistently."""
+    if name.startswith("left_"):
+        return "left"
+    if name.startswith("right_"):
+        return "right"
+    return "centre"
+
+
+def bone_side(names: tuple[str, ...], edge: tuple[int, int]) -> str:
+    """Side of a bone: the side its joints share, else 'centre'."""
+    a, b = (side_of(names[i]) for i in edge)
+    return a if a == b else "centre"

@@ -1,0 +1,35 @@
+"""ament_python package orpose_ros: the ORPose student model and its ROS 2 node."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "orpose_ros"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml") + glob("config/*.rviz")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="orpose_ros maintainers",
+    maintainer_email="orpose-ros@example.com",
+    description="Privacy-preserving multi-person 2D/3D human pose estimation (ORPose) for ROS 2.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "orpose_node = orpose_ros.node:main",
+            "orpose_demo = orpose_ros.ros.demo:main",
+            "camera_replay = orpose_ros.ros.camera_replay:main",
+            "orpose-infer = orpose_ros.cli.infer:main",
+            "orpose-download-models = orpose_ros.cli.download_models:main",
+            "orpose-bench = orpose_ros.bench.cli:main",
+        ],
+    },
+)

@@ -1,0 +1,77 @@
+"""ros2 launch orpose_ros orpose.launch.py [image_topics:=...] [weights:=...] [rviz:=true] ...
+
+Starts orpose_node with config/orpose.yaml (or params_file:=...). Launch arguments left empty keep
+the params file's value; given ones override it. Optionally starts RViz with config/orpose.rviz.
+"""
+
+from pathlib import Path
+
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.conditions import IfCondition
+from launch.substitutions import EnvironmentVariable, LaunchConfiguration
+from launch_ros.actions import Node
+
+from launch import LaunchDescription
+
+SHARE = Path(get_package_share_directory("orpose_ros"))
+
+# Arguments that override the params file when given (parameter name = argument name).
+OVERRIDES = {
+    "image_topics": "Camera image topics, e.g. \"['/cam1/image_raw', '/cam2/image_raw']\" or /a,/b",
+    "weights": "ORPose checkpoint (.pth)",
+    "downsample_factor": "Privacy downsampling factor (1 = off; 0 = from the weights name)",
+    "device": "auto, cpu, cuda or cuda:N",
+}
+
+
+def _parameter_overrides(context) -> list:
+    """orpose_node with the params file plus the override arguments that were given."""
+    overrides = {}
+    for name in OVERRIDES:
+        value = LaunchConfiguration(name).perform(context).strip()
+        if not value:
+            continue
+        if name == "image_topics":
+            value = [t.strip(" '\"") for t in value.strip("[]").split(",") if t.strip(" '\"")]
+        elif name == "downsample_factor":
+            value = int(value)
+        overrides[name] = value
+    return [
+        Node(
+            package="orpose_ros",
+            executable="orpose_node",
+            name="orpose_node",
+            namespace=LaunchConfiguration("namespace"),
+            parameters=[LaunchConfiguration("params_file"), overrides],
+            output="screen",
+            emulate_tty=True,
+        )
+    ]
+
+
+def generate_launch_description() -> LaunchDescription:
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument("params_file", default_value=str(SHARE / "config" / "orpose.yaml"),
+                                  description="Parameters of orpose_node"),
+            DeclareLaunchArgument("namespace", default_value="", description="Namespace of the node"),
+            DeclareLaunchArgument("rviz", default_value="false", description="Start RViz with config/orpose.rviz"),
+            *(DeclareLaunchArgument(name, default_value="", description=text) for name, text in OVERRIDES.items()),
+            # Large images need a bigger shared-memory segment than Fast DDS's default; keep the
+            # user's own profile when one is set.
+            SetEnvironmentVariable(
+                "FASTDDS_DEFAULT_PROFILES_FILE",
+                EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE",
+                                    default_value=str(SHARE / "config" / "fastdds_shm.xml")),
+            ),
+            OpaqueFunction(function=_parameter_overrides),
+            Node(
+                package="rviz2",
+                executable="rviz2",
+                arguments=["-d", str(SHARE / "config" / "orpose.rviz")],
+                condition=IfCondition(LaunchConfiguration("rviz")),
+                output="screen",
+            ),
+        ]
+    )

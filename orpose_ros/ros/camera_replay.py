@@ -1,0 +1,146 @@
+"""camera_replay: publish frames from a folder, a video or the synthetic camera at a fixed rate.
+
+    camera_replay [--source DIR|VIDEO|synthetic] [--topic /camera/image_raw] [--rate 10] [--size 640x480]
+                  [--frame-id camera_optical_frame] [--compressed] [--encoding bgr8] [--count N] [--reliable]
+
+Each message is stamped with the publishing time. Frames loop until --count frames were sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+from orpose_ros.ros.image_conversion import bgr_to_image_msg
+from orpose_ros.synthetic_scene import synthetic_frame
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+_FROM_BGR = {"bgr8": None, "rgb8": cv2.COLOR_BGR2RGB, "bgra8": cv2.COLOR_BGR2BGRA, "rgba8": cv2.COLOR_BGR2RGBA,
+             "mono8": cv2.COLOR_BGR2GRAY}
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 640x480, got '{text}'") from None
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive, got '{text}'")
+    return width, height
+
+
+def frame_source(source: str, size: tuple[int, int] | None) -> Iterator[np.ndarray]:
+    """Endless BGR frames from a folder of images, a video file or the synthetic camera."""
+    if source == "synthetic":
+        width, height = size or (640, 480)
+        for i in itertools.count():
+            yield synthetic_frame(i, width, height)
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {path}")
+        frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files]
+    elif path.is_file():
+        frames = _read_video(path)
+    else:
+        raise FileNotFoundError(f"frame source not found: {path}")
+    if size is not None:
+        frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
+    yield from itertools.cycle(frames)
+
+
+def _read_video(path: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    if not frames:
+        raise ValueError(f"could not read any frame from {path}")
+    return frames
+
+
+def to_message(frame: np.ndarray, header: Header, encoding: str, compressed: bool) -> Image | CompressedImage:
+    if compressed:
+        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        assert ok
+        return CompressedImage(header=header, format="jpeg", data=jpeg.tobytes())
+    conversion = _FROM_BGR[encoding]
+    if conversion is None:
+        return bgr_to_image_msg(frame, header)
+    converted = cv2.cvtColor(frame, conversion)
+    msg = bgr_to_image_msg(np.zeros((1, 1, 3), np.uint8), header)
+    msg.height, msg.width = converted.shape[:2]
+    msg.encoding = encoding
+    msg.step = converted.shape[1] * (converted.shape[2] if converted.ndim == 3 else 1)
+    msg.data = np.ascontiguousarray(converted).tobytes()
+    return msg
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="camera_replay", description=__doc__.split("\n")[0])
+    parser.add_argument("--source", default="synthetic", help="folder of images, video file, or 'synthetic'")
+    parser.add_argument("--topic", default="/camera/image_raw")
+    parser.add_argument("--rate", type=float, default=10.0, help="frames per second")
+    parser.add_argument("--size", type=parse_size, default=None, help="resize frames to WxH")
+    parser.add_argument("--frame-id", default="camera_optical_frame")
+    parser.add_argument("--compressed", action="store_true", help="publish sensor_msgs/CompressedImage (jpeg)")
+    parser.add_argument("--encoding", choices=sorted(_FROM_BGR), default="bgr8")
+    parser.add_argument("--count", type=int, default=0, help="stop after this many frames (0 = never)")
+    parser.add_argument("--reliable", action="store_true", help="reliable QoS (default best effort)")
+    args, ros_args = parser.parse_known_args(argv)
+    if args.rate <= 0:
+        parser.error("--rate must be positive")
+    try:
+        frames = frame_source(args.source, args.size)
+        first = next(frames)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"camera_replay: {error}", file=sys.stderr)
+        return 2
+
+    rclpy.init(args=ros_args)
+    node = rclpy.create_node("camera_replay")
+    qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                     reliability=ReliabilityPolicy.RELIABLE if args.reliable else ReliabilityPolicy.BEST_EFFORT)
+    publisher = node.create_publisher(CompressedImage if args.compressed else Image, args.topic, qos)
+    pending = itertools.chain([first], frames)
+    sent = 0
+
+    def publish() -> None:
+        nonlocal sent
+        header = Header(stamp=node.get_clock().now().to_msg(), frame_id=args.frame_id)
+        publisher.publish(to_message(next(pending), header, args.encoding, args.compressed))
+        sent += 1
+        if args.count and sent >= args.count:
+            raise SystemExit(0)
+
+    node.create_timer(1.0 / args.rate, publish)
+    node.get_logger().info(f"publishing {args.source} on {args.topic} at {args.rate:g} Hz")
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException, SystemExit):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

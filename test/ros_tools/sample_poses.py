@@ -1,0 +1,23 @@
+"""Deterministic FramePoses for message tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from orpose_ros.poses import FramePoses, PersonPose
+
+STAMP = (1_700_000_000, 123_456_789)
+FRAME_ID = "ceiling_cam_optical"
+
+
+def sample_frame_poses(people: int = 3, seed: int = 7) -> FramePoses:
+    rng = np.random.default_rng(seed)
+    persons = []
+    for i in range(people):
+        x1, y1 = rng.uniform(0, 300, 2)
+        box = np.array([x1, y1, x1 + 120 + i, y1 + 200 + i], dtype=np.float32)
+        kp2d = np.column_stack([rng.uniform(x1, x1 + 120, 17), rng.uniform(y1, y1 + 200, 17), rng.uniform(0, 9, 17)])
+        kp3d = rng.normal(0, 0.4, (17, 3))
+        kp3d[0] = 0.0
+        persons.append(PersonPose(float(0.99 - 0.1 * i), box, kp2d.astype(np.float32), kp3d.astype(np.float32)))
+    return FramePoses(width=640, height=480, downsample_factor=12, persons=tuple(persons))

@@ -1,0 +1,149 @@
+"""orpose_demo: the README's main job. Starts orpose_node and a camera replay, prints poses as they arrive.
+
+    orpose_demo [--weights W | --random-weights SEED] [--source synthetic|DIR|VIDEO] [--size WxH]
+                [--cameras N] [--rate HZ] [--duration S] [--device D] [--downsample S] [--domain-id N]
+
+Without --weights it looks for models/orpose_fixed_12x_model_final.pth. Random weights are used
+only when asked for with --random-weights (the poses are then meaningless). DDS stays on this
+machine (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) in its own domain; the banner says how to watch
+the topics from another shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+
+from orpose_msgs.msg import PersonPoseArray
+from orpose_ros.ros.camera_replay import parse_size
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_WEIGHTS = REPO / "models" / "orpose_fixed_12x_model_final.pth"
+CONFIG = REPO / "config"
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="orpose_demo", description=__doc__.split("\n")[0])
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument("--weights", type=Path, help=f"ORPose checkpoint (default: {DEFAULT_WEIGHTS} if present)")
+    weights.add_argument("--random-weights", type=int, metavar="SEED", help="demo without weights: random model")
+    parser.add_argument("--stats", type=Path, help="h36stats.json (default: beside the weights, then models/)")
+    parser.add_argument("--source", default="synthetic", help="frames: a folder of images, a video, or 'synthetic'")
+    parser.add_argument("--size", type=parse_size, help="resize source frames to WxH (e.g. 640x480 for 12x frames)")
+    parser.add_argument("--cameras", type=int, default=1, help="number of simulated cameras")
+    parser.add_argument("--rate", type=float, default=2.0, help="frames per second per camera")
+    parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds (0 = Ctrl-C)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--downsample", type=int, default=0, help="privacy factor (0 = from the weights name)")
+    parser.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID (default: a random one)")
+    args = parser.parse_args(argv)
+    if args.cameras < 1 or args.rate <= 0:
+        parser.error("--cameras must be >= 1 and --rate > 0")
+    return args
+
+
+def _environment(domain_id: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    env["ROS_DOMAIN_ID"] = str(domain_id)
+    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(CONFIG / "fastdds_shm.xml"))
+    env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)  # children need their own library-path re-exec
+    return env
+
+
+def _node_command(args: argparse.Namespace, topics: list[str]) -> list[str]:
+    params = [f"image_topics:=[{','.join(topics)}]", f"device:={args.device}",
+              f"downsample_factor:={args.downsample}"]
+    if args.weights is not None:
+        params.append(f"weights:={args.weights}")
+    else:
+        params.append(f"random_weights_seed:={args.random_weights}")
+    if args.stats is not None:
+        params.append(f"stats:={args.stats}")
+    command = [sys.executable, "-m", "orpose_ros.node", "--ros-args", "--params-file", str(CONFIG / "orpose.yaml")]
+    for param in params:
+        command += ["-p", param]
+    return command
+
+
+def _replay_commands(args: argparse.Namespace, topics: list[str]) -> list[list[str]]:
+    commands = []
+    for i, topic in enumerate(topics):
+        command = [sys.executable, "-m", "orpose_ros.ros.camera_replay", "--source", args.source, "--topic", topic,
+                   "--rate", str(args.rate), "--frame-id", f"camera_{i}_optical_frame"]
+        if args.size:
+            command += ["--size", f"{args.size[0]}x{args.size[1]}"]
+        commands.append(command)
+    return commands
+
+
+def _print_poses(msg: PersonPoseArray) -> None:
+    stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+    latency = time.time() - stamp
+    scores = ", ".join(f"{p.score:.2f}" for p in msg.persons[:5])
+    print(f"{msg.source_topic} [{msg.header.frame_id}] {msg.image_width}x{msg.image_height} "
+          f"x{msg.downsample_factor}: {len(msg.persons)} person(s) [{scores}]  latency {latency * 1000:.0f} ms",
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if args.weights is None and args.random_weights is None:
+        if not DEFAULT_WEIGHTS.exists():
+            print(f"orpose_demo: no weights: {DEFAULT_WEIGHTS} does not exist.\n"
+                  "  Get them with 'orpose-download-models' (models/README.md), or pass --weights FILE;\n"
+                  "  to try the pipeline without them, ask for random weights: --random-weights 0", file=sys.stderr)
+            return 2
+        args.weights = DEFAULT_WEIGHTS
+    if args.random_weights is not None:
+        print("=" * 78 + "\n  RANDOM WEIGHTS (asked for with --random-weights): poses are meaningless.\n"
+              "  Real poses need the ORPose checkpoints: orpose-download-models\n" + "=" * 78, flush=True)
+
+    domain_id = args.domain_id if args.domain_id is not None else random.randint(1, 101)
+    env = _environment(domain_id)
+    topics = [f"/camera_{i}/image_raw" for i in range(args.cameras)] if args.cameras > 1 else ["/camera/image_raw"]
+    print(f"ROS_DOMAIN_ID={domain_id} (loopback only). Watch with:\n"
+          f"  ROS_DOMAIN_ID={domain_id} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ros2 topic echo /orpose/poses",
+          flush=True)
+    children = [subprocess.Popen(_node_command(args, topics), env=env)]
+    children += [subprocess.Popen(command, env=env) for command in _replay_commands(args, topics)]
+
+    os.environ.update({k: env[k] for k in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID")})
+    rclpy.init()
+    listener = rclpy.create_node("orpose_demo_listener")
+    listener.create_subscription(PersonPoseArray, "/orpose/poses", _print_poses, 10)
+    end = time.monotonic() + args.duration if args.duration > 0 else float("inf")
+    code = 0
+    try:
+        while time.monotonic() < end:
+            rclpy.spin_once(listener, timeout_sec=0.2)
+            if children[0].poll() is not None:
+                print(f"orpose_demo: orpose_node exited with code {children[0].returncode}", file=sys.stderr)
+                code = children[0].returncode or 1
+                break
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(2)  # SIGINT: clean ROS shutdown
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        listener.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -26,7 +26,8 @@ def test_markers_of_a_frame() -> None:
         assert m.ns == "camera/image_raw"
     for i, person in enumerate(poses.persons):
         bones, joints = markers[1 + 2 * i], markers[2 + 2 * i]
-        assert (bones.type, bones.id, joints.type, joints.id) == (Marker.LINE_LIST, 2 * i, Marker.SPHERE_LIST, 2 * i + 1)
+        assert (bones.type, bones.id) == (Marker.LINE_LIST, 2 * i)
+        assert (joints.type, joints.id) == (Marker.SPHERE_LIST, 2 * i + 1)
         assert len(bones.points) == len(bones.colors) == 2 * len(H36M_SKELETON)
         assert len(joints.points) == len(joints.colors) == 17
         anchor = cam.back_project(*pelvis_pixel(person.keypoints_2d), 4.0)

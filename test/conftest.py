@@ -43,14 +43,24 @@ def mvor_frames(reference_dir: Path) -> list[Path]:
     return frames
 
 
-@pytest.fixture
-def ros_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for ROS 2 child processes: loopback-only DDS, a private domain, logs in tmp."""
+def make_ros_env(log_dir: Path) -> dict[str, str]:
+    """Environment for ROS 2 child processes: loopback-only DDS, a private domain, logs in log_dir."""
     env = dict(os.environ)
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env["ROS_DOMAIN_ID"] = str(random.randint(1, 101))
-    env["ROS_LOG_DIR"] = str(tmp_path / "ros_log")
+    env["ROS_LOG_DIR"] = str(log_dir)
     env["PYTHONUNBUFFERED"] = "1"
     # The ROS wheels' re-exec guard must not leak into children (they need their own re-exec).
     env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
     return env
+
+
+@pytest.fixture
+def ros_env(tmp_path: Path) -> dict[str, str]:
+    return make_ros_env(tmp_path / "ros_log")
+
+
+@pytest.fixture(scope="module")
+def ros_env_module(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Like ros_env, shared by the tests of one module (one domain for a long-running node)."""
+    return make_ros_env(tmp_path_factory.mktemp("ros_log"))

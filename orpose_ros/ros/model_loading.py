@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rclpy.impl.rcutils_logger import RcutilsLogger
 
-from orpose_ros.model import CheckpointError, DeviceUnavailableError, OrPosePredictor
+from orpose_ros.model import CheckpointError, DeviceUnavailableError, OrPosePredictor, StatsError
 from orpose_ros.ros.parameters import NodeConfig
 
 HOW_TO_GET_WEIGHTS = (
@@ -20,12 +20,9 @@ class ModelLoadError(RuntimeError):
 
 def load_predictor(config: NodeConfig, logger: RcutilsLogger) -> OrPosePredictor:
     """Build the predictor; falls back to CPU (loudly) when the requested GPU is absent."""
-    options = dict(
-        device=config.device,
-        fp16=config.fp16,
-        downsample_factor=config.downsample_factor,
-        score_threshold=config.score_threshold,
-    )
+    options = dict(device=config.device, fp16=config.fp16, score_threshold=config.score_threshold)
+    if config.downsample_factor is not None:  # else: from the weights name (orpose_fixed_12x -> 12), or 1
+        options["downsample_factor"] = config.downsample_factor
     try:
         return _build(config, logger, options)
     except DeviceUnavailableError as error:
@@ -36,6 +33,8 @@ def load_predictor(config: NodeConfig, logger: RcutilsLogger) -> OrPosePredictor
 def _build(config: NodeConfig, logger: RcutilsLogger, options: dict) -> OrPosePredictor:
     try:
         if config.weights is not None:
+            if not config.weights.is_file():
+                raise ModelLoadError(f"weights file not found: {config.weights}. {HOW_TO_GET_WEIGHTS}")
             if config.random_weights_seed is not None:
                 logger.warning("both 'weights' and 'random_weights_seed' are set: using the weights file")
             return OrPosePredictor.from_files(config.weights, config.stats, **options)
@@ -45,7 +44,7 @@ def _build(config: NodeConfig, logger: RcutilsLogger, options: dict) -> OrPosePr
                 "for demos and tests only. " + HOW_TO_GET_WEIGHTS
             )
             return OrPosePredictor.with_random_weights(config.random_weights_seed, config.stats, **options)
-    except (CheckpointError, FileNotFoundError) as error:
+    except (CheckpointError, StatsError, FileNotFoundError) as error:
         raise ModelLoadError(f"cannot load the model: {error}. {HOW_TO_GET_WEIGHTS}") from error
     except ValueError as error:  # fp16 on CPU, bad factor...
         raise ModelLoadError(f"invalid model settings: {error}") from error

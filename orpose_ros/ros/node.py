@@ -134,7 +134,8 @@ class OrPoseNode(Node):
             except UnsupportedImageError as error:
                 camera.stats.rejected += 1
                 encoding = msg.format if camera.compressed else msg.encoding
-                self._warn_throttled(camera.topic, encoding, f"skipped a frame of {camera.topic} ({encoding}): {error}")
+                text = f"skipped a frame of {camera.topic} ({encoding}): {error}"
+                self._warn_throttled(camera.topic, str(error), text)
                 continue
             frames.append(frame)
             sources.append((camera, msg.header, received))
@@ -165,6 +166,7 @@ class OrPoseNode(Node):
 
     # --- housekeeping ---------------------------------------------------------------------
     def _warn_throttled(self, topic: str, reason: str, text: str) -> None:
+        """Log ``text`` at most every WARN_EVERY_S per topic and reason (so a bad stream cannot flood the log)."""
         now = time.monotonic()
         if now - self._last_warning.get((topic, reason), -WARN_EVERY_S) >= WARN_EVERY_S:
             self._last_warning[(topic, reason)] = now

@@ -1,0 +1,126 @@
+"""Run orpose_node as a separate process and talk to it from the test process with real rclpy."""
+
+from __future__ import annotations
+
+import array
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
+
+from orpose_msgs.msg import PersonPoseArray
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def node_command(params: dict[str, object]) -> list[str]:
+    command = [sys.executable, "-m", "orpose_ros.node", "--ros-args"]
+    for name, value in params.items():
+        if isinstance(value, (list, tuple)):
+            value = "[" + ",".join(str(v) for v in value) + "]"
+        elif isinstance(value, bool):
+            value = str(value).lower()
+        command += ["-p", f"{name}:={value}"]
+    return command
+
+
+def start_node(params: dict[str, object], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(node_command(params), env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def header(sec: int, nanosec: int, frame_id: str) -> Header:
+    return Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=frame_id)
+
+
+def image_msg(pixels: np.ndarray, encoding: str, hdr: Header, step: int | None = None) -> Image:
+    height, width = pixels.shape[:2]
+    data = np.ascontiguousarray(pixels).tobytes()
+    return Image(header=hdr, height=height, width=width, encoding=encoding,
+                 step=step if step is not None else len(data) // max(height, 1), data=array.array("B", data))
+
+
+@dataclass
+class Inbox:
+    """Everything the node published, as received by the test process (thread-safe append)."""
+
+    poses: list[tuple[float, PersonPoseArray]] = field(default_factory=list)
+    markers: list[MarkerArray] = field(default_factory=list)
+    debug: list[Image] = field(default_factory=list)
+    diagnostics: list[DiagnosticArray] = field(default_factory=list)
+
+    def poses_with_stamp(self, sec: int, nanosec: int) -> list[PersonPoseArray]:
+        return [m for _, m in list(self.poses) if (m.header.stamp.sec, m.header.stamp.nanosec) == (sec, nanosec)]
+
+
+class TestPeer:
+    """An rclpy node in the test process: publishes camera frames, records the node's outputs."""
+
+    def __init__(self, env: dict[str, str], image_topics: dict[str, type]) -> None:
+        for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
+            os.environ[key] = env[key]
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("orpose_test_peer", context=self.context)
+        self.inbox = Inbox()
+        self.publishers = {t: self.node.create_publisher(kind, t, RELIABLE) for t, kind in image_topics.items()}
+        self.node.create_subscription(PersonPoseArray, "/orpose/poses",
+                                      lambda m: self.inbox.poses.append((time.time(), m)), RELIABLE)
+        self.node.create_subscription(MarkerArray, "/orpose/markers", self.inbox.markers.append, RELIABLE)
+        self.node.create_subscription(Image, "/orpose/debug_image", self.inbox.debug.append, RELIABLE)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.inbox.diagnostics.append, RELIABLE)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._spinner = threading.Thread(target=self._spin, daemon=True)
+        self._running = True
+        self._spinner.start()
+
+    def _spin(self) -> None:
+        while self._running and self.context.ok():
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def publish(self, topic: str, msg: Image | CompressedImage) -> None:
+        self.publishers[topic].publish(msg)
+
+    def wait_for_subscriber(self, topic: str, timeout: float = 30.0) -> bool:
+        return wait_until(lambda: self.publishers[topic].get_subscription_count() > 0, timeout)
+
+    def close(self) -> None:
+        self._running = False
+        self._spinner.join(5)
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def diagnostics_value(msgs: list[DiagnosticArray], status_suffix: str, key: str) -> float | None:
+    """Latest value of ``key`` in the status whose name ends with ``status_suffix``."""
+    for msg in reversed(list(msgs)):
+        for status in msg.status:
+            if status.name.endswith(status_suffix):
+                for kv in status.values:
+                    if kv.key == key:
+                        return float(kv.value)
+    return None

@@ -1,0 +1,198 @@
+"""orpose_node as users run it: a separate process with real DDS, fed and watched by this process.
+
+One node serves most tests: two cameras (a raw Image topic and a CompressedImage one), privacy
+factor 12, random weights crafted to detect people, CPU.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from ros_tools.node_harness import (
+    TestPeer,
+    diagnostics_value,
+    header,
+    image_msg,
+    start_node,
+    wait_until,
+)
+from sensor_msgs.msg import CompressedImage, Image
+from visualization_msgs.msg import Marker
+
+from orpose_ros import privacy
+from orpose_ros.synthetic_scene import synthetic_frame
+
+RAW, COMPRESSED = "/cam_a/image_raw", "/cam_b/image_raw/compressed"
+FACTOR = 12
+WAIT = 120.0  # s: first inference on a cold 2-core CPU included
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _frame(index: int) -> np.ndarray:
+    """A 640x480 scene with fine detail, so that a shrunk-and-restored copy is far from it."""
+    frame = synthetic_frame(index).astype(np.int16)
+    noise = np.random.default_rng(index).integers(-40, 40, frame.shape)
+    return np.clip(frame + noise, 0, 255).astype(np.uint8)
+
+
+def _png(frame: np.ndarray, hdr) -> CompressedImage:
+    ok, data = cv2.imencode(".png", frame)  # lossless, so the debug image can be predicted
+    assert ok
+    return CompressedImage(header=hdr, format="png", data=data.tobytes())
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory, stats_path: Path, ros_env_module: dict) -> Iterator[tuple]:
+    log = tmp_path_factory.mktemp("node") / "node.log"
+    params = {
+        "image_topics": [RAW, COMPRESSED], "random_weights_seed": 0, "stats": stats_path,
+        "downsample_factor": FACTOR, "device": "cpu", "qos_reliability": "reliable", "qos_depth": 1,
+    }
+    process = start_node(params, ros_env_module, log)
+    peer = TestPeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage})
+    try:
+        assert peer.wait_for_subscriber(RAW, 120) and peer.wait_for_subscriber(COMPRESSED, 30), log.read_text()
+        yield process, peer, log
+    finally:
+        peer.close()
+        process.send_signal(2)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _await_poses(peer: TestPeer, stamp: tuple[int, int], log: Path):
+    assert wait_until(lambda: peer.inbox.poses_with_stamp(*stamp), WAIT), log.read_text()[-3000:]
+    return peer.inbox.poses_with_stamp(*stamp)[0]
+
+
+def test_poses_for_two_cameras_keep_each_frames_header(running) -> None:
+    _, peer, log = running
+    frame = _frame(0)
+    peer.publish(RAW, image_msg(frame, "bgr8", header(101, 1, "cam_a_optical")))
+    peer.publish(COMPRESSED, _png(frame, header(101, 2, "cam_b_optical")))
+    for stamp, frame_id, topic in (((101, 1), "cam_a_optical", RAW), ((101, 2), "cam_b_optical", COMPRESSED)):
+        msg = _await_poses(peer, stamp, log)
+        assert msg.header.frame_id == frame_id and msg.source_topic == topic
+        assert (msg.image_width, msg.image_height, msg.downsample_factor) == (640, 480, FACTOR)
+        assert len(msg.persons) >= 1, "the crafted random weights should detect people"
+        for person in msg.persons:
+            assert len(person.keypoints_2d) == 17 and len(person.keypoints_3d) == 17
+            x1, y1, x2, y2 = person.bbox
+            assert 0 <= x1 <= x2 <= 640 and 0 <= y1 <= y2 <= 480
+            assert all(0 <= k.x <= 640 and 0 <= k.y <= 480 for k in person.keypoints_2d)
+            assert person.keypoints_3d[0].x == person.keypoints_3d[0].y == person.keypoints_3d[0].z == 0.0
+            assert 0.5 <= person.score <= 1.0
+        assert [p.id for p in msg.persons] == list(range(len(msg.persons)))
+
+
+def test_markers_start_with_deleteall_and_carry_the_image_stamp(running) -> None:
+    _, peer, _ = running
+    assert wait_until(lambda: any(m.markers and m.markers[0].header.stamp.sec == 101 for m in peer.inbox.markers), 30)
+    for array_msg in peer.inbox.markers:
+        first = array_msg.markers[0]
+        if first.header.stamp.sec != 101:
+            continue
+        assert first.action == Marker.DELETEALL
+        assert first.ns in (RAW.strip("/"), COMPRESSED.strip("/"))
+        kinds = [m.type for m in array_msg.markers[1:]]
+        assert kinds and kinds == [Marker.LINE_LIST, Marker.SPHERE_LIST] * (len(kinds) // 2)
+        assert all(m.header.stamp == first.header.stamp for m in array_msg.markers)
+
+
+def test_debug_image_in_privacy_mode_is_the_restored_low_resolution_frame(running) -> None:
+    _, peer, log = running
+    frame = _frame(1)
+    peer.publish(RAW, image_msg(frame, "bgr8", header(202, 0, "cam_a_optical")))
+    poses = _await_poses(peer, (202, 0), log)
+    assert wait_until(lambda: any(m.header.stamp.sec == 202 for m in peer.inbox.debug), 30)
+    debug_msg = next(m for m in peer.inbox.debug if m.header.stamp.sec == 202)
+    assert (debug_msg.width, debug_msg.height, debug_msg.encoding) == (640, 480, "bgr8")
+    debug = np.frombuffer(debug_msg.data, np.uint8).reshape(480, 640, 3)
+
+    restored = privacy.shrink_and_restore(frame, FACTOR)
+    # where the drawing may differ: the boxes with a margin for line width, and the score label
+    # drawn just above each box (pushed inside the image near its border)
+    drawn = np.zeros((480, 640), bool)
+    for person in poses.persons:
+        x1, y1, x2, y2 = (int(v) for v in person.bbox)
+        drawn[max(0, y1 - 8): y2 + 9, max(0, x1 - 8): x2 + 9] = True
+        label_x = min(max(x1, 0), 640 - 100)
+        drawn[max(0, min(y1, 40) - 40): max(y1, 40) + 9, label_x: label_x + 100] = True
+    outside = ~drawn
+    assert outside.mean() > 0.1, "boxes cover nearly the whole frame: the test would prove nothing"
+    np.testing.assert_array_equal(debug[outside], restored[outside])
+    assert np.abs(debug[outside].astype(int) - frame[outside]).mean() > 10  # not the original
+
+
+def test_bad_inputs_are_skipped_with_a_warning_and_the_node_serves_on(running) -> None:
+    process, peer, log = running
+    good = _frame(2)
+    bad = [
+        ("16UC1", image_msg(np.zeros((48, 64, 2), np.uint8), "16UC1", header(300, 1, "a"))),
+        ("32FC1", image_msg(np.zeros((48, 64, 4), np.uint8), "32FC1", header(300, 2, "a"))),
+        ("yuv422", image_msg(np.zeros((48, 64, 2), np.uint8), "yuv422", header(300, 3, "a"))),
+        ("bayer_rggb8", image_msg(np.zeros((48, 64, 1), np.uint8), "bayer_rggb8", header(300, 4, "a"))),
+        ("empty", image_msg(np.zeros((0, 0, 3), np.uint8), "bgr8", header(300, 5, "a"), step=0)),
+        ("needs", image_msg(good[:100], "bgr8", header(300, 6, "a"), step=640 * 3)),
+    ]
+    bad[-1][1].height = 480  # claims a whole frame, carries 100 rows
+    for _, msg in bad:
+        peer.publish(RAW, msg)
+        time.sleep(0.6)  # let the worker take each one (it keeps only the newest)
+    peer.publish(COMPRESSED, CompressedImage(header=header(300, 7, "b"), format="jpeg", data=b"garbage"))
+    time.sleep(0.6)
+    peer.publish(RAW, image_msg(good, "rgb8", header(301, 0, "cam_a_optical")))
+    msg = _await_poses(peer, (301, 0), log)
+    assert msg.image_width == 640 and process.poll() is None
+    text = log.read_text()
+    for word, _ in bad:
+        assert word in text, f"no warning naming '{word}' in the node log"
+    assert "could not decode" in text and COMPRESSED in text
+    assert not peer.inbox.poses_with_stamp(300, 1)
+    assert wait_until(lambda: (diagnostics_value(peer.inbox.diagnostics, RAW, "rejected") or 0) >= 6, 10)
+
+
+def test_only_the_newest_frame_is_kept_when_frames_come_faster_than_inference(running) -> None:
+    _, peer, _ = running
+    started = len(peer.inbox.poses)
+    sent_at = []
+    end = time.monotonic() + 20.0
+    while time.monotonic() < end:  # 10 Hz, far above CPU inference speed
+        now = time.time()
+        sec, nanosec = int(now), int((now % 1) * 1e9)
+        peer.publish(RAW, image_msg(_frame(3), "bgr8", header(sec, nanosec, "cam_a_optical")))
+        sent_at.append(now)
+        time.sleep(0.1)
+    assert wait_until(lambda: len(peer.inbox.poses) > started + 2, WAIT)
+    time.sleep(3.0)
+    received = [(t, m) for t, m in peer.inbox.poses[started:] if m.source_topic == RAW]
+    latencies = [t - (m.header.stamp.sec + m.header.stamp.nanosec * 1e-9) for t, m in received]
+    assert len(received) < len(sent_at) / 2, "the node should have dropped most frames"
+    dropped = diagnostics_value(peer.inbox.diagnostics, RAW, "dropped")
+    assert dropped is not None and dropped >= len(sent_at) / 2
+    # a queue would make every latency longer than the previous one; newest-only keeps them flat
+    assert max(latencies[-2:]) < 2.5 * min(latencies[:2]) + 1.0, latencies
+
+
+def test_missing_weights_file_exits_with_instructions(tmp_path: Path, ros_env: dict) -> None:
+    missing = tmp_path / "orpose_fixed_12x_model_final.pth"
+    log = tmp_path / "node.log"
+    process = start_node({"weights": missing, "device": "cpu"}, ros_env, log)
+    assert process.wait(120) == 1
+    text = log.read_text()
+    assert str(missing) in text and "orpose-download-models" in text
+
+
+def test_no_weights_at_all_exits_with_instructions(tmp_path: Path, ros_env: dict) -> None:
+    log = tmp_path / "node.log"
+    assert start_node({"device": "cpu"}, ros_env, log).wait(120) == 1
+    assert "no model weights configured" in log.read_text()

@@ -1,0 +1,34 @@
+"""The README's main job: orpose_demo starts the node and a camera replay and shows poses arriving."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+
+@pytest.mark.timeout(300)
+def test_demo_with_random_weights_shows_poses_from_the_synthetic_camera(stats_path: Path, ros_env: dict) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "orpose_ros.ros.demo", "--random-weights", "0", "--stats", str(stats_path),
+         "--device", "cpu", "--rate", "1", "--duration", "60", "--downsample", "8"],
+        env=ros_env, capture_output=True, text=True, timeout=240, cwd=REPO,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "RANDOM WEIGHTS" in result.stdout
+    lines = re.findall(r"^/camera/image_raw \[camera_0_optical_frame\] 640x480 x8: (\d+) person", result.stdout, re.M)
+    assert lines, result.stdout[-2000:] + result.stderr[-3000:]
+    assert any(int(n) > 0 for n in lines)
+
+
+def test_demo_without_weights_refuses_to_guess(ros_env: dict, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "orpose_ros.ros.demo", "--duration", "5"],
+                            env=ros_env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    if (REPO / "models" / "orpose_fixed_12x_model_final.pth").exists():
+        pytest.skip("the real 12x checkpoint is installed: the demo would use it")
+    assert result.returncode == 2
+    assert "--random-weights" in result.stderr and "orpose-download-models" in result.stderr

@@ -22,13 +22,14 @@ from ros_tools.node_harness import (
     start_node,
     wait_until,
 )
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import Marker
 
 from orpose_ros import privacy
 from orpose_ros.synthetic_scene import synthetic_frame
 
 RAW, COMPRESSED = "/cam_a/image_raw", "/cam_b/image_raw/compressed"
+INFO_A, INFO_B = "/cam_a/camera_info", "/cam_b/camera_info"
 FACTOR = 12
 WAIT = 120.0  # s: first inference on a cold 2-core CPU included
 
@@ -54,9 +55,10 @@ def running(tmp_path_factory: pytest.TempPathFactory, stats_path: Path, ros_env_
     params = {
         "image_topics": [RAW, COMPRESSED], "random_weights_seed": 0, "stats": stats_path,
         "downsample_factor": FACTOR, "device": "cpu", "qos_reliability": "reliable", "qos_depth": 1,
+        "camera_info_topics": [INFO_A, INFO_B], "marker_depth": 2.5,
     }
     process = start_node(params, ros_env_module, log)
-    peer = TestPeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage})
+    peer = TestPeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage, INFO_A: CameraInfo})
     try:
         assert peer.wait_for_subscriber(RAW, 120) and peer.wait_for_subscriber(COMPRESSED, 30), log.read_text()
         yield process, peer, log
@@ -106,6 +108,31 @@ def test_markers_start_with_deleteall_and_carry_the_image_stamp(running) -> None
         kinds = [m.type for m in array_msg.markers[1:]]
         assert kinds and kinds == [Marker.LINE_LIST, Marker.SPHERE_LIST] * (len(kinds) // 2)
         assert all(m.header.stamp == first.header.stamp for m in array_msg.markers)
+
+
+def test_camera_info_places_the_skeleton_markers(running) -> None:
+    """cam_a gets a CameraInfo (at twice the image resolution: the node rescales K); cam_b has none."""
+    _, peer, log = running
+    k = [1000.0, 0.0, 600.0, 0.0, 1100.0, 500.0, 0.0, 0.0, 1.0]
+    info = CameraInfo(header=header(0, 0, "cam_a_optical"), width=1280, height=960, k=k)
+    assert peer.wait_for_subscriber(INFO_A, 30)
+    peer.publish(INFO_A, info)
+    time.sleep(1.0)
+    peer.publish(RAW, image_msg(_frame(4), "bgr8", header(150, 0, "cam_a_optical")))
+    poses = _await_poses(peer, (150, 0), log)
+    assert poses.persons
+    assert wait_until(lambda: any(m.markers[0].header.stamp.sec == 150 for m in peer.inbox.markers), 30)
+    markers = next(m for m in peer.inbox.markers if m.markers[0].header.stamp.sec == 150).markers
+    person = poses.persons[0]
+    pelvis_u = (person.keypoints_2d[11].x + person.keypoints_2d[12].x) / 2
+    pelvis_v = (person.keypoints_2d[11].y + person.keypoints_2d[12].y) / 2
+    fx, fy, cx, cy = 500.0, 550.0, 300.0, 250.0  # K scaled from 1280x960 to 640x480
+    anchor = np.array([(pelvis_u - cx) / fx * 2.5, (pelvis_v - cy) / fy * 2.5, 2.5])
+    joints = markers[2]  # DELETEALL, bones of person 0, joints of person 0
+    assert joints.type == Marker.SPHERE_LIST
+    placed = np.array([[p.x, p.y, p.z] for p in joints.points])
+    lifted = np.array([[p.x, p.y, p.z] for p in person.keypoints_3d])
+    np.testing.assert_allclose(placed, lifted + anchor, atol=1e-3)
 
 
 def test_debug_image_in_privacy_mode_is_the_restored_low_resolution_frame(running) -> None:
@@ -190,6 +217,24 @@ def test_missing_weights_file_exits_with_instructions(tmp_path: Path, ros_env: d
     assert process.wait(120) == 1
     text = log.read_text()
     assert str(missing) in text and "orpose-download-models" in text
+
+
+@pytest.mark.timeout(180)
+def test_cuda_without_a_gpu_falls_back_to_the_cpu_loudly(tmp_path: Path, ros_env: dict, stats_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    log = tmp_path / "node.log"
+    process = start_node({"random_weights_seed": 0, "stats": stats_path, "device": "cuda"}, ros_env, log)
+    try:
+        assert wait_until(lambda: "ready:" in log.read_text() or process.poll() is not None, 150), log.read_text()
+        assert process.poll() is None, log.read_text()
+        text = log.read_text()
+        assert "falling back to the CPU" in text and "device cpu" in text
+    finally:
+        process.send_signal(2)
+        process.wait(30)
 
 
 def test_no_weights_at_all_exits_with_instructions(tmp_path: Path, ros_env: dict) -> None:

@@ -1,0 +1,518 @@
+"""``orpose-infer``: run the ORPose model on image files, folders of images or videos, offline.
+
+Writes the people found in each frame as JSON (2D keypoints in the pixels of the frame the
+model saw, 3D joints in metres) and optionally renders boxes and skeletons into PNGs or an mp4.
+No ROS needed. The model (torch, detectron2) is imported only once the arguments and inputs
+have been checked, so that mistakes are reported at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from orpose_ros.drawing import draw_poses
+from orpose_ros.poses import FramePoses, PersonPose
+
+if TYPE_CHECKING:
+    from orpose_ros.model import OrPosePredictor
+
+PROG = "orpose-infer"
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
+DEFAULT_FPS = 10.0
+
+log = logging.getLogger(PROG)
+
+
+class CliError(Exception):
+    """A mistake in the arguments or inputs: reported as one line, exit status 2."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"640x480"`` -> (width, height), both positive."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}")
+    width, height = int(parts[0]), int(parts[1])
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"width and height must be positive, got {text!r}")
+    return width, height
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """A float in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options of ``orpose-infer``."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Multi-person 2D/3D pose estimation with the ORPose model on images or videos.",
+        epilog="Get the published weights with orpose-download-models (see models/README.md).",
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help="image files, folders of images (read in name order) or video files",
+    )
+    weights = parser.add_mutually_exclusive_group(required=True)
+    weights.add_argument(
+        "--weights",
+        type=Path,
+        metavar="W",
+        help="checkpoint (.pth), e.g. models/orpose_fixed_12x_model_final.pth",
+    )
+    weights.add_argument(
+        "--random-weights",
+        type=int,
+        metavar="SEED",
+        help="random weights in the official layout, for tests and demos ONLY",
+    )
+    parser.add_argument(
+        "--stats",
+        type=Path,
+        metavar="S",
+        help="h36stats.json (default: found beside the weights or in models/)",
+    )
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument(
+        "--downsample",
+        type=positive_int,
+        metavar="S",
+        help="inputs are full-resolution: shrink them by S and restore them, as the "
+        "privacy pipeline does (default: the factor in the weights' name, else 1)",
+    )
+    scale.add_argument(
+        "--restore-size",
+        type=parse_size,
+        metavar="WxH",
+        help="inputs are already low-resolution: enlarge them bilinearly to WxH "
+        "(e.g. 640x480); keypoints are then in that size's pixels",
+    )
+    parser.add_argument(
+        "--device", default="auto", metavar="D", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--score-threshold",
+        type=unit_interval,
+        default=0.5,
+        metavar="T",
+        help="keep people scoring above T (default: %(default)s)",
+    )
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write the results to this JSON file")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="DIR_OR_MP4",
+        help="draw boxes and skeletons on the frames the model saw: one PNG per frame "
+        "into a folder, or a video when the path ends in .mp4",
+    )
+    parser.add_argument("--fp16", action="store_true", help="half precision (CUDA only)")
+    parser.add_argument(
+        "--batch",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="frames per forward pass (default: %(default)s)",
+    )
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file: an image, or a video with its frame count (0 = unknown) and rate."""
+
+    path: Path
+    is_video: bool = False
+    frame_count: int = 0
+    fps: float = 0.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame to process: where it came from, a short name for files, BGR uint8 pixels."""
+
+    source: str
+    name: str
+    image: np.ndarray
+
+
+def _probe_video(path: Path) -> InputFile | None:
+    """The video at ``path`` with its length and rate, or None unless a first frame can be read."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened() or not capture.read()[0]:
+            return None
+        count = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        return InputFile(path, is_video=True, frame_count=count, fps=fps if math.isfinite(fps) else 0.0)
+    finally:
+        capture.release()
+
+
+def _classify_file(path: Path) -> InputFile:
+    """An image by its name (.png, .jpg...), a video by its name, else whatever OpenCV can open."""
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES and cv2.haveImageReader(str(path)):
+        return InputFile(path)
+    video = _probe_video(path) if suffix not in IMAGE_SUFFIXES else None
+    if video is None:
+        raise CliError(f"cannot read {path}: not an image or a video OpenCV can open")
+    return video
+
+
+def _folder_images(folder: Path) -> list[InputFile]:
+    images = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise CliError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in folder {folder}")
+    return [_classify_file(p) for p in images]
+
+
+def discover_inputs(paths: Sequence[Path]) -> list[InputFile]:
+    """Expand folders into their images (sorted by name) and check every file can be opened."""
+    found: list[InputFile] = []
+    for path in paths:
+        if path.is_dir():
+            found += _folder_images(path)
+        elif path.is_file():
+            found.append(_classify_file(path))
+        else:
+            raise CliError(f"input not found: {path}")
+    return found
+
+
+def count_frames(inputs: Sequence[InputFile]) -> int | None:
+    """Total number of frames, or None when a video does not tell its length."""
+    if any(f.is_video and f.frame_count == 0 for f in inputs):
+        return None
+    return sum(f.frame_count if f.is_video else 1 for f in inputs)
+
+
+def _video_frames(item: InputFile) -> Iterator[Frame]:
+    capture = cv2.VideoCapture(str(item.path))
+    try:
+        index = 0
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                break
+            yield Frame(f"{item.path}#{index}", f"{item.path.stem}_{index:06d}", image)
+            index += 1
+    finally:
+        capture.release()
+    if index == 0:
+        raise CliError(f"cannot read any frame from video {item.path}")
+
+
+def iter_frames(inputs: Iterable[InputFile]) -> Iterator[Frame]:
+    """BGR uint8 frames of all inputs in order; video frames are named ``path#index``."""
+    for item in inputs:
+        if item.is_video:
+            yield from _video_frames(item)
+            continue
+        image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise CliError(f"cannot read image {item.path}")
+        yield Frame(str(item.path), item.path.stem, image)
+
+
+def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
+    """Consecutive lists of ``size`` frames (the last one may be shorter)."""
+    iterator = iter(frames)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number; None (null) for NaN or infinity, which JSON cannot hold."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def person_to_dict(person: PersonPose) -> dict[str, Any]:
+    """One person as JSON: score, bbox [x1, y1, x2, y2] px, 17 x [x, y, score] px, 17 x [x, y, z] m."""
+    return {
+        "score": _number(person.score),
+        "bbox": [_number(v) for v in np.asarray(person.box).reshape(4)],
+        "keypoints_2d": [[_number(v) for v in row] for row in np.asarray(person.keypoints_2d)],
+        "keypoints_3d": [[_number(v) for v in row] for row in np.asarray(person.keypoints_3d)],
+    }
+
+
+def frame_to_dict(source: str, poses: FramePoses) -> dict[str, Any]:
+    """One frame in the JSON layout; width and height are those the coordinates refer to."""
+    return {
+        "source": source,
+        "width": int(poses.width),
+        "height": int(poses.height),
+        "persons": [person_to_dict(p) for p in poses.persons],
+    }
+
+
+def write_json(path: Path, frames: list[dict[str, Any]]) -> None:
+    """Write ``{"frames": [...]}`` through a temporary file, so a crash never leaves half a file."""
+    partial = path.with_name(f".{path.name}.part")
+    with partial.open("w", encoding="utf-8") as out:
+        json.dump({"frames": frames}, out, allow_nan=False)
+        out.write("\n")
+    os.replace(partial, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+class PngSink:
+    """One PNG per frame in a folder: ``<index>_<name>.png``."""
+
+    def __init__(self, folder: Path) -> None:
+        if folder.exists() and not folder.is_dir():
+            raise CliError(f"--render {folder}: exists and is not a folder (use a .mp4 name for a video)")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.count = 0
+
+    def write(self, name: str, image: np.ndarray) -> None:
+        """Save one drawn frame."""
+        path = self.folder / f"{self.count:06d}_{name}.png"
+        if not cv2.imwrite(str(path), image):
+            raise CliError(f"cannot write {path}")
+        self.count += 1
+
+    def close(self) -> None:
+        """Nothing to flush."""
+
+
+class Mp4Sink:
+    """An mp4 (mp4v) video; its size is the first frame's, later frames of another size are resized."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.fps = path, fps
+        self.writer: cv2.VideoWriter | None = None
+        self.size: tuple[int, int] | None = None
+        self.count = 0
+        self.warned = False
+
+    def write(self, name: str, image: np.ndarray) -> None:
+        """Append one drawn frame."""
+        height, width = image.shape[:2]
+        if self.writer is None:
+            self.size = (width, height)
+            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self.size)
+            if not self.writer.isOpened():
+                raise CliError(f"cannot write video {self.path}")
+        elif (width, height) != self.size:
+            if not self.warned:
+                log.warning("%s is %dx%d, the video %dx%d: resized", name, width, height, *self.size)
+                self.warned = True
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(image)
+        self.count += 1
+
+    def close(self) -> None:
+        """Finish the video file."""
+        if self.writer is not None:
+            self.writer.release()
+
+
+def open_render_sink(path: Path, inputs: Sequence[InputFile]) -> PngSink | Mp4Sink:
+    """A video for ``*.mp4`` (at the input video's rate when there is exactly one), else a PNG folder."""
+    if path.suffix.lower() != ".mp4":
+        return PngSink(path)
+    rates = [f.fps for f in inputs if f.is_video and f.fps > 0]
+    fps = rates[0] if len(inputs) == 1 and rates else DEFAULT_FPS
+    return Mp4Sink(path, fps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model and main loop
+
+
+def build_predictor(args: argparse.Namespace) -> OrPosePredictor:
+    """The predictor the arguments ask for; model errors become one-line ``CliError``s."""
+    # Imported here: torch and detectron2 take seconds to load, argument mistakes should not wait.
+    from orpose_ros.model import CheckpointError, DeviceUnavailableError, OrPosePredictor, StatsError
+
+    options: dict[str, Any] = {
+        "device": args.device,
+        "fp16": args.fp16,
+        "score_threshold": args.score_threshold,
+    }
+    if args.restore_size is not None:
+        options["downsample_factor"] = 1  # the frames are restored here already: no second shrink
+    elif args.downsample is not None:
+        options["downsample_factor"] = args.downsample  # else the predictor reads it from the name
+    try:
+        if args.random_weights is not None:
+            return OrPosePredictor.with_random_weights(args.random_weights, args.stats, **options)
+        return OrPosePredictor.from_files(args.weights, args.stats, **options)
+    except (CheckpointError, StatsError, DeviceUnavailableError, ValueError) as err:
+        raise CliError(str(err)) from err
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Fail before loading the model when a named file is missing or an output cannot be written."""
+    for option, path in (("--weights", args.weights), ("--stats", args.stats)):
+        if path is not None and not path.is_file():
+            raise CliError(f"{option}: file not found: {path} (see models/README.md: orpose-download-models)")
+    if args.json is not None:
+        if args.json.is_dir():
+            raise CliError(f"--json {args.json} is a folder; give a file name")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass
+class Summary:
+    """What a run did, for the final line."""
+
+    frames: int = 0
+    persons: int = 0
+    seconds: float = 0.0
+
+
+def _prepare(batch: list[Frame], restore_size: tuple[int, int] | None) -> list[np.ndarray]:
+    """The images handed to the predictor: enlarged to ``restore_size`` (W, H) when given."""
+    if restore_size is None:
+        return [f.image for f in batch]
+    from orpose_ros import privacy  # with the model: only loaded when needed
+
+    width, height = restore_size
+    return [privacy.restore(f.image, (height, width)) for f in batch]
+
+
+def _render_view(given: np.ndarray, poses: FramePoses) -> np.ndarray:
+    """The frame the model saw: its shrunk-and-restored view, never an un-shrunk original."""
+    if poses.model_view is not None:
+        return poses.model_view
+    if poses.downsample_factor > 1:
+        raise RuntimeError("the predictor returned no model view for a downsampled frame")
+    return given
+
+
+def process(
+    predictor: OrPosePredictor,
+    frames: Iterable[Frame],
+    args: argparse.Namespace,
+    sink: PngSink | Mp4Sink | None,
+    progress: tqdm,
+) -> tuple[list[dict[str, Any]], Summary]:
+    """Run the model over all frames in batches; JSON-ready results and counts."""
+    results: list[dict[str, Any]] = []
+    summary = Summary()
+    for batch in batched(frames, args.batch):
+        images = _prepare(batch, args.restore_size)
+        start = time.perf_counter()
+        try:
+            poses = predictor.predict(images, return_model_view=sink is not None)
+        except ValueError as err:  # e.g. a frame too small for the downsample factor
+            raise CliError(f"{', '.join(f.source for f in batch)}: {err}") from err
+        summary.seconds += time.perf_counter() - start
+        for frame, image, frame_poses in zip(batch, images, poses, strict=True):
+            results.append(frame_to_dict(frame.source, frame_poses))
+            summary.frames += 1
+            summary.persons += len(frame_poses.persons)
+            if sink is not None:
+                sink.write(frame.name, draw_poses(_render_view(image, frame_poses), frame_poses))
+        progress.update(len(batch))
+    return results, summary
+
+
+def run(args: argparse.Namespace) -> Summary:
+    """Check the inputs, load the model, process every frame, write the outputs."""
+    inputs = discover_inputs(args.inputs)
+    check_paths(args)
+    sink = open_render_sink(args.render, inputs) if args.render is not None else None
+    try:
+        predictor = build_predictor(args)
+        log.info("model on %s, downsample factor %d", predictor.device, predictor.downsample_factor)
+        total = count_frames(inputs)
+        quiet = total is not None and total <= 1
+        with tqdm(total=total, unit="frame", disable=quiet, file=sys.stderr) as progress:
+            results, summary = process(predictor, iter_frames(inputs), args, sink, progress)
+    finally:
+        if sink is not None:
+            sink.close()
+    if args.json is not None:
+        write_json(args.json, results)
+    return summary
+
+
+def _summary_line(summary: Summary, args: argparse.Namespace) -> str:
+    per_frame = summary.seconds / summary.frames if summary.frames else 0.0
+    frames = f"{summary.frames} frame{'s' if summary.frames != 1 else ''}"
+    persons = f"{summary.persons} person{'s' if summary.persons != 1 else ''}"
+    parts = [f"{frames}, {persons}, {per_frame:.2f} s/frame"]
+    if args.json is not None:
+        parts.append(f"JSON: {args.json}")
+    if args.render is not None:
+        parts.append(f"render: {args.render}")
+    return f"{PROG}: " + "; ".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit status (0 done, 2 bad arguments or inputs)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
+    try:
+        summary = run(args)
+    except CliError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    print(_summary_line(summary, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""orpose-infer: its pieces on synthetic data, then real processes on the shared 12x frames.
+
+The model runs on CPU (~1-3 s per frame), so only six frames in all go through it here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from orpose_ros.cli import infer
+from orpose_ros.cli.infer import CliError, Mp4Sink, PngSink, discover_inputs, frame_to_dict, parse_size
+from orpose_ros.poses import FramePoses, PersonPose
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m orpose_ros.cli.infer ARGS`` as a real process."""
+    cmd = [sys.executable, "-m", "orpose_ros.cli.infer", *map(str, args)]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
+
+
+def _write_video(path: Path, frames: int, size: tuple[int, int] = (64, 48)) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 7.0, size)
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((size[1], size[0], 3), 40 * i, np.uint8))
+    writer.release()
+
+
+# ------------------------------------------------------------------------------------------
+# Pieces, without the model
+
+
+def test_parse_size() -> None:
+    assert parse_size("640x480") == (640, 480)
+    assert parse_size("1920X1080") == (1920, 1080)
+    for bad in ("640", "640x", "x480", "0x480", "640x-1", "640*480", "a x b", "1x2x3"):
+        with pytest.raises(Exception, match=r"640x480|positive"):
+            parse_size(bad)
+
+
+def test_discover_inputs_sorts_folders_and_checks_files(tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    image = np.zeros((8, 8, 3), np.uint8)
+    for name in ("b.png", "a.jpg", "c.png"):
+        cv2.imwrite(str(folder / name), image)
+    (folder / "notes.txt").write_text("ignored")
+    video = tmp_path / "clip.mp4"
+    _write_video(video, 3)
+    found = discover_inputs([folder, video, folder / "c.png"])
+    assert [f.path.name for f in found] == ["a.jpg", "b.png", "c.png", "clip.mp4", "c.png"]
+    assert [f.is_video for f in found] == [False, False, False, True, False]
+    assert found[3].frame_count == 3 and found[3].fps == pytest.approx(7.0)
+    assert infer.count_frames(found) == 7
+
+
+@pytest.mark.parametrize("case", ["missing", "garbage", "empty_folder"])
+def test_discover_inputs_refuses_bad_inputs(tmp_path: Path, case: str) -> None:
+    path = tmp_path / case
+    if case == "garbage":
+        path = tmp_path / "frame.png"
+        path.write_bytes(b"definitely not a png")
+    elif case == "empty_folder":
+        path.mkdir()
+    with pytest.raises(CliError, match=str(path)):
+        discover_inputs([path])
+
+
+def test_video_frames_are_named_by_index(tmp_path: Path) -> None:
+    video = tmp_path / "clip.mp4"
+    _write_video(video, 4)
+    frames = list(infer.iter_frames(discover_inputs([video])))
+    assert [f.source for f in frames] == [f"{video}#{i}" for i in range(4)]
+    assert all(f.image.shape == (48, 64, 3) and f.image.dtype == np.uint8 for f in frames)
+    assert frames[2].name == "clip_000002"
+
+
+def test_batched_keeps_order_and_remainder() -> None:
+    batches = list(infer.batched(range(7), 3))  # type: ignore[arg-type]
+    assert batches == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_frame_to_dict_has_the_exact_layout() -> None:
+    kps2 = np.arange(51, dtype=np.float32).reshape(17, 3)
+    kps3 = np.full((17, 3), 0.25, np.float32)
+    kps3[4, 2] = np.nan
+    person = PersonPose(score=np.float32(0.75), box=np.array([1, 2, 30, 40], np.float32),
+                        keypoints_2d=kps2, keypoints_3d=kps3)  # fmt: skip
+    out = frame_to_dict("a/b.png", FramePoses(width=640, height=480, downsample_factor=12, persons=(person,)))
+    assert out == {
+        "source": "a/b.png",
+        "width": 640,
+        "height": 480,
+        "persons": [
+            {
+                "score": 0.75,
+                "bbox": [1.0, 2.0, 30.0, 40.0],
+                "keypoints_2d": kps2.tolist(),
+                "keypoints_3d": [[0.25, 0.25, None if i == 4 else 0.25] for i in range(17)],
+            }
+        ],
+    }
+    assert type(out["persons"][0]["score"]) is float
+    json.dumps(out, allow_nan=False)  # valid strict JSON
+
+
+def test_png_and_mp4_sinks(tmp_path: Path) -> None:
+    pngs = PngSink(tmp_path / "render")
+    for i in range(2):
+        pngs.write(f"f{i}", np.full((40, 53, 3), 100 + i, np.uint8))
+    pngs.close()
+    written = sorted((tmp_path / "render").iterdir())
+    assert [p.name for p in written] == ["000000_f0.png", "000001_f1.png"]
+    assert cv2.imread(str(written[1]))[0, 0].tolist() == [101, 101, 101]
+
+    video = Mp4Sink(tmp_path / "out" / "v.mp4", fps=5.0)
+    for i in range(3):
+        video.write(f"f{i}", np.full((48, 64, 3), 60 * i, np.uint8))
+    video.write("odd", np.zeros((10, 10, 3), np.uint8))  # another size: resized, not dropped
+    video.close()
+    capture = cv2.VideoCapture(str(tmp_path / "out" / "v.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+    assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
+    capture.release()
+
+
+def test_render_sink_kind_follows_the_path(tmp_path: Path) -> None:
+    assert isinstance(infer.open_render_sink(tmp_path / "x.MP4", []), Mp4Sink)
+    assert isinstance(infer.open_render_sink(tmp_path / "pngs", []), PngSink)
+    clash = tmp_path / "file.txt"
+    clash.write_text("")
+    with pytest.raises(CliError, match="not a folder"):
+        infer.open_render_sink(clash, [])
+
+
+# ------------------------------------------------------------------------------------------
+# Errors of the real command: one line, exit status 2, no traceback, no model run
+
+
+def test_missing_weights_names_the_path(mvor_frames: list[Path], tmp_path: Path) -> None:
+    missing = tmp_path / "orpose_fixed_12x_model_final.pth"
+    proc = _cli(mvor_frames[0], "--weights", missing, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"orpose-infer: error: --weights: file not found: {missing} " + (
+        "(see models/README.md: orpose-download-models)"
+    )
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--random-weights", "0", "--downsample", "12", "--restore-size", "640x480"], "not allowed with"),
+        (["--random-weights", "0", "--restore-size", "640by480"], "expected WIDTHxHEIGHT"),
+        (["--restore-size", "640x480"], "one of the arguments --weights --random-weights is required"),
+        (["--random-weights", "0", "--batch", "0"], "expected a positive integer"),
+    ],
+)
+def test_usage_errors(mvor_frames: list[Path], extra: list[str], message: str) -> None:
+    proc = _cli(mvor_frames[0], *extra, timeout=60)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unreadable_input_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "frame.png"
+    bad.write_bytes(b"\x89PNG broken")
+    proc = _cli(bad, "--random-weights", "0", timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"orpose-infer: error: cannot read {bad}: not an image or a video OpenCV can open"
+    ]
+
+
+# ------------------------------------------------------------------------------------------
+# End to end with a random checkpoint (crafted by the model package to detect people)
+
+
+def _assert_number(value: object) -> float:
+    assert type(value) is float and math.isfinite(value), value
+    return value
+
+
+def test_five_frames_to_json_and_mp4(mvor_frames: list[Path], stats_path: Path, tmp_path: Path) -> None:
+    frames = mvor_frames[:5]
+    out_json, out_mp4 = tmp_path / "out.json", tmp_path / "out.mp4"
+    proc = _cli(*frames, "--random-weights", "0", "--stats", stats_path, "--restore-size", "640x480",
+                "--json", out_json, "--render", out_mp4)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "random" in proc.stderr.lower(), "no loud warning about random weights"
+    assert proc.stdout.startswith("orpose-infer: 5 frames, ")
+
+    result = json.loads(out_json.read_text())
+    assert list(result) == ["frames"] and len(result["frames"]) == 5
+    persons_total = 0
+    for frame, path in zip(result["frames"], frames, strict=True):
+        assert list(frame) == ["source", "width", "height", "persons"]
+        assert frame["source"] == str(path)
+        assert (frame["width"], frame["height"]) == (640, 480)
+        for person in frame["persons"]:
+            assert list(person) == ["score", "bbox", "keypoints_2d", "keypoints_3d"]
+            assert 0.5 <= _assert_number(person["score"]) <= 1.0
+            x1, y1, x2, y2 = (_assert_number(v) for v in person["bbox"])
+            assert 0 <= x1 <= x2 <= 640 and 0 <= y1 <= y2 <= 480
+            for key in ("keypoints_2d", "keypoints_3d"):
+                assert len(person[key]) == 17 and all(len(row) == 3 for row in person[key])
+                for row in person[key]:
+                    for v in row:
+                        _assert_number(v)
+            pelvis = person["keypoints_3d"][0]
+            assert max(abs(v) for v in pelvis) < 1e-6  # pelvis-relative
+        persons_total += len(frame["persons"])
+    assert persons_total > 0, "no one found with the crafted random weights"
+
+    capture = cv2.VideoCapture(str(out_mp4))
+    assert capture.isOpened()
+    video = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        video.append(image)
+    capture.release()
+    assert len(video) == 5 and all(im.shape == (480, 640, 3) for im in video)
+    # Drawn on the restored 640x480 frame: close to it (mp4 noise aside) except where boxes are.
+    from orpose_ros import privacy
+
+    restored = privacy.restore(cv2.imread(str(frames[0])), (480, 640)).astype(np.int16)
+    diff = np.abs(video[0].astype(np.int16) - restored).max(axis=2)
+    assert np.median(diff) < 10
+    if result["frames"][0]["persons"]:
+        assert np.count_nonzero(diff > 80) > 500, "no boxes drawn"
+
+
+def test_downsampled_render_shows_the_privacy_view_not_the_original(stats_path: Path, tmp_path: Path) -> None:
+    from orpose_ros import privacy
+
+    rng = np.random.default_rng(3)
+    original = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)  # all detail, nothing smooth
+    src = tmp_path / "full.png"
+    cv2.imwrite(str(src), original)
+    render = tmp_path / "render"
+    proc = _cli(src, "--random-weights", "0", "--stats", stats_path, "--downsample", "12", "--render", render,
+                "--json", tmp_path / "one.json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (png,) = render.iterdir()
+    drawn = cv2.imread(str(png)).astype(np.int16)
+    view = privacy.restore(privacy.shrink(original, 12), (480, 640)).astype(np.int16)
+    # Where nothing is drawn the render is the blurred privacy view, nowhere near the original.
+    assert np.median(np.abs(drawn - view)) <= 1
+    assert np.median(np.abs(drawn - original)) > 40
+    frame = json.loads((tmp_path / "one.json").read_text())["frames"][0]
+    assert (frame["width"], frame["height"]) == (640, 480)

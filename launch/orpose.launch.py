@@ -6,13 +6,12 @@ the params file's value; given ones override it. Optionally starts RViz with con
 
 from pathlib import Path
 
-from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration
 from launch_ros.actions import Node
-
-from launch import LaunchDescription
 
 SHARE = Path(get_package_share_directory("orpose_ros"))
 
@@ -50,6 +49,16 @@ def _parameter_overrides(context) -> list:
     ]
 
 
+def _rviz_if_installed(context) -> list:
+    """RViz with config/orpose.rviz; a warning instead when rviz2 is not installed (the node runs on)."""
+    try:
+        get_package_prefix("rviz2")
+    except PackageNotFoundError:
+        return [LogInfo(msg="rviz:=true but rviz2 is not installed: starting without RViz")]
+    return [Node(package="rviz2", executable="rviz2", arguments=["-d", str(SHARE / "config" / "orpose.rviz")],
+                 output="screen")]
+
+
 def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [
@@ -66,12 +75,6 @@ def generate_launch_description() -> LaunchDescription:
                                     default_value=str(SHARE / "config" / "fastdds_shm.xml")),
             ),
             OpaqueFunction(function=_parameter_overrides),
-            Node(
-                package="rviz2",
-                executable="rviz2",
-                arguments=["-d", str(SHARE / "config" / "orpose.rviz")],
-                condition=IfCondition(LaunchConfiguration("rviz")),
-                output="screen",
-            ),
+            OpaqueFunction(function=_rviz_if_installed, condition=IfCondition(LaunchConfiguration("rviz"))),
         ]
     )

@@ -12,7 +12,7 @@ import numpy as np
 class RateMeter:
     """Events per second over a sliding time window."""
 
-    def __init__(self, window_s: float = 5.0) -> None:
+    def __init__(self, window_s: float = 10.0) -> None:
         self._window_s = window_s
         self._stamps: deque[float] = deque()
         self._lock = threading.Lock()

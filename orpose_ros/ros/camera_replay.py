@@ -4,12 +4,15 @@
                   [--frame-id camera_optical_frame] [--compressed] [--encoding bgr8] [--count N] [--reliable]
 
 Each message is stamped with the publishing time. Frames loop until --count frames were sent.
+Uses the shipped Fast DDS shared-memory profile unless FASTDDS_DEFAULT_PROFILES_FILE is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +29,8 @@ from orpose_ros.ros.image_conversion import bgr_to_image_msg
 from orpose_ros.synthetic_scene import synthetic_frame
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+# The shared-memory segment belongs to the sender: without the large profile most frames are lost.
+FASTDDS_PROFILE = Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"
 _FROM_BGR = {"bgr8": None, "rgb8": cv2.COLOR_BGR2RGB, "bgra8": cv2.COLOR_BGR2BGRA, "rgba8": cv2.COLOR_BGR2RGBA,
              "mono8": cv2.COLOR_BGR2GRAY}
 
@@ -114,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"camera_replay: {error}", file=sys.stderr)
         return 2
 
+    if FASTDDS_PROFILE.is_file():
+        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(FASTDDS_PROFILE))
     rclpy.init(args=ros_args)
-    node = rclpy.create_node("camera_replay")
+    node = rclpy.create_node("camera_replay_" + (re.sub(r"\W+", "_", args.topic).strip("_") or "camera"))
     qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                      reliability=ReliabilityPolicy.RELIABLE if args.reliable else ReliabilityPolicy.BEST_EFFORT)
     publisher = node.create_publisher(CompressedImage if args.compressed else Image, args.topic, qos)

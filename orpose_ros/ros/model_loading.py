@@ -40,8 +40,8 @@ def _build(config: NodeConfig, logger: RcutilsLogger, options: dict) -> OrPosePr
             return OrPosePredictor.from_files(config.weights, config.stats, **options)
         if config.random_weights_seed is not None:
             logger.warning(
-                f"RANDOM WEIGHTS (seed {config.random_weights_seed}): the poses are meaningless; "
-                "for demos and tests only. " + HOW_TO_GET_WEIGHTS
+                f"RANDOM WEIGHTS (seed {config.random_weights_seed}): the poses are meaningless; for demos and "
+                "tests only. Real poses need the official checkpoints: 'orpose-download-models' (models/README.md)."
             )
             return OrPosePredictor.with_random_weights(config.random_weights_seed, config.stats, **options)
     except (CheckpointError, StatsError, FileNotFoundError) as error:

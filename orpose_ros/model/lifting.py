@@ -1,0 +1,258 @@
+"""2D -> 3D lifting of ORPose (MODEL_SPEC.md, "3D lifting"): joint mapping, normalisation, network.
+
+Pure functions on torch tensors (the joint mapping also works on numpy arrays) plus the
+"simple baseline" lifting network of Martinez et al. (ICCV 2017), as the published model uses it.
+
+Coordinate conventions:
+    * 2D inputs are keypoints in the pixels of the image the detector saw (x right, y down).
+    * 3D outputs are Human3.6M-17 joints, pelvis-relative, camera-aligned axes (x right, y down,
+      z forward), in millimetres as the statistics are; callers convert to metres.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
+
+#: Row i of the H36M layout takes this COCO-17 row before the overwrites of `coco_to_h36m`.
+COCO_TO_H36M_ROWS: tuple[int, ...] = (0, 12, 14, 16, 11, 13, 15, 0, 0, 0, 0, 5, 7, 9, 6, 8, 10)
+#: H36M rows (in this layout) that the lifting network sees: all but row 8 (neck).
+LIFTING_INPUT_ROWS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16)
+NUM_JOINTS = 17
+LIFTING_INPUT_SIZE = 2 * len(LIFTING_INPUT_ROWS)  # 32
+LIFTING_OUTPUT_SIZE = 3 * (NUM_JOINTS - 1)  # 48: every joint but the pelvis (root)
+
+_STATS_FIELDS = (
+    "data_mean_2d", "data_std_2d", "dim_to_use_2d", "data_mean_3d", "data_std_3d", "dim_to_use_3d",
+)  # fmt: skip
+_L_EAR, _R_EAR, _L_SHOULDER, _R_SHOULDER, _L_HIP, _R_HIP = 3, 4, 5, 6, 11, 12  # COCO rows
+_PELVIS, _SPINE, _NECK, _HEAD, _HEAD_TOP = 0, 7, 8, 9, 10  # rows of the H36M layout
+
+
+class StatsError(ValueError):
+    """The Human3.6M statistics file (h36stats.json) is missing or malformed."""
+
+
+def coco_to_h36m(kpts: ArrayT) -> ArrayT:
+    """Re-arrange COCO-17 keypoints into ORPose's 17-row Human3.6M-style layout.
+
+    Row i takes COCO row ``COCO_TO_H36M_ROWS[i]``; then row 0 (pelvis) = mean of COCO 11 and 12,
+    row 8 (neck) = mean of COCO 5 and 6, row 7 = mean of the new rows 0 and 8, rows 9 and 10 =
+    mean of COCO 3 and 4. Whole rows (every column: x, y and score) are averaged; visibility is
+    not looked at, exactly as the published model does.
+
+    Args:
+        kpts: (..., 17, C) COCO-17 keypoints, typically C = 3 (x, y, score), torch or numpy.
+
+    Returns:
+        (..., 17, C) a new array of the same type and dtype; the input is not modified.
+    """
+    if kpts.shape[-2] != NUM_JOINTS:
+        raise ValueError(f"expected (..., 17, C) COCO keypoints, got shape {tuple(kpts.shape)}")
+    out = kpts[..., list(COCO_TO_H36M_ROWS), :]  # advanced indexing: a copy
+    out[..., _PELVIS, :] = (kpts[..., _L_HIP, :] + kpts[..., _R_HIP, :]) / 2.0
+    out[..., _NECK, :] = (kpts[..., _L_SHOULDER, :] + kpts[..., _R_SHOULDER, :]) / 2.0
+    out[..., _SPINE, :] = (out[..., _PELVIS, :] + out[..., _NECK, :]) / 2.0
+    head = (kpts[..., _L_EAR, :] + kpts[..., _R_EAR, :]) / 2.0
+    out[..., _HEAD, :] = head
+    out[..., _HEAD_TOP, :] = head
+    return out
+
+
+def lifting_input(h36m: torch.Tensor) -> torch.Tensor:
+    """Drop the neck row and flatten x, y: (..., 17, >=2) -> (..., 32) as x0, y0, x1, y1, ..."""
+    return h36m[..., list(LIFTING_INPUT_ROWS), 0:2].reshape(*h36m.shape[:-2], LIFTING_INPUT_SIZE)
+
+
+def normalize_2d(flat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """``(flat - mean) / std`` with the 32 used 2D statistics; shapes (..., 32), (32,), (32,)."""
+    return (flat - mean) / std
+
+
+def unnormalize_3d(
+    out: torch.Tensor, mean_3d: torch.Tensor, std_3d: torch.Tensor, dim_to_use_3d: torch.Tensor
+) -> torch.Tensor:
+    """Turn lifting-network outputs into 17 pelvis-relative 3D joints, as the published evaluation does.
+
+    The 48 values go into a 96-vector of zeros at ``dim_to_use_3d``, which is multiplied by
+    ``std_3d`` and shifted by ``mean_3d``; then indices ``[0, 1, 2] + dim_to_use_3d`` are kept.
+
+    Args:
+        out: (..., 48) normalised network outputs.
+        mean_3d, std_3d: (96,) statistics (``data_mean_3d``, ``data_std_3d``).
+        dim_to_use_3d: (48,) integer indices into the 96-vector.
+
+    Returns:
+        (..., 17, 3) x, y, z in millimetres, Human3.6M-17 order; row 0 (pelvis) is the root.
+    """
+    dims = dim_to_use_3d.to(device=out.device, dtype=torch.long)
+    full = out.new_zeros(*out.shape[:-1], mean_3d.shape[-1])
+    full[..., dims] = out
+    full = full * std_3d + mean_3d
+    keep = torch.cat([torch.arange(3, device=dims.device), dims])
+    return full[..., keep].reshape(*out.shape[:-1], NUM_JOINTS, 3)
+
+
+class ResidualStage(nn.Module):
+    """One residual block: x + ReLU(BN(W2 ReLU(BN(W1 x)))), dropout after each ReLU (off in eval)."""
+
+    def __init__(self, size: int = 1024, p_dropout: float = 0.5) -> None:
+        super().__init__()
+        self.w1 = nn.Linear(size, size)
+        self.batch_norm1 = nn.BatchNorm1d(size)
+        self.w2 = nn.Linear(size, size)
+        self.batch_norm2 = nn.BatchNorm1d(size)
+        self.relu = nn.ReLU(inplace=True)
+        self.dropout = nn.Dropout(p_dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dropout(self.relu(self.batch_norm1(self.w1(x))))
+        y = self.dropout(self.relu(self.batch_norm2(self.w2(y))))
+        return x + y
+
+
+class LinearModel(nn.Module):
+    """Martinez et al.'s lifting network: (R, 32) normalised 2D -> (R, 48) normalised 3D.
+
+    ``w1`` Linear(32, 1024) -> ``batch_norm1`` -> ReLU -> ``linear_stages.0``, ``linear_stages.1``
+    -> ``w2`` Linear(1024, 48). The published model runs it in eval mode (running batch-norm
+    statistics, dropout off); the parameter names are those of the official checkpoints.
+    """
+
+    def __init__(self, linear_size: int = 1024, num_stages: int = 2, p_dropout: float = 0.5) -> None:
+        super().__init__()
+        self.w1 = nn.Linear(LIFTING_INPUT_SIZE, linear_size)
+        self.batch_norm1 = nn.BatchNorm1d(linear_size)
+        self.linear_stages = nn.ModuleList(ResidualStage(linear_size, p_dropout) for _ in range(num_stages))
+        self.w2 = nn.Linear(linear_size, LIFTING_OUTPUT_SIZE)
+        self.relu = nn.ReLU(inplace=True)
+        self.dropout = nn.Dropout(p_dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dropout(self.relu(self.batch_norm1(self.w1(x))))
+        for stage in self.linear_stages:
+            y = stage(y)
+        return self.w2(y)
+
+
+@dataclass(frozen=True, eq=False)
+class H36MStats:
+    """Human3.6M normalisation statistics of the lifting networks (``h36stats.json``).
+
+    Attributes:
+        data_mean_2d, data_std_2d: (64,) float64 pixel statistics of 32 joints' x, y.
+        dim_to_use_2d: (32,) int64 indices of the 16 joints the network sees.
+        data_mean_3d, data_std_3d: (96,) float64 millimetre statistics of 32 joints' x, y, z.
+        dim_to_use_3d: (48,) int64 indices of the 16 non-root joints the network predicts.
+        source: where the values came from (a path, or "placeholder").
+    """
+
+    data_mean_2d: np.ndarray
+    data_std_2d: np.ndarray
+    dim_to_use_2d: np.ndarray
+    data_mean_3d: np.ndarray
+    data_std_3d: np.ndarray
+    dim_to_use_3d: np.ndarray
+    source: str = "placeholder"
+
+    def __post_init__(self) -> None:
+        _check_stats(self)
+
+    @property
+    def mean_2d_used(self) -> np.ndarray:
+        """(32,) ``data_mean_2d[dim_to_use_2d]``: the mean the network input is normalised with."""
+        return self.data_mean_2d[self.dim_to_use_2d]
+
+    @property
+    def std_2d_used(self) -> np.ndarray:
+        """(32,) ``data_std_2d[dim_to_use_2d]``."""
+        return self.data_std_2d[self.dim_to_use_2d]
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> H36MStats:
+        """Load ``h36stats.json``; raises `StatsError` naming the file when missing or malformed."""
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise StatsError(
+                f"Human3.6M statistics not found: {path}. The 3D lifting needs h36stats.json, which travels "
+                "with the ORPose weights: run `orpose-download-models` (see models/README.md)."
+            ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise StatsError(f"cannot read Human3.6M statistics {path}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise StatsError(f"malformed Human3.6M statistics {path}: expected a JSON object")
+        missing = [f for f in _STATS_FIELDS if f not in raw]
+        if missing:
+            raise StatsError(f"malformed Human3.6M statistics {path}: missing {', '.join(missing)}")
+        values = {}
+        for f in _STATS_FIELDS:
+            try:
+                value = np.asarray(raw[f])
+                if f.startswith("dim"):
+                    if value.dtype.kind not in "iu":
+                        raise ValueError("expected a list of integer indices")
+                    value = value.astype(np.int64)
+                else:
+                    value = value.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise StatsError(f"malformed Human3.6M statistics {path}: {f}: {exc}") from None
+            values[f] = value
+        return cls(**values, source=str(path))
+
+    @classmethod
+    def placeholder(cls) -> H36MStats:
+        """Neutral statistics (means 0, stds 1) for random-weight demos ONLY; callers must warn.
+
+        With them the network sees raw pixel coordinates and its outputs are taken as millimetres:
+        the 3D joints mean nothing, but shapes and plumbing are exercised.
+        """
+        return cls(
+            data_mean_2d=np.zeros(64),
+            data_std_2d=np.ones(64),
+            dim_to_use_2d=np.arange(LIFTING_INPUT_SIZE, dtype=np.int64),
+            data_mean_3d=np.zeros(96),
+            data_std_3d=np.ones(96),
+            dim_to_use_3d=np.arange(3, 3 + LIFTING_OUTPUT_SIZE, dtype=np.int64),
+            source="placeholder",
+        )
+
+
+def _check_stats(s: H36MStats) -> None:
+    """Validate shapes, index ranges and finiteness; raises `StatsError` naming ``s.source``."""
+
+    def fail(why: str) -> None:
+        raise StatsError(f"malformed Human3.6M statistics {s.source}: {why}")
+
+    for name in _STATS_FIELDS:
+        value = getattr(s, name)
+        if not isinstance(value, np.ndarray) or value.ndim != 1:
+            fail(f"{name} must be a flat list of numbers")
+        if not np.all(np.isfinite(value)):
+            fail(f"{name} has non-finite values")
+    if s.data_mean_2d.shape != s.data_std_2d.shape or s.data_mean_3d.shape != s.data_std_3d.shape:
+        fail("means and standard deviations differ in length")
+    for name, dims, size, table in (
+        ("dim_to_use_2d", s.dim_to_use_2d, LIFTING_INPUT_SIZE, s.data_mean_2d),
+        ("dim_to_use_3d", s.dim_to_use_3d, LIFTING_OUTPUT_SIZE, s.data_mean_3d),
+    ):
+        if dims.shape != (size,):
+            fail(f"{name} must hold {size} indices, has {dims.shape[0]}")
+        if dims.min() < 0 or dims.max() >= table.shape[0]:
+            fail(f"{name} indexes outside its {table.shape[0]}-value statistics")
+    if s.data_mean_3d.shape[0] < 3:
+        fail("data_mean_3d must hold the root joint (3 values) at least")
+    if np.any(s.data_std_2d[s.dim_to_use_2d] == 0):
+        fail("data_std_2d is zero at a used dimension (division by zero)")

@@ -1,0 +1,213 @@
+"""COCO -> Human3.6M mapping, lifting input, 3D un-normalisation and the h36stats.json loader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from orpose_ros.model.checkpoint import read_layout_tsv
+from orpose_ros.model.keypoint_head import StandardKeypoints3DHead
+from orpose_ros.model.lifting import (
+    H36MStats,
+    LinearModel,
+    StatsError,
+    coco_to_h36m,
+    lifting_input,
+    normalize_2d,
+    unnormalize_3d,
+)
+
+torch.set_num_threads(2)
+
+
+def _coco_rows() -> np.ndarray:
+    """COCO keypoints whose row j is (j, 100 + j, j / 100): every value says where it came from."""
+    j = np.arange(17, dtype=np.float64)
+    return np.stack([j, 100 + j, j / 100], axis=1)
+
+
+# Row by row, worked out by hand from MODEL_SPEC.md with the rows of `_coco_rows`.
+EXPECTED_H36M = np.array([
+    [11.5, 111.5, 0.115],  # 0 pelvis = mean(COCO 11, 12)
+    [12, 112, 0.12],  # 1 right_hip = COCO 12
+    [14, 114, 0.14],  # 2 right_knee = COCO 14
+    [16, 116, 0.16],  # 3 right_ankle = COCO 16
+    [11, 111, 0.11],  # 4 left_hip = COCO 11
+    [13, 113, 0.13],  # 5 left_knee = COCO 13
+    [15, 115, 0.15],  # 6 left_ankle = COCO 15
+    [8.5, 108.5, 0.085],  # 7 spine = mean(new row 0, new row 8)
+    [5.5, 105.5, 0.055],  # 8 neck = mean(COCO 5, 6)
+    [3.5, 103.5, 0.035],  # 9 head = mean(COCO 3, 4)
+    [3.5, 103.5, 0.035],  # 10 head top = mean(COCO 3, 4)
+    [5, 105, 0.05],  # 11 left_shoulder = COCO 5
+    [7, 107, 0.07],  # 12 left_elbow = COCO 7
+    [9, 109, 0.09],  # 13 left_wrist = COCO 9
+    [6, 106, 0.06],  # 14 right_shoulder = COCO 6
+    [8, 108, 0.08],  # 15 right_elbow = COCO 8
+    [10, 110, 0.1],  # 16 right_wrist = COCO 10
+])  # fmt: skip
+
+
+def test_coco_to_h36m_numpy_matches_hand_computed_rows() -> None:
+    coco = _coco_rows()
+    before = coco.copy()
+    np.testing.assert_allclose(coco_to_h36m(coco), EXPECTED_H36M, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(coco, before)  # the input is left alone
+
+
+def test_coco_to_h36m_torch_with_batch_dimensions() -> None:
+    coco = torch.from_numpy(_coco_rows()).float()
+    batch = torch.stack([coco, coco * 2])  # (2, 17, 3)
+    out = coco_to_h36m(batch)
+    assert out.shape == (2, 17, 3) and out.dtype == torch.float32
+    torch.testing.assert_close(out[0], torch.from_numpy(EXPECTED_H36M).float())
+    torch.testing.assert_close(out[1], torch.from_numpy(EXPECTED_H36M * 2).float())
+
+
+def test_coco_to_h36m_rejects_other_joint_counts() -> None:
+    with pytest.raises(ValueError, match="17"):
+        coco_to_h36m(np.zeros((16, 3)))
+
+
+def test_lifting_input_drops_the_neck_and_interleaves_x_y() -> None:
+    flat = lifting_input(torch.from_numpy(EXPECTED_H36M))
+    assert flat.shape == (32,)
+    expected = [11.5, 111.5, 12, 112, 14, 114, 16, 116, 11, 111, 13, 113, 15, 115, 8.5, 108.5,
+                3.5, 103.5, 3.5, 103.5, 5, 105, 7, 107, 9, 109, 6, 106, 8, 108, 10, 110]  # fmt: skip
+    np.testing.assert_allclose(flat.numpy(), expected)
+
+
+def test_normalize_2d_uses_the_used_dimensions(stats_path: Path) -> None:
+    stats = H36MStats.from_json(stats_path)
+    mean, std = torch.tensor(stats.mean_2d_used), torch.tensor(stats.std_2d_used)
+    # dim_to_use_2d[8] is 12 in the published file: data_mean_2d[12] = 532.2976..., std 101.9573...
+    assert stats.dim_to_use_2d[8] == 12
+    v = torch.zeros(32, dtype=torch.float64)
+    v[8] = 634.2550291815
+    out = normalize_2d(v, mean, std)
+    assert out[8].item() == pytest.approx((634.2550291815 - 532.2976764528629) / 101.95735272862535)
+    assert out[8].item() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_unnormalize_3d_hand_computed_with_synthetic_stats() -> None:
+    mean = torch.zeros(96, dtype=torch.float64)
+    std = torch.full((96,), 2.0, dtype=torch.float64)
+    mean[3], mean[50] = 10.0, -4.0
+    out = torch.zeros(48, dtype=torch.float64)
+    out[0], out[47] = 1.5, 0.25
+    joints = unnormalize_3d(out, mean, std, torch.arange(3, 51))
+    assert joints.shape == (17, 3)
+    assert joints[0].tolist() == [0.0, 0.0, 0.0]  # root: zeros * std + mean[0:3]
+    assert joints[1, 0].item() == 1.5 * 2.0 + 10.0
+    assert joints[16, 2].item() == 0.25 * 2.0 - 4.0
+    assert joints[5].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_unnormalize_3d_hand_computed_with_published_stats(stats_path: Path) -> None:
+    stats = H36MStats.from_json(stats_path)
+    out = torch.zeros(48, dtype=torch.float64)
+    out[0:3] = torch.tensor([1.0, -2.0, 0.5])  # joint 1 (right hip): 96-vector indices 3, 4, 5
+    out[9:12] = torch.tensor([1.0, 1.0, 1.0])  # joint 4 (left hip): indices 18, 19, 20 (12..17 unused)
+    mean, std, dims = (torch.tensor(a) for a in (stats.data_mean_3d, stats.data_std_3d, stats.dim_to_use_3d))
+    joints = unnormalize_3d(out, mean, std, dims)
+    np.testing.assert_allclose(joints[0].numpy(), [0.0, 0.0, 0.0])
+    right_hip = [
+        1.0 * 110.7224395224947 - 0.2556525886947801,
+        -2.0 * 22.38817617425435 - 7.119605727416116,
+        0.5 * 72.46294421720373 - 0.9814330584948388,
+    ]
+    np.testing.assert_allclose(joints[1].numpy(), right_hip, rtol=1e-12)
+    left_hip = [
+        110.72180724487372 + 0.25565131489817966,
+        22.388054332865146 + 7.119546036952688,
+        72.46252568188349 + 0.9814238602344455,
+    ]
+    np.testing.assert_allclose(joints[4].numpy(), left_hip, rtol=1e-12)
+
+
+def test_head_lift_averages_both_networks_and_converts_to_metres(stats_path: Path) -> None:
+    stats = H36MStats.from_json(stats_path)
+    head = StandardKeypoints3DHead(
+        input_shape=_shape(), num_keypoints=17, conv_dims=[8], stats=stats
+    ).eval()  # small convs: only the lifting matters here
+    with torch.no_grad():
+        for net, value in ((head.nw2Dto3D_hard, 1.0), (head.nw2Dto3D_soft, 3.0)):
+            net.w2.weight.zero_()
+            net.w2.bias.fill_(value)  # the network's output is `value` whatever its input
+        kpts = torch.rand(2, 17, 3) * 500
+        joints = head.lift(kpts, kpts)
+    assert joints.shape == (2, 17, 3)
+    # averaged output 2.0 -> right hip x = (2.0 * std[3] + mean[3]) mm -> m
+    right_hip_x_mm = 2.0 * 110.7224395224947 - 0.2556525886947801
+    assert joints[0, 1, 0].item() == pytest.approx(right_hip_x_mm / 1000, rel=1e-6)
+    assert joints[1, 0].tolist() == [0.0, 0.0, 0.0]
+
+
+def _shape():
+    # detectron2 is imported only after orpose_ros.model (its compat shims must come first).
+    from detectron2.layers import ShapeSpec
+
+    return ShapeSpec(channels=256, height=14, width=14)
+
+
+def test_linear_model_names_match_the_checkpoint(layout_path: Path) -> None:
+    prefix = "roi_heads.keypoint_head.nw2Dto3D_hard."
+    expected = {k[len(prefix):]: v for k, v in read_layout_tsv(layout_path).items() if k.startswith(prefix)}
+    model = LinearModel().eval()
+    assert {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()} == expected
+    assert model(torch.rand(5, 32)).shape == (5, 48)
+
+
+def test_stats_loads_the_published_file(stats_path: Path) -> None:
+    stats = H36MStats.from_json(stats_path)
+    assert stats.data_mean_2d.shape == (64,) and stats.dim_to_use_2d.shape == (32,)
+    assert stats.data_mean_3d.shape == (96,) and stats.dim_to_use_3d.shape == (48,)
+    assert stats.dim_to_use_3d[:4].tolist() == [3, 4, 5, 6]
+    assert stats.source == str(stats_path)
+
+
+def test_stats_placeholder_is_neutral() -> None:
+    stats = H36MStats.placeholder()
+    assert stats.dim_to_use_2d.tolist() == list(range(32))
+    assert stats.dim_to_use_3d.tolist() == list(range(3, 51))
+    assert stats.mean_2d_used.tolist() == [0.0] * 32 and stats.std_2d_used.tolist() == [1.0] * 32
+
+
+def test_stats_missing_file_names_the_path_and_the_fix(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "h36stats.json"
+    with pytest.raises(StatsError) as err:
+        H36MStats.from_json(missing)
+    assert str(missing) in str(err.value) and "orpose-download-models" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.pop("data_std_3d"), "missing data_std_3d"),
+        (lambda d: d.__setitem__("dim_to_use_2d", d["dim_to_use_2d"][:-1]), "dim_to_use_2d must hold 32"),
+        (lambda d: d.__setitem__("dim_to_use_3d", [x + 0.5 for x in d["dim_to_use_3d"]]), "integer indices"),
+        (lambda d: d.__setitem__("dim_to_use_3d", [*d["dim_to_use_3d"][:-1], 96]), "indexes outside"),
+        (lambda d: d.__setitem__("data_mean_2d", d["data_mean_2d"][:10]), "differ in length"),
+        (lambda d: d.__setitem__("data_std_2d", [0.0] * 64), "division by zero"),
+    ],
+)
+def test_stats_malformed_file_is_named_with_its_problem(tmp_path, stats_path: Path, edit, message) -> None:
+    data = json.loads(stats_path.read_text())
+    edit(data)
+    bad = tmp_path / "h36stats.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(StatsError, match=message) as err:
+        H36MStats.from_json(bad)
+    assert str(bad) in str(err.value)
+
+
+def test_stats_not_json(tmp_path: Path) -> None:
+    bad = tmp_path / "h36stats.json"
+    bad.write_text("{not json")
+    with pytest.raises(StatsError, match="cannot read") as err:
+        H36MStats.from_json(bad)
+    assert str(bad) in str(err.value)

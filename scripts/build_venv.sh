@@ -28,7 +28,7 @@ quiet "${pip[@]}" install --quiet -r "$repo/requirements/venv.txt"
 
 # detectron2 0.6 is not on PyPI under its own name. pb1-detectron2 is FAIR's v0.6 Python code but
 # ships no C++ sources (detectron2/layers/csrc), so its stock build fails. ORPose needs none of
-# those ops, so build it with the extension turned off; orpose_ros/detectron2_compat.py supplies
+# those ops, so build it with the extension turned off; orpose_ros/model/detectron2_compat.py supplies
 # the placeholder for detectron2._C that detectron2.layers imports.
 log "building detectron2 0.6 (pb1-detectron2 sdist, no C++ extension)"
 work=$(mktemp -d)

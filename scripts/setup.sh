@@ -8,7 +8,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${ORPOSE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/orpose_ros}
-key=$(cat "$repo/requirements/venv.txt" "$repo/scripts/build_venv.sh" | sha256sum | cut -c1-12)
+# The venv's cache key: its recipe without comment lines (editing a comment must not rebuild 5 GB).
+key=$(cat "$repo/requirements/venv.txt" "$repo/scripts/build_venv.sh" | grep -v '^[[:space:]]*#' | sha256sum | cut -c1-12)
 venv=$cache/venv-$key
 
 log() { printf '[setup] %s\n' "$*"; }

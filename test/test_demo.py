@@ -15,7 +15,7 @@ from conftest import REPO
 def test_demo_with_random_weights_shows_poses_from_the_synthetic_camera(stats_path: Path, ros_env: dict) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "orpose_ros.ros.demo", "--random-weights", "0", "--stats", str(stats_path),
-         "--device", "cpu", "--rate", "1", "--duration", "60", "--downsample", "8"],
+         "--device", "cpu", "--rate", "1", "--duration", "30", "--downsample", "8"],
         env=ros_env, capture_output=True, text=True, timeout=240, cwd=REPO,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from orpose_ros.cli import infer
-from orpose_ros.cli.infer import CliError, Mp4Sink, PngSink, discover_inputs, frame_to_dict, parse_size
+from orpose_ros.cli.arguments import parse_size
+from orpose_ros.cli.infer import CliError, Mp4Sink, PngSink, discover_inputs, frame_to_dict
 from orpose_ros.poses import FramePoses, PersonPose
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from orpose_ros.cli.arguments import parse_size
 from orpose_ros.drawing import draw_poses
 from orpose_ros.poses import FramePoses, PersonPose
 
@@ -45,17 +46,6 @@ class CliError(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Arguments
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"640x480"`` -> (width, height), both positive."""
-    parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}")
-    width, height = int(parts[0]), int(parts[1])
-    if width < 1 or height < 1:
-        raise argparse.ArgumentTypeError(f"width and height must be positive, got {text!r}")
-    return width, height
 
 
 def positive_int(text: str) -> int:

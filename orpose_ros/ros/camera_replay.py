@@ -25,6 +25,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
+from orpose_ros.cli.arguments import parse_size
 from orpose_ros.ros.image_conversion import bgr_to_image_msg
 from orpose_ros.synthetic_scene import synthetic_frame
 
@@ -33,17 +34,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 FASTDDS_PROFILE = Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"
 _FROM_BGR = {"bgr8": None, "rgb8": cv2.COLOR_BGR2RGB, "bgra8": cv2.COLOR_BGR2BGRA, "rgba8": cv2.COLOR_BGR2RGBA,
              "mono8": cv2.COLOR_BGR2GRAY}
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'640x480' -> (640, 480)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 640x480, got '{text}'") from None
-    if width <= 0 or height <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive, got '{text}'")
-    return width, height
 
 
 def frame_source(source: str, size: tuple[int, int] | None) -> Iterator[np.ndarray]:

@@ -23,7 +23,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 
 from orpose_msgs.msg import PersonPoseArray
-from orpose_ros.ros.camera_replay import parse_size
+from orpose_ros.cli.arguments import parse_size
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_WEIGHTS = REPO / "models" / "orpose_fixed_12x_model_final.pth"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from orpose_ros.bench.ros_bench import ProcessGroup, wait_until
+
+stop = ProcessGroup.stop  # SIGINT, then SIGKILL after a timeout; returns the exit code
+__all__ = ["read_records", "record", "start", "stop", "wait_for", "wait_until"]
 
 TOOLS = Path(__file__).resolve().parent
 
@@ -16,18 +19,6 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     """Start ``python ARGS`` with its output in ``log``."""
     handle = log.open("w")
     return subprocess.Popen([sys.executable, *args], env=env, stdout=handle, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
-    """SIGINT, then SIGKILL after ``timeout``; returns the exit code."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
 
 
 def record(topic: str, msg_type: str, out: Path, env: dict[str, str], count: int = 1, timeout: float = 60.0,
@@ -48,12 +39,3 @@ def wait_for(process: subprocess.Popen, timeout: float) -> int:
 
 def read_records(out: Path) -> list[dict]:
     return json.loads(out.read_text()) if out.exists() else []
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

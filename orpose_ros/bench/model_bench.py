@@ -1,0 +1,481 @@
+"""Model-only benchmark: the published pipeline against `OrPosePredictor`, same weights, frames, device.
+
+(a) "published": detectron2's `DefaultPredictor` built from our config, loading the checkpoint
+    with `DetectionCheckpointer` as the published demo does, called once per frame on the
+    CPU-preprocessed frame (PIL resize to 800 px), fp32. In privacy mode (factor S > 1) the timed
+    call also does the demo's CPU shrink/restore.
+(b) "orpose": `OrPosePredictor` (built from the same file), with 1 camera (one frame per call) and
+    with N cameras batched (N frames per call), in every requested variant (fp32 with the published
+    PIL preprocessing, torch/GPU preprocessing, fp16).
+
+Every (b) output is compared with (a)'s output of the same frame: boxes, scores, 2D keypoints (and
+the 3D joints, which the published model computes the same way). fp32 with PIL preprocessing must
+agree within `FP32_TOLERANCE`; the other variants report their deviation. No ROS types here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from orpose_ros import privacy
+from orpose_ros.model import (
+    H36MStats,
+    OrPosePredictor,
+    build_orpose_model,
+    get_orpose_cfg,
+    load_weights,
+    random_state_dict,
+    resolve_stats_path,
+)
+from orpose_ros.model.predictor import resolve_device
+from orpose_ros.poses import FramePoses
+from orpose_ros.synthetic_scene import synthetic_frame
+
+from .report import latency_summary
+
+if TYPE_CHECKING:
+    from detectron2.structures import Instances
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+#: Largest deviations (our predictor vs DefaultPredictor) that still count as "the same output" in
+#: fp32 with the published preprocessing. Batched convolutions may sum in another order than single
+#: ones, so exact bit equality is not expected; a wrong mapping, resize or threshold is far above these.
+FP32_TOLERANCE = {
+    "box_px": 0.05,
+    "score": 1e-4,
+    "keypoint_xy_px": 0.05,
+    "keypoint_score": 1e-2,
+    "joint_3d_m": 1e-3,
+}
+
+
+# ------------------------------------------------------------------------------------------
+# Frames
+
+
+def load_frames(directory: Path | None, count: int, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:
+    """The benchmark's frames: (H, W, 3) uint8 BGR, all ``size`` = (width, height).
+
+    Args:
+        directory: a folder of images, read in sorted order; frames of another size are resized
+            bilinearly to ``size`` with PIL semantics, as the published demo restores its low-resolution
+            frames (53x40 -> 640x480). None: the built-in synthetic camera.
+        count: number of frames (the folder is cycled when it holds fewer).
+        size: (width, height) of the returned frames.
+    """
+    import cv2  # only needed here
+
+    width, height = size
+    if directory is None:
+        return [synthetic_frame(7 * i, width, height) for i in range(count)]
+    files = sorted(p for p in Path(directory).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {directory}")
+    frames = []
+    for path in (files[i % len(files)] for i in range(count)):
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise ValueError(f"cannot read image {path}")
+        if frame.shape[:2] != (height, width):
+            frame = privacy.resize(frame, (height, width))
+        frames.append(frame)
+    return frames
+
+
+# ------------------------------------------------------------------------------------------
+# Outputs as plain arrays, and their comparison
+
+
+@dataclass(frozen=True)
+class FrameArrays:
+    """All detections of one frame, best first, in source-frame pixels.
+
+    Attributes:
+        boxes: (R, 4) x1, y1, x2, y2 [px].
+        scores: (R,) person scores.
+        keypoints: (R, 17, 3) x, y [px], score (heatmap logit); COCO order.
+        joints_3d: (R, 17, 3) x, y, z [m], pelvis-relative.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    keypoints: np.ndarray
+    joints_3d: np.ndarray
+
+    @classmethod
+    def from_instances(cls, instances: Instances) -> FrameArrays:
+        """From detectron2 outputs (``pred_boxes``, ``scores``, ``pred_keypoints``, ``pred_keypoints_3d``)."""
+        inst = instances.to("cpu")
+        order = np.argsort(-inst.scores.float().numpy(), kind="stable")
+        return cls(
+            boxes=inst.pred_boxes.tensor.float().numpy()[order],
+            scores=inst.scores.float().numpy()[order],
+            keypoints=inst.pred_keypoints.float().numpy()[order],
+            joints_3d=inst.pred_keypoints_3d.float().numpy()[order],
+        )
+
+    @classmethod
+    def from_frame_poses(cls, poses: FramePoses) -> FrameArrays:
+        """From `OrPosePredictor` results (persons are already best first)."""
+        persons = poses.persons
+        return cls(
+            boxes=np.array([p.box for p in persons], np.float32).reshape(-1, 4),
+            scores=np.array([p.score for p in persons], np.float32),
+            keypoints=np.array([p.keypoints_2d for p in persons], np.float32).reshape(-1, 17, 3),
+            joints_3d=np.array([p.keypoints_3d for p in persons], np.float32).reshape(-1, 17, 3),
+        )
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one (4,) box with (M, 4) boxes."""
+    x1 = np.maximum(box[0], boxes[:, 0])
+    y1 = np.maximum(box[1], boxes[:, 1])
+    x2 = np.minimum(box[2], boxes[:, 2])
+    y2 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+def match_detections(ref: FrameArrays, test: FrameArrays, min_iou: float = 0.5) -> list[tuple[int, int]]:
+    """Greedy one-to-one matching, best reference score first, by largest box IoU (>= ``min_iou``)."""
+    free = np.ones(len(test.scores), bool)
+    pairs = []
+    for i in range(len(ref.scores)):
+        if not free.any():
+            break
+        ious = np.where(free, _iou(ref.boxes[i], test.boxes), -1.0)
+        j = int(np.argmax(ious))
+        if ious[j] >= min_iou:
+            pairs.append((i, j))
+            free[j] = False
+    return pairs
+
+
+def compare_outputs(
+    reference: Sequence[FrameArrays], tested: Sequence[FrameArrays], tolerance: dict[str, float] | None = None
+) -> dict:
+    """Deviation of ``tested`` from ``reference``, frame by frame.
+
+    Returns:
+        A JSON-ready dict: ``frames``, ``persons_reference``, ``persons_tested``, ``unmatched``
+        (detections without a partner on either side), ``same_order`` (pairs are the i-th with the
+        i-th in every frame), ``max_abs`` (largest deviation per quantity over matched persons:
+        box_px, score, keypoint_xy_px, keypoint_score, joint_3d_m), ``keypoints_off_by_1px`` (matched
+        keypoints more than 1 px apart, e.g. a heatmap peak that moved), and, when ``tolerance`` is
+        given, ``tolerance`` and ``within_tolerance``.
+    """
+    if len(reference) != len(tested):
+        raise ValueError(f"{len(reference)} reference frames but {len(tested)} tested frames")
+    max_abs = dict.fromkeys(("box_px", "score", "keypoint_xy_px", "keypoint_score", "joint_3d_m"), 0.0)
+    unmatched = off_by_px = 0
+    same_order = True
+    for ref, test in zip(reference, tested, strict=True):
+        pairs = match_detections(ref, test)
+        unmatched += len(ref.scores) + len(test.scores) - 2 * len(pairs)
+        same_order &= all(i == j for i, j in pairs)
+        for i, j in pairs:
+            kp_xy = np.abs(ref.keypoints[i, :, :2] - test.keypoints[j, :, :2])
+            deviations = {
+                "box_px": np.abs(ref.boxes[i] - test.boxes[j]).max(),
+                "score": abs(float(ref.scores[i]) - float(test.scores[j])),
+                "keypoint_xy_px": kp_xy.max(),
+                "keypoint_score": np.abs(ref.keypoints[i, :, 2] - test.keypoints[j, :, 2]).max(),
+                "joint_3d_m": np.abs(ref.joints_3d[i] - test.joints_3d[j]).max(),
+            }
+            for key, value in deviations.items():
+                max_abs[key] = max(max_abs[key], float(value))
+            off_by_px += int((kp_xy.max(axis=1) > 1.0).sum())
+    result = {
+        "frames": len(reference),
+        "persons_reference": int(sum(len(r.scores) for r in reference)),
+        "persons_tested": int(sum(len(t.scores) for t in tested)),
+        "unmatched": unmatched,
+        "same_order": bool(same_order),
+        "max_abs": max_abs,
+        "keypoints_off_by_1px": off_by_px,
+    }
+    if tolerance is not None:
+        result["tolerance"] = dict(tolerance)
+        result["within_tolerance"] = bool(
+            unmatched == 0 and all(max_abs[k] <= tolerance[k] for k in tolerance if not math.isnan(max_abs[k]))
+        )
+    return result
+
+
+# ------------------------------------------------------------------------------------------
+# The two pipelines
+
+
+class PublishedPipeline:
+    """The published demo's inference: detectron2 `DefaultPredictor`, one frame per call, fp32.
+
+    Args:
+        checkpoint: weights file, loaded by `DetectionCheckpointer` (``cfg.MODEL.WEIGHTS``).
+        stats: Human3.6M statistics (not part of the checkpoint; the published code holds them apart).
+        device: a resolved torch device.
+        downsample_factor: when > 1 each call first shrinks and restores the frame on the CPU with
+            PIL bilinear (detectron2's `ResizeTransform`), as the demo's input pipeline.
+    """
+
+    def __init__(self, checkpoint: Path, stats: H36MStats, device: torch.device, downsample_factor: int = 1) -> None:
+        # detectron2 is imported here, after orpose_ros.model installed its compatibility shims.
+        from detectron2.engine import DefaultPredictor
+
+        cfg = get_orpose_cfg(str(device)).clone()
+        cfg.defrost()
+        cfg.MODEL.WEIGHTS = str(checkpoint)
+        cfg.freeze()
+        self.predictor = DefaultPredictor(cfg)
+        self.predictor.model.roi_heads.keypoint_head.set_stats(stats)
+        self.downsample_factor = downsample_factor
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.predictor.model
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> list[FrameArrays]:
+        """Run frame after frame (the published demo has no batching); outputs copied to the CPU."""
+        outputs = []
+        for frame in frames:
+            if self.downsample_factor > 1:
+                frame = privacy.shrink_and_restore(frame, self.downsample_factor)
+            outputs.append(FrameArrays.from_instances(self.predictor(frame)["instances"]))
+        return outputs
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of running `OrPosePredictor`."""
+
+    fp16: bool = False
+    gpu_preprocess: bool = False
+    channels_last: bool = False
+    cudnn_benchmark: bool = False
+
+    @property
+    def suffix(self) -> str:
+        parts = ["fp16" if self.fp16 else "fp32"]
+        if self.gpu_preprocess:
+            parts.append("torch-preprocess")
+        if self.channels_last:
+            parts.append("channels-last")
+        if self.cudnn_benchmark:
+            parts.append("cudnn-benchmark")
+        return "+".join(parts)
+
+    @property
+    def exact(self) -> bool:
+        """Whether this variant must give the published outputs (fp32, PIL preprocessing, stock layout)."""
+        return not (self.fp16 or self.gpu_preprocess or self.channels_last)
+
+
+@dataclass(frozen=True)
+class ModelBenchOptions:
+    """What the model benchmark runs.
+
+    Attributes:
+        weights: checkpoint file; None with ``random_weights_seed`` set: detecting random weights.
+        random_weights_seed: seed of `random_state_dict` (tests and demos only).
+        stats: h36stats.json; None: beside the weights, then models/, else placeholder statistics.
+        device: "cpu", "cuda", "cuda:N" or "auto".
+        cameras: camera counts to run our predictor with (frames per predict call).
+        variants: ways of running our predictor (the first should be the exact fp32 one).
+        downsample_factor: privacy factor applied by both pipelines inside the timed call (1 = off).
+        passes: how many times every frame goes through each setup.
+        warmup: untimed calls before each setup (first calls pay one-time costs).
+    """
+
+    weights: Path | None = None
+    random_weights_seed: int | None = 0
+    stats: Path | None = None
+    device: str = "cpu"
+    cameras: tuple[int, ...] = (1, 3)
+    variants: tuple[Variant, ...] = (Variant(),)
+    downsample_factor: int = 1
+    passes: int = 1
+    warmup: int = 1
+    extra: dict = field(default_factory=dict)
+
+
+def _load_stats(options: ModelBenchOptions) -> tuple[H36MStats, str]:
+    if options.stats is not None or options.weights is not None:
+        path = resolve_stats_path(options.weights, options.stats)
+        return H36MStats.from_json(path), str(path)
+    try:
+        path = resolve_stats_path(None, None)
+        return H36MStats.from_json(path), str(path)
+    except ValueError:
+        logger.warning("no h36stats.json given or found: placeholder statistics, the 3D joints mean nothing")
+        return H36MStats.placeholder(), "placeholder"
+
+
+@contextlib.contextmanager
+def _checkpoint_file(options: ModelBenchOptions) -> Iterator[tuple[Path, str]]:
+    """The weights file both pipelines load, and its description; random weights go to a temp file."""
+    if options.weights is not None:
+        yield Path(options.weights), str(options.weights)
+        return
+    if options.random_weights_seed is None:
+        raise ValueError("give a weights file or a random-weights seed")
+    seed = options.random_weights_seed
+    logger.warning("RANDOM WEIGHTS (seed %d): timings are valid, the poses are meaningless", seed)
+    state = random_state_dict(build_orpose_model(get_orpose_cfg("cpu")), seed)
+    with tempfile.TemporaryDirectory(prefix="orpose_bench_") as tmp:
+        path = Path(tmp) / f"random_seed{seed}_model_final.pth"
+        torch.save({"model": state}, path)
+        yield path, f"random detecting weights, seed {seed}"
+
+
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa)
+
+
+def _our_predictor(checkpoint: Path, stats: H36MStats, device: torch.device, variant: Variant,
+                   downsample_factor: int) -> OrPosePredictor:
+    model = build_orpose_model(get_orpose_cfg("cpu"))
+    load_weights(model, checkpoint)
+    predictor = OrPosePredictor(
+        model, stats, device=device, fp16=variant.fp16, downsample_factor=downsample_factor,
+        score_threshold=0.0, gpu_preprocess=variant.gpu_preprocess,
+    )
+    if variant.channels_last:
+        predictor.model.to(memory_format=torch.channels_last)
+    return predictor
+
+
+# ------------------------------------------------------------------------------------------
+# Timing
+
+
+def _batches(count: int, batch: int, passes: int) -> list[list[int]]:
+    """Frame indices of each call: consecutive frames, cycling, until every frame was seen ``passes`` times."""
+    calls = passes * math.ceil(count / batch)
+    return [[(k * batch + j) % count for j in range(batch)] for k in range(calls)]
+
+
+def time_calls(
+    run: Callable[[list[np.ndarray]], list[FrameArrays]],
+    frames: Sequence[np.ndarray],
+    batches: Sequence[Sequence[int]],
+    warmup: int,
+    device: torch.device,
+) -> tuple[list[float], dict[int, FrameArrays]]:
+    """Call ``run`` on each batch of frames; returns per-call latencies [ms] and the output of each frame."""
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    for k in range(warmup):
+        run([frames[i] for i in batches[k % len(batches)]])
+    sync()
+    latencies, outputs = [], {}
+    for batch in batches:
+        chosen = [frames[i] for i in batch]
+        sync()
+        start = time.perf_counter()
+        result = run(chosen)
+        sync()
+        latencies.append((time.perf_counter() - start) * 1000.0)
+        for i, out in zip(batch, result, strict=True):
+            outputs.setdefault(i, out)
+    return latencies, outputs
+
+
+def _setup_result(name: str, pipeline: str, cameras: int, latencies: list[float], outputs: dict[int, FrameArrays],
+                  **extra: object) -> dict:
+    frames = cameras * len(latencies)
+    total_s = sum(latencies) / 1000.0
+    return {
+        "name": name,
+        "pipeline": pipeline,
+        "cameras": cameras,
+        "calls": len(latencies),
+        "frames": frames,
+        "total_s": total_s,
+        "frames_per_s": frames / total_s if total_s > 0 else float("nan"),
+        "latency_ms": latency_summary(latencies),
+        "latencies_ms": latencies,
+        "persons_per_frame": float(np.mean([len(o.scores) for o in outputs.values()])) if outputs else 0.0,
+        **extra,
+    }
+
+
+@contextlib.contextmanager
+def _cudnn_benchmark(enabled: bool) -> Iterator[None]:
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
+
+
+def run_model_bench(frames: Sequence[np.ndarray], options: ModelBenchOptions) -> dict:
+    """Run (a) and every (b) setup on ``frames``; returns the JSON-ready ``model`` section of bench.json."""
+    device = resolve_device(options.device)
+    stats, stats_source = _load_stats(options)
+    n = len(frames)
+    setups, agreement = [], {}
+    with _checkpoint_file(options) as (checkpoint, checkpoint_desc):
+        logger.info("(a) published pipeline: DefaultPredictor on %s, %d frame(s)", device, n)
+        published = PublishedPipeline(checkpoint, stats, device, options.downsample_factor)
+        latencies, reference = time_calls(published, frames, _batches(n, 1, options.passes), options.warmup, device)
+        setups.append(_setup_result("published", "detectron2 DefaultPredictor (per frame, CPU preprocessing)", 1,
+                                    latencies, reference, precision="fp32"))
+        reference_model = published.model
+        for variant in options.variants:
+            predictor = _our_predictor(checkpoint, stats, device, variant, options.downsample_factor)
+            same_weights = _same_weights(reference_model, predictor.model)
+
+            def run(batch: list[np.ndarray], p: OrPosePredictor = predictor) -> list[FrameArrays]:
+                return [FrameArrays.from_frame_poses(r) for r in p.predict(batch)]
+
+            for cameras in options.cameras:
+                name = f"orpose_{cameras}cam_{variant.suffix}"
+                logger.info("(b) %s: %d frame(s) per call", name, cameras)
+                with _cudnn_benchmark(variant.cudnn_benchmark):
+                    latencies, outputs = time_calls(run, frames, _batches(n, cameras, options.passes),
+                                                    options.warmup, device)
+                setups.append(_setup_result(name, "OrPosePredictor", cameras, latencies, outputs,
+                                            precision="fp16" if variant.fp16 else "fp32", variant=asdict(variant)))
+                check = compare_outputs([reference[i] for i in range(n)], [outputs[i] for i in range(n)],
+                                        FP32_TOLERANCE if variant.exact else None)
+                agreement[name] = {"exact_check": variant.exact, "same_weights": same_weights, **check}
+            del predictor
+        del published
+    base = setups[0]["frames_per_s"]
+    for setup in setups:
+        setup["speedup_vs_published"] = setup["frames_per_s"] / base if base > 0 else float("nan")
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "checkpoint": checkpoint_desc,
+        "stats": stats_source,
+        "frames": n,
+        "frame_size": [int(frames[0].shape[1]), int(frames[0].shape[0])],
+        "downsample_factor": options.downsample_factor,
+        "passes": options.passes,
+        "warmup_calls": options.warmup,
+        "setups": setups,
+        "agreement": agreement,
+        **options.extra,
+    }

@@ -1,0 +1,16 @@
+"""Argument types shared by the command-line tools (orpose-infer, orpose-bench, camera_replay, orpose_demo)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"640x480"`` -> (width, height), both positive; an argparse error otherwise."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}")
+    width, height = int(parts[0]), int(parts[1])
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"width and height must be positive, got {text!r}")
+    return width, height

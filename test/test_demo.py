@@ -23,6 +23,7 @@ def test_demo_with_random_weights_shows_poses_from_the_synthetic_camera(stats_pa
     lines = re.findall(r"^/camera/image_raw \[camera_0_optical_frame\] 640x480 x8: (\d+) person", result.stdout, re.M)
     assert lines, result.stdout[-2000:] + result.stderr[-3000:]
     assert any(int(n) > 0 for n in lines)
+    assert "inference failed" not in result.stdout + result.stderr  # not even when stopped mid-inference
 
 
 def test_demo_without_weights_refuses_to_guess(ros_env: dict, tmp_path: Path) -> None:

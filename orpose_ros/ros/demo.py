@@ -42,7 +42,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=2.0, help="frames per second per camera")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds (0 = Ctrl-C)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--downsample", type=int, default=0, help="privacy factor (0 = from the weights name)")
+    parser.add_argument("--downsample", type=int, default=0,
+                        help="privacy factor (0 = from the weights name; 12 with --random-weights)")
     parser.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID (default: a random one)")
     args = parser.parse_args(argv)
     if args.cameras < 1 or args.rate <= 0:
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         args.weights = DEFAULT_WEIGHTS
     if args.random_weights is not None:
+        args.downsample = args.downsample or 12  # show the privacy pipeline, as the 12x model would
         print("=" * 78 + "\n  RANDOM WEIGHTS (asked for with --random-weights): poses are meaningless.\n"
               "  Real poses need the ORPose checkpoints: orpose-download-models\n" + "=" * 78, flush=True)
 

@@ -122,7 +122,9 @@ class OrPoseNode(Node):
             if batch:
                 try:
                     self._process(batch)
-                except Exception as error:
+                except Exception as error:  # the node must outlive any bad batch
+                    if self._store.closed or not self.context.ok():
+                        return  # shutting down (e.g. Ctrl-C during an inference): nothing to report
                     self.get_logger().error(f"inference failed, frames skipped: {error!r}")
 
     def _process(self, batch: dict[int, tuple[Image | CompressedImage, float]]) -> None:

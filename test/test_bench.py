@@ -19,6 +19,7 @@ from orpose_ros.bench import ros_bench
 from orpose_ros.bench.model_bench import FP32_TOLERANCE, FrameArrays, compare_outputs
 from orpose_ros.bench.report import latency_summary, markdown_report, write_json, write_plot
 from orpose_ros.bench.ros_bench import RosBenchOptions, Setup, node_command, service_times_ms, summarize_setup
+from orpose_ros.ros.dds import shipped_profile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,7 +101,7 @@ def test_ros_env_and_node_command(tmp_path: Path) -> None:
     assert "_ROS_WHEELS_BOOTSTRAP_COMPLETE" not in env and "FASTDDS_DEFAULT_PROFILES_FILE" not in env
     assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST" and 1 <= int(env["ROS_DOMAIN_ID"]) <= 101
     assert env["ROS_LOG_DIR"].startswith(str(tmp_path))
-    profile = ros_bench.shipped_profile()
+    profile = shipped_profile()
     assert profile.is_file()
     assert ros_bench.ros_env(tmp_path, profile, base)["FASTDDS_DEFAULT_PROFILES_FILE"] == str(profile)
     command = node_command(RosBenchOptions(), ["/a/image_raw", "/b/image_raw"])

@@ -114,3 +114,13 @@ def test_outgoing_image_round_trips_and_keeps_the_header() -> None:
     np.testing.assert_array_equal(image_msg_to_bgr(msg), BGR)
     with pytest.raises(ValueError, match="expected"):
         bgr_to_image_msg(BGR[..., 0], header)
+
+
+@pytest.mark.parametrize("encoding", ["bgr8", "rgb8", "bgra8", "rgba8", "mono8"])
+def test_camera_replay_messages_read_back_as_the_frame(encoding: str) -> None:
+    from orpose_ros.ros.camera_replay import to_message
+
+    msg = to_message(BGR, Header(frame_id="cam"), encoding, compressed=False)
+    assert (msg.encoding, msg.width, msg.height, msg.header.frame_id) == (encoding, 64, 48, "cam")
+    expected = cv2.cvtColor(cv2.cvtColor(BGR, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) if encoding == "mono8" else BGR
+    np.testing.assert_array_equal(image_msg_to_bgr(msg), expected)

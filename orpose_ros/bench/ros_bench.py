@@ -29,25 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
+from orpose_ros.ros.dds import shipped_profile
+
 from .report import latency_summary
 
 logger = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[2]
 POSES_TOPIC = "/orpose/poses"
 DIAGNOSTICS_TOPIC = "/diagnostics"
 #: The CPU goal of the issue: the node adds at most this much over the model's own time.
 OVERHEAD_GOAL_PCT = 3.0
-
-
-def shipped_profile() -> Path:
-    """config/fastdds_shm.xml of the source tree, else of the installed package share."""
-    candidate = REPO / "config" / "fastdds_shm.xml"
-    if candidate.is_file():
-        return candidate
-    from ament_index_python.packages import get_package_share_directory
-
-    return Path(get_package_share_directory("orpose_ros")) / "config" / "fastdds_shm.xml"
 
 
 # ------------------------------------------------------------------------------------------

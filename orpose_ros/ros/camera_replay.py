@@ -26,12 +26,11 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from orpose_ros.cli.arguments import parse_size
-from orpose_ros.ros.image_conversion import bgr_to_image_msg
+from orpose_ros.ros.dds import use_shipped_profile
+from orpose_ros.ros.image_conversion import pixels_to_image_msg
 from orpose_ros.synthetic_scene import synthetic_frame
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
-# The shared-memory segment belongs to the sender: without the large profile most frames are lost.
-FASTDDS_PROFILE = Path(__file__).resolve().parents[2] / "config" / "fastdds_shm.xml"
 _FROM_BGR = {"bgr8": None, "rgb8": cv2.COLOR_BGR2RGB, "bgra8": cv2.COLOR_BGR2BGRA, "rgba8": cv2.COLOR_BGR2RGBA,
              "mono8": cv2.COLOR_BGR2GRAY}
 
@@ -77,15 +76,8 @@ def to_message(frame: np.ndarray, header: Header, encoding: str, compressed: boo
         assert ok
         return CompressedImage(header=header, format="jpeg", data=jpeg.tobytes())
     conversion = _FROM_BGR[encoding]
-    if conversion is None:
-        return bgr_to_image_msg(frame, header)
-    converted = cv2.cvtColor(frame, conversion)
-    msg = bgr_to_image_msg(np.zeros((1, 1, 3), np.uint8), header)
-    msg.height, msg.width = converted.shape[:2]
-    msg.encoding = encoding
-    msg.step = converted.shape[1] * (converted.shape[2] if converted.ndim == 3 else 1)
-    msg.data = np.ascontiguousarray(converted).tobytes()
-    return msg
+    pixels = frame if conversion is None else cv2.cvtColor(frame, conversion)
+    return pixels_to_image_msg(pixels, encoding, header)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"camera_replay: {error}", file=sys.stderr)
         return 2
 
-    if FASTDDS_PROFILE.is_file():
-        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(FASTDDS_PROFILE))
+    use_shipped_profile(os.environ)  # the segment belongs to the sender: without it most frames are lost
     rclpy.init(args=ros_args)
     node = rclpy.create_node("camera_replay_" + (re.sub(r"\W+", "_", args.topic).strip("_") or "camera"))
     qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,

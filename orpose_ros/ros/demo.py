@@ -24,6 +24,7 @@ from rclpy.executors import ExternalShutdownException
 
 from orpose_msgs.msg import PersonPoseArray
 from orpose_ros.cli.arguments import parse_size
+from orpose_ros.ros.dds import use_shipped_profile
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_WEIGHTS = REPO / "models" / "orpose_fixed_12x_model_final.pth"
@@ -55,7 +56,7 @@ def _environment(domain_id: int) -> dict[str, str]:
     env = dict(os.environ)
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env["ROS_DOMAIN_ID"] = str(domain_id)
-    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(CONFIG / "fastdds_shm.xml"))
+    use_shipped_profile(env)
     env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)  # children need their own library-path re-exec
     return env
 

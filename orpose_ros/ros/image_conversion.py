@@ -75,14 +75,18 @@ def compressed_msg_to_bgr(msg: CompressedImage) -> np.ndarray:
 
 def bgr_to_image_msg(image: np.ndarray, header: Header) -> Image:
     """bgr8 Image message of ``image`` (H, W, 3) uint8, stamped with ``header``."""
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+    if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected (H, W, 3) uint8, got {image.shape} {image.dtype}")
-    msg = Image()
-    msg.header = header
-    msg.height, msg.width = int(image.shape[0]), int(image.shape[1])
-    msg.encoding = "bgr8"
-    msg.is_bigendian = 0
-    msg.step = msg.width * 3
+    return pixels_to_image_msg(image, "bgr8", header)
+
+
+def pixels_to_image_msg(pixels: np.ndarray, encoding: str, header: Header) -> Image:
+    """Image message of (H, W) or (H, W, C) uint8 ``pixels`` in ``encoding``, unpadded rows."""
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
+        raise ValueError(f"expected (H, W[, C]) uint8, got {pixels.shape} {pixels.dtype}")
+    height, width = pixels.shape[:2]
+    channels = pixels.shape[2] if pixels.ndim == 3 else 1
     # array.array skips rclpy's per-element checks that make assigning bytes slow.
-    msg.data = array.array("B", np.ascontiguousarray(image).tobytes())
-    return msg
+    data = array.array("B", np.ascontiguousarray(pixels).tobytes())
+    return Image(header=header, height=height, width=width, encoding=encoding, is_bigendian=0,
+                 step=width * channels, data=data)

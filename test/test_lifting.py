@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from orpose_ros.h36m_stats import H36MStats, StatsError
 from orpose_ros.model.checkpoint import read_layout_tsv
 from orpose_ros.model.keypoint_head import StandardKeypoints3DHead
 from orpose_ros.model.lifting import (
-    H36MStats,
     LinearModel,
-    StatsError,
     coco_to_h36m,
     lifting_input,
     normalize_2d,

@@ -85,7 +85,7 @@ def write_plot(result: dict, path: Path) -> None:
     positions = np.arange(len(series))
     for y, (_, latencies, _) in zip(positions, series, strict=True):
         if latencies:
-            ax_lat.boxplot([latencies], positions=[y], vert=False, widths=0.5, showfliers=False)
+            ax_lat.boxplot([latencies], positions=[y], orientation="horizontal", widths=0.5, showfliers=False)
             jitter = (np.random.default_rng(y).random(len(latencies)) - 0.5) * 0.3
             ax_lat.scatter(latencies, y + jitter, s=8, alpha=0.5, color="tab:blue")
     ax_lat.set_yticks(positions, labels)

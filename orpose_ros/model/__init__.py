@@ -9,10 +9,11 @@
 from . import detectron2_compat  # noqa: F401  (import only for its side effects)
 
 # isort: split
+from orpose_ros.h36m_stats import H36MStats, StatsError
+
 from . import roi_heads  # noqa: F401  (import only to register Keypoints3DROIHeads with detectron2)
 from .checkpoint import CheckpointError, downsample_factor_from_name, load_weights, resolve_stats_path
 from .config import add_orpose_config, build_orpose_model, get_orpose_cfg
-from .lifting import H36MStats, StatsError
 from .predictor import DeviceUnavailableError, OrPosePredictor
 from .random_weights import random_state_dict
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .lifting import StatsError
+from orpose_ros.h36m_stats import StatsError
 
 logger = logging.getLogger(__name__)
 

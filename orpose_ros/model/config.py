@@ -13,8 +13,9 @@ from . import detectron2_compat  # noqa: F401  (must precede every detectron2 im
 from detectron2.config import CfgNode, get_cfg
 from detectron2.modeling import GeneralizedRCNN, build_model
 
+from orpose_ros.h36m_stats import H36MStats
+
 from . import roi_heads  # noqa: F401  (import only to register Keypoints3DROIHeads and its head)
-from .lifting import H36MStats
 
 _FPN_LEVELS = ["p2", "p3", "p4", "p5"]
 _RES_STAGES = ["res2", "res3", "res4", "res5"]

@@ -21,7 +21,9 @@ from detectron2.layers import Conv2d, ConvTranspose2d, ShapeSpec, cat
 from detectron2.structures import Instances, heatmaps_to_keypoints
 from detectron2.utils.registry import Registry
 
-from .lifting import H36MStats, LinearModel, coco_to_h36m, lifting_input, normalize_2d, unnormalize_3d
+from orpose_ros.h36m_stats import H36MStats
+
+from .lifting import LinearModel, coco_to_h36m, lifting_input, normalize_2d, unnormalize_3d
 
 ROI_KEYPOINTS3D_HEAD_REGISTRY = Registry("ROI_KEYPOINTS3D_HEAD")
 ROI_KEYPOINTS3D_HEAD_REGISTRY.__doc__ = """

@@ -11,15 +11,14 @@ Coordinate conventions:
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
+
+from orpose_ros.h36m_stats import NUM_JOINTS, USED_2D_VALUES, USED_3D_VALUES
 
 logger = logging.getLogger(__name__)
 
@@ -29,19 +28,11 @@ ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
 COCO_TO_H36M_ROWS: tuple[int, ...] = (0, 12, 14, 16, 11, 13, 15, 0, 0, 0, 0, 5, 7, 9, 6, 8, 10)
 #: H36M rows (in this layout) that the lifting network sees: all but row 8 (neck).
 LIFTING_INPUT_ROWS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16)
-NUM_JOINTS = 17
-LIFTING_INPUT_SIZE = 2 * len(LIFTING_INPUT_ROWS)  # 32
-LIFTING_OUTPUT_SIZE = 3 * (NUM_JOINTS - 1)  # 48: every joint but the pelvis (root)
+LIFTING_INPUT_SIZE = USED_2D_VALUES  # 32: x, y of LIFTING_INPUT_ROWS
+LIFTING_OUTPUT_SIZE = USED_3D_VALUES  # 48: every joint but the pelvis (root)
 
-_STATS_FIELDS = (
-    "data_mean_2d", "data_std_2d", "dim_to_use_2d", "data_mean_3d", "data_std_3d", "dim_to_use_3d",
-)  # fmt: skip
 _L_EAR, _R_EAR, _L_SHOULDER, _R_SHOULDER, _L_HIP, _R_HIP = 3, 4, 5, 6, 11, 12  # COCO rows
 _PELVIS, _SPINE, _NECK, _HEAD, _HEAD_TOP = 0, 7, 8, 9, 10  # rows of the H36M layout
-
-
-class StatsError(ValueError):
-    """The Human3.6M statistics file (h36stats.json) is missing or malformed."""
 
 
 def coco_to_h36m(kpts: ArrayT) -> ArrayT:
@@ -144,115 +135,3 @@ class LinearModel(nn.Module):
         for stage in self.linear_stages:
             y = stage(y)
         return self.w2(y)
-
-
-@dataclass(frozen=True, eq=False)
-class H36MStats:
-    """Human3.6M normalisation statistics of the lifting networks (``h36stats.json``).
-
-    Attributes:
-        data_mean_2d, data_std_2d: (64,) float64 pixel statistics of 32 joints' x, y.
-        dim_to_use_2d: (32,) int64 indices of the 16 joints the network sees.
-        data_mean_3d, data_std_3d: (96,) float64 millimetre statistics of 32 joints' x, y, z.
-        dim_to_use_3d: (48,) int64 indices of the 16 non-root joints the network predicts.
-        source: where the values came from (a path, or "placeholder").
-    """
-
-    data_mean_2d: np.ndarray
-    data_std_2d: np.ndarray
-    dim_to_use_2d: np.ndarray
-    data_mean_3d: np.ndarray
-    data_std_3d: np.ndarray
-    dim_to_use_3d: np.ndarray
-    source: str = "placeholder"
-
-    def __post_init__(self) -> None:
-        _check_stats(self)
-
-    @property
-    def mean_2d_used(self) -> np.ndarray:
-        """(32,) ``data_mean_2d[dim_to_use_2d]``: the mean the network input is normalised with."""
-        return self.data_mean_2d[self.dim_to_use_2d]
-
-    @property
-    def std_2d_used(self) -> np.ndarray:
-        """(32,) ``data_std_2d[dim_to_use_2d]``."""
-        return self.data_std_2d[self.dim_to_use_2d]
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> H36MStats:
-        """Load ``h36stats.json``; raises `StatsError` naming the file when missing or malformed."""
-        path = Path(path)
-        try:
-            raw = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise StatsError(
-                f"Human3.6M statistics not found: {path}. The 3D lifting needs h36stats.json, which travels "
-                "with the ORPose weights: run `orpose-download-models` (see models/README.md)."
-            ) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise StatsError(f"cannot read Human3.6M statistics {path}: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise StatsError(f"malformed Human3.6M statistics {path}: expected a JSON object")
-        missing = [f for f in _STATS_FIELDS if f not in raw]
-        if missing:
-            raise StatsError(f"malformed Human3.6M statistics {path}: missing {', '.join(missing)}")
-        values = {}
-        for f in _STATS_FIELDS:
-            try:
-                value = np.asarray(raw[f])
-                if f.startswith("dim"):
-                    if value.dtype.kind not in "iu":
-                        raise ValueError("expected a list of integer indices")
-                    value = value.astype(np.int64)
-                else:
-                    value = value.astype(np.float64)
-            except (TypeError, ValueError) as exc:
-                raise StatsError(f"malformed Human3.6M statistics {path}: {f}: {exc}") from None
-            values[f] = value
-        return cls(**values, source=str(path))
-
-    @classmethod
-    def placeholder(cls) -> H36MStats:
-        """Neutral statistics (means 0, stds 1) for random-weight demos ONLY; callers must warn.
-
-        With them the network sees raw pixel coordinates and its outputs are taken as millimetres:
-        the 3D joints mean nothing, but shapes and plumbing are exercised.
-        """
-        return cls(
-            data_mean_2d=np.zeros(64),
-            data_std_2d=np.ones(64),
-            dim_to_use_2d=np.arange(LIFTING_INPUT_SIZE, dtype=np.int64),
-            data_mean_3d=np.zeros(96),
-            data_std_3d=np.ones(96),
-            dim_to_use_3d=np.arange(3, 3 + LIFTING_OUTPUT_SIZE, dtype=np.int64),
-            source="placeholder",
-        )
-
-
-def _check_stats(s: H36MStats) -> None:
-    """Validate shapes, index ranges and finiteness; raises `StatsError` naming ``s.source``."""
-
-    def fail(why: str) -> None:
-        raise StatsError(f"malformed Human3.6M statistics {s.source}: {why}")
-
-    for name in _STATS_FIELDS:
-        value = getattr(s, name)
-        if not isinstance(value, np.ndarray) or value.ndim != 1:
-            fail(f"{name} must be a flat list of numbers")
-        if not np.all(np.isfinite(value)):
-            fail(f"{name} has non-finite values")
-    if s.data_mean_2d.shape != s.data_std_2d.shape or s.data_mean_3d.shape != s.data_std_3d.shape:
-        fail("means and standard deviations differ in length")
-    for name, dims, size, table in (
-        ("dim_to_use_2d", s.dim_to_use_2d, LIFTING_INPUT_SIZE, s.data_mean_2d),
-        ("dim_to_use_3d", s.dim_to_use_3d, LIFTING_OUTPUT_SIZE, s.data_mean_3d),
-    ):
-        if dims.shape != (size,):
-            fail(f"{name} must hold {size} indices, has {dims.shape[0]}")
-        if dims.min() < 0 or dims.max() >= table.shape[0]:
-            fail(f"{name} indexes outside its {table.shape[0]}-value statistics")
-    if s.data_mean_3d.shape[0] < 3:
-        fail("data_mean_3d must hold the root joint (3 values) at least")
-    if np.any(s.data_std_2d[s.dim_to_use_2d] == 0):
-        fail("data_std_2d is zero at a used dimension (division by zero)")

@@ -40,6 +40,8 @@ from . import detectron2_compat  # noqa: F401  (must precede every detectron2 im
 from detectron2.data.transforms import ResizeShortestEdge
 from detectron2.structures import Instances
 
+from orpose_ros.h36m_stats import H36MStats
+
 from .checkpoint import (
     DEFAULT_MODELS_DIR,
     STATS_FILE_NAME,
@@ -49,7 +51,6 @@ from .checkpoint import (
     resolve_stats_path,
 )
 from .config import build_orpose_model, get_orpose_cfg
-from .lifting import H36MStats
 from .random_weights import random_state_dict
 
 logger = logging.getLogger(__name__)

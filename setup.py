@@ -24,7 +24,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "orpose_node = orpose_ros.node:main",
+            "orpose_node = orpose_ros.ros.node:main",
             "orpose_demo = orpose_ros.ros.demo:main",
             "camera_replay = orpose_ros.ros.camera_replay:main",
             "orpose-infer = orpose_ros.cli.infer:main",

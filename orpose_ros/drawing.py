@@ -12,15 +12,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from orpose_ros.poses import FramePoses, PersonPose
-from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON, bone_side, side_of
+from orpose_ros.poses import DetectedPerson, FramePoses
+from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON, bone_side, colour_bgr8, side_of
 
-# BGR colours by body side; the box colour is neutral so skeleton sides stay readable.
-SIDE_COLOURS: dict[str, tuple[int, int, int]] = {
-    "left": (255, 160, 0),  # blue-ish
-    "right": (0, 128, 255),  # orange
-    "centre": (0, 210, 0),  # green
-}
+# The box colour is neutral so that skeleton sides (skeleton.SIDE_COLOURS) stay readable.
 BOX_COLOUR: tuple[int, int, int] = (0, 230, 230)  # yellow
 TEXT_COLOUR: tuple[int, int, int] = (0, 0, 0)
 
@@ -41,7 +36,7 @@ def line_thickness(height: int, width: int) -> int:
 
 def draw_poses(
     image_bgr: np.ndarray,
-    poses: FramePoses | Sequence[PersonPose],
+    poses: FramePoses | Sequence[DetectedPerson],
     *,
     keypoint_threshold: float = DEFAULT_KEYPOINT_THRESHOLD,
     draw_boxes: bool = True,
@@ -91,8 +86,8 @@ def _fixed(x: float, y: float) -> tuple[int, int]:
     return round(float(np.clip(x, -_FAR, _FAR)) * _ONE), round(float(np.clip(y, -_FAR, _FAR)) * _ONE)
 
 
-def _draw_box(canvas: np.ndarray, person: PersonPose, thickness: int, with_score: bool) -> None:
-    box = np.asarray(person.box, dtype=np.float64)
+def _draw_box(canvas: np.ndarray, person: DetectedPerson, thickness: int, with_score: bool) -> None:
+    box = np.asarray(person.bbox, dtype=np.float64)
     if box.shape != (4,) or not np.all(np.isfinite(box)):
         return
     x1, y1, x2, y2 = box
@@ -123,10 +118,10 @@ def _draw_skeleton(canvas: np.ndarray, keypoints: np.ndarray, thickness: int, th
     for edge in COCO_SKELETON:
         a, b = edge
         if visible[a] and visible[b]:
-            colour = SIDE_COLOURS[bone_side(COCO_KEYPOINT_NAMES, edge)]
+            colour = colour_bgr8(bone_side(COCO_KEYPOINT_NAMES, edge))
             pa, pb = _fixed(*kps[a, :2]), _fixed(*kps[b, :2])
             cv2.line(canvas, pa, pb, colour, thickness, cv2.LINE_AA, _SHIFT)
     radius = (thickness + 1 if thickness > 1 else 1) * _ONE
     for i in np.flatnonzero(visible):
-        colour = SIDE_COLOURS[side_of(COCO_KEYPOINT_NAMES[i])]
+        colour = colour_bgr8(side_of(COCO_KEYPOINT_NAMES[i]))
         cv2.circle(canvas, _fixed(*kps[i, :2]), radius, colour, cv2.FILLED, cv2.LINE_AA, _SHIFT)

@@ -19,7 +19,16 @@ USED_3D_VALUES = 48
 NUM_JOINTS = 17
 _MM_PER_M = 1000.0
 
-_FIELDS = ("data_mean_2d", "data_std_2d", "dim_to_use_2d", "data_mean_3d", "data_std_3d", "dim_to_use_3d")
+#: The six arrays of the file and their published lengths (32 Human3.6M joints x 2 or x 3 values).
+_LENGTHS = {
+    "data_mean_2d": 64,
+    "data_std_2d": 64,
+    "dim_to_use_2d": USED_2D_VALUES,
+    "data_mean_3d": 96,
+    "data_std_3d": 96,
+    "dim_to_use_3d": USED_3D_VALUES,
+}
+_FIELDS = tuple(_LENGTHS)
 
 
 class StatsError(ValueError):
@@ -127,17 +136,12 @@ def _check_stats(s: H36MStats) -> None:
             fail(f"{name} must be a flat list of numbers")
         if not np.all(np.isfinite(value)):
             fail(f"{name} has non-finite values")
-    if s.data_mean_2d.shape != s.data_std_2d.shape or s.data_mean_3d.shape != s.data_std_3d.shape:
-        fail("means and standard deviations differ in length")
-    for name, dims, size, table in (
-        ("dim_to_use_2d", s.dim_to_use_2d, USED_2D_VALUES, s.data_mean_2d),
-        ("dim_to_use_3d", s.dim_to_use_3d, USED_3D_VALUES, s.data_mean_3d),
-    ):
-        if dims.shape != (size,):
-            fail(f"{name} must hold {size} indices, has {dims.shape[0]}")
+    for name, length in _LENGTHS.items():
+        if getattr(s, name).shape[0] != length:
+            fail(f"{name} has {getattr(s, name).shape[0]} values, expected {length}")
+    for name, dims, table in (("dim_to_use_2d", s.dim_to_use_2d, s.data_mean_2d),
+                              ("dim_to_use_3d", s.dim_to_use_3d, s.data_mean_3d)):
         if dims.min() < 0 or dims.max() >= table.shape[0]:
             fail(f"{name} indexes outside its {table.shape[0]}-value statistics")
-    if s.data_mean_3d.shape[0] < 3:
-        fail("data_mean_3d must hold the root joint (3 values) at least")
     if np.any(s.data_std_2d[s.dim_to_use_2d] == 0):
         fail("data_std_2d is zero at a used dimension (division by zero)")

@@ -8,19 +8,19 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class PersonPose:
+class DetectedPerson:
     """One detected person.
 
     Attributes:
         score: detection score of the person box, 0..1.
-        box: (4,) float32 x1, y1, x2, y2 in source-image pixels.
+        bbox: (4,) float32 x1, y1, x2, y2 in source-image pixels.
         keypoints_2d: (17, 3) float32 x, y [px], score; COCO-17 order.
         keypoints_3d: (17, 3) float32 x, y, z [m], pelvis-relative, camera-aligned axes
             (x right, y down, z forward); Human3.6M-17 order.
     """
 
     score: float
-    box: np.ndarray
+    bbox: np.ndarray
     keypoints_2d: np.ndarray
     keypoints_3d: np.ndarray
 
@@ -40,5 +40,5 @@ class FramePoses:
     width: int
     height: int
     downsample_factor: int
-    persons: tuple[PersonPose, ...] = ()
+    persons: tuple[DetectedPerson, ...] = ()
     model_view: np.ndarray | None = field(default=None, repr=False, compare=False)

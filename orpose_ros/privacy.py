@@ -1,22 +1,18 @@
 """Privacy resampling: the low-resolution frames ORPose was trained on, at the camera's own size.
 
 A frame of H x W is shrunk by the factor S to ``(int(H / S), int(W / S))`` and restored to H x W,
-both with bilinear interpolation exactly as the published ORPose code does it (detectron2's
-``T.ResizeTransform``, i.e. PIL ``BILINEAR`` on uint8 images, antialiased when shrinking). Only the
-shrunk content reaches the model. A torch path (`shrink_and_restore_torch`, `resize_torch`) does
-the same computation on any torch device (e.g. the GPU), bit-identical to PIL.
-
-Frames are (H, W, 3) uint8 BGR numpy arrays; batches on the torch path are (N, 3, H, W) uint8.
-No ROS types here.
+both with PIL's bilinear filter on uint8 (antialiased when shrinking), as the published demo does
+through detectron2's ``ResizeTransform``. Only numpy and Pillow are imported, so a privacy filter
+beside the camera loads neither torch nor the model. Frames are (H, W, C) uint8 arrays.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-
 import numpy as np
-import torch
+from PIL import Image
+
+#: The published factors (one model each); any integer >= 1 works (1 = no privacy resampling).
+PUBLISHED_FACTORS = (8, 10, 12)
 
 
 def shrunk_size(h: int, w: int, factor: int) -> tuple[int, int]:
@@ -34,21 +30,20 @@ def shrunk_size(h: int, w: int, factor: int) -> tuple[int, int]:
 
 
 def resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an (H, W, C) uint8 frame to ``size`` = (height, width) with detectron2's ResizeTransform (PIL
-    bilinear), the transform of the published demo. Returns a new array."""
-    # Imported here rather than at module level: detectron2 needs orpose_ros.model's compatibility
-    # shims first, and orpose_ros.model imports this module (a top-level import would be circular).
-    from orpose_ros.model import detectron2_compat  # noqa: F401
+    """Resize an (H, W, C) or (H, W) uint8 frame to ``size`` = (height, width) with PIL bilinear.
 
-    # isort: split
-    from detectron2.data.transforms import ResizeTransform
-
-    h, w = frame.shape[:2]
-    return ResizeTransform(h, w, size[0], size[1]).apply_image(frame)
+    Equal to detectron2's ``ResizeTransform(h, w, *size).apply_image`` for uint8 frames (tested).
+    """
+    if frame.dtype != np.uint8 or frame.ndim not in (2, 3):
+        raise ValueError(f"expected an (H, W[, C]) uint8 frame, got {frame.shape} {frame.dtype}")
+    single = frame.ndim == 3 and frame.shape[2] == 1
+    image = Image.fromarray(frame[:, :, 0] if single else frame)
+    out = np.asarray(image.resize((size[1], size[0]), Image.Resampling.BILINEAR))
+    return out[:, :, None] if single else out
 
 
 def shrink(frame: np.ndarray, factor: int) -> np.ndarray:
-    """(H, W, 3) uint8 -> (int(H / factor), int(W / factor), 3) uint8, PIL bilinear (antialiased)."""
+    """(H, W, C) uint8 -> (int(H / factor), int(W / factor), C) uint8, PIL bilinear (antialiased)."""
     return resize(frame, shrunk_size(frame.shape[0], frame.shape[1], factor))
 
 
@@ -62,74 +57,19 @@ def shrink_and_restore(frame: np.ndarray, factor: int) -> np.ndarray:
     return restore(shrink(frame, factor), frame.shape[:2])
 
 
-def resize_torch(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Torch counterpart of `resize` for (N, C, H, W) uint8 batches, on the batch's device.
+def shrink_factor(small: tuple[int, int], full: tuple[int, int]) -> int:
+    """The factor S with ``shrunk_size(*full, S) == small`` (sizes as (height, width)): how much a frame
+    that arrives already shrunk was shrunk. The smallest such S when several fit.
 
-    It computes what PIL computes: PIL's bilinear filter (antialiased when shrinking), its
-    fixed-point coefficients (22 fractional bits), two separable passes (horizontal first), each
-    rounded half up to uint8. All arithmetic is integer, so results are bit-identical to PIL's on
-    any device. (``F.interpolate(mode="bilinear", antialias=True)`` uses float weights: measured,
-    it is 1 grey level off in single resizes and 2 off after shrink + restore on noisy images.)
-
-    Returns:
-        (N, C, height, width) uint8 on the batch's device.
+    Raises:
+        ValueError: no integer factor maps ``full`` onto ``small``.
     """
-    if batch.dtype != torch.uint8 or batch.dim() != 4:
-        raise ValueError(f"expected an (N, C, H, W) uint8 batch, got {batch.dtype} {tuple(batch.shape)}")
-    h, w = batch.shape[-2:]
-    out = batch.to(torch.int32)
-    if w != size[1]:
-        out = _resample_last_dim(out, size[1])
-    if h != size[0]:
-        out = _resample_last_dim(out.transpose(-1, -2), size[0]).transpose(-1, -2)
-    return out.to(torch.uint8).contiguous()
-
-
-_PRECISION_BITS = 32 - 8 - 2  # PIL's fixed-point precision for 8-bit images
-
-
-def _resample_last_dim(x: torch.Tensor, out_size: int) -> torch.Tensor:
-    """One PIL resampling pass along the last dimension of an int32 tensor of 0..255 values."""
-    index, coeff = _pil_bilinear_coefficients(x.shape[-1], out_size, str(x.device))
-    acc = (x[..., index] * coeff).sum(dim=-1) + (1 << (_PRECISION_BITS - 1))
-    return (acc >> _PRECISION_BITS).clamp_(0, 255).to(torch.int32)
-
-
-@functools.lru_cache(maxsize=64)
-def _pil_bilinear_coefficients(in_size: int, out_size: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Source indices and fixed-point weights, (out_size, taps) each, of PIL's bilinear resampling.
-
-    Mirrors PIL's ``precompute_coeffs`` / ``normalize_coeffs_8bpc`` (libImaging/Resample.c) in
-    float64: the filter support widens by the scale when shrinking; unused taps get weight 0.
-    """
-    scale = in_size / out_size
-    filter_scale = max(scale, 1.0)
-    support = 1.0 * filter_scale  # the bilinear (triangle) filter has support 1
-    taps = math.ceil(support) * 2 + 1
-    index = np.zeros((out_size, taps), dtype=np.int64)
-    coeff = np.zeros((out_size, taps), dtype=np.int64)
-    for xx in range(out_size):
-        center = (xx + 0.5) * scale
-        xmin = max(int(center - support + 0.5), 0)
-        xmax = min(int(center + support + 0.5), in_size) - xmin
-        distance = np.abs((np.arange(xmax) + xmin - center + 0.5) * (1.0 / filter_scale))
-        weights = np.where(distance < 1.0, 1.0 - distance, 0.0)
-        total = weights.sum()
-        if total != 0.0:
-            weights = weights / total
-        fixed = np.where(weights < 0, -0.5, 0.5) + weights * (1 << _PRECISION_BITS)
-        index[xx, :xmax] = np.arange(xmin, xmin + xmax)
-        coeff[xx, :xmax] = np.trunc(fixed).astype(np.int64)
-    return (
-        torch.from_numpy(index).to(device),
-        torch.from_numpy(coeff).to(device=device, dtype=torch.int32),
+    for factor in range(1, max(full) + 1):
+        size = (int(full[0] / factor), int(full[1] / factor))
+        if size == tuple(small):
+            return factor
+        if size[0] < small[0] or size[1] < small[1]:
+            break
+    raise ValueError(
+        f"a {small[1]}x{small[0]} frame is not an integer shrink of {full[1]}x{full[0]} (width x height)"
     )
-
-
-def shrink_and_restore_torch(batch: torch.Tensor, factor: int) -> torch.Tensor:
-    """Torch counterpart of `shrink_and_restore` for (N, C, H, W) uint8 batches (same size frames).
-
-    The shrunk batch is rounded to uint8 before restoring, as the published two-step PIL path does.
-    """
-    h, w = batch.shape[-2:]
-    return resize_torch(resize_torch(batch, shrunk_size(h, w, factor)), (h, w))

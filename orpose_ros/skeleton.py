@@ -6,6 +6,10 @@ network. The same orders are published as constants in ``orpose_msgs/msg/PersonP
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+ArrayT = TypeVar("ArrayT")  # numpy arrays and torch tensors alike
+
 COCO_KEYPOINT_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
@@ -20,6 +24,14 @@ H36M_JOINT_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 NUM_KEYPOINTS = 17
+COCO_LEFT_HIP, COCO_RIGHT_HIP = 11, 12
+
+#: Colours by body side, RGB in 0..1, for every drawing of a skeleton (debug image, RViz markers).
+SIDE_COLOURS: dict[str, tuple[float, float, float]] = {
+    "left": (0.1, 0.6, 1.0),  # blue
+    "right": (1.0, 0.45, 0.1),  # orange
+    "centre": (0.2, 0.9, 0.3),  # green
+}
 
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
     (0, 1), (0, 2), (1, 3), (2, 4), (5, 6), (5, 7), (7, 9), (6, 8), (8, 10),
@@ -45,3 +57,15 @@ def bone_side(names: tuple[str, ...], edge: tuple[int, int]) -> str:
     """Side of a bone: the side its joints share, else 'centre'."""
     a, b = (side_of(names[i]) for i in edge)
     return a if a == b else "centre"
+
+
+def coco_pelvis(keypoints: ArrayT) -> ArrayT:
+    """(..., 17, C) COCO-17 keypoints -> (..., C) the pelvis as ORPose defines it: the mean of the
+    two hips, every column averaged (numpy arrays or torch tensors)."""
+    return (keypoints[..., COCO_LEFT_HIP, :] + keypoints[..., COCO_RIGHT_HIP, :]) / 2.0
+
+
+def colour_bgr8(side: str) -> tuple[int, int, int]:
+    """The colour of ``side`` as an OpenCV BGR 0..255 triple."""
+    r, g, b = (round(255 * c) for c in SIDE_COLOURS[side])
+    return b, g, r

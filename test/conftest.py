@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ORPOSE_SHARED_DIR", REPO.parent / "shared"))
@@ -45,14 +46,9 @@ def mvor_frames(reference_dir: Path) -> list[Path]:
 
 def make_ros_env(log_dir: Path) -> dict[str, str]:
     """Environment for ROS 2 child processes: loopback-only DDS, a private domain, logs in log_dir."""
-    env = dict(os.environ)
-    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    env["ROS_DOMAIN_ID"] = str(random.randint(1, 101))
-    env["ROS_LOG_DIR"] = str(log_dir)
-    env["PYTHONUNBUFFERED"] = "1"
-    # The ROS wheels' re-exec guard must not leak into children (they need their own re-exec).
-    env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
-    return env
+    from orpose_ros.ros.processes import ros_child_env
+
+    return ros_child_env(log_dir=log_dir)
 
 
 @pytest.fixture
@@ -64,3 +60,16 @@ def ros_env(tmp_path: Path) -> dict[str, str]:
 def ros_env_module(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Like ros_env, shared by the tests of one module (one domain for a long-running node)."""
     return make_ros_env(tmp_path_factory.mktemp("ros_log"))
+
+
+def read_bgr(path: Path) -> np.ndarray:
+    """An image file as an (H, W, 3) uint8 BGR array."""
+    return np.ascontiguousarray(np.asarray(Image.open(path).convert("RGB"))[:, :, ::-1])
+
+
+@pytest.fixture(scope="session")
+def restored_frames(mvor_frames: list[Path]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(53x40 shared frame, its 640x480 PIL-bilinear restoration) for every sixth shared frame."""
+    from orpose_ros import privacy
+
+    return [(small, privacy.restore(small, (480, 640))) for small in (read_bgr(p) for p in mvor_frames[::6])]

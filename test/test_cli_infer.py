@@ -18,8 +18,8 @@ import pytest
 
 from orpose_ros.cli import infer
 from orpose_ros.cli.arguments import parse_size
-from orpose_ros.cli.infer import CliError, Mp4Sink, PngSink, discover_inputs, frame_to_dict
-from orpose_ros.poses import FramePoses, PersonPose
+from orpose_ros.cli.infer import CliError, Mp4Sink, PngSink, frame_to_dict
+from orpose_ros.poses import DetectedPerson, FramePoses
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,43 +51,6 @@ def test_parse_size() -> None:
             parse_size(bad)
 
 
-def test_discover_inputs_sorts_folders_and_checks_files(tmp_path: Path) -> None:
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    image = np.zeros((8, 8, 3), np.uint8)
-    for name in ("b.png", "a.jpg", "c.png"):
-        cv2.imwrite(str(folder / name), image)
-    (folder / "notes.txt").write_text("ignored")
-    video = tmp_path / "clip.mp4"
-    _write_video(video, 3)
-    found = discover_inputs([folder, video, folder / "c.png"])
-    assert [f.path.name for f in found] == ["a.jpg", "b.png", "c.png", "clip.mp4", "c.png"]
-    assert [f.is_video for f in found] == [False, False, False, True, False]
-    assert found[3].frame_count == 3 and found[3].fps == pytest.approx(7.0)
-    assert infer.count_frames(found) == 7
-
-
-@pytest.mark.parametrize("case", ["missing", "garbage", "empty_folder"])
-def test_discover_inputs_refuses_bad_inputs(tmp_path: Path, case: str) -> None:
-    path = tmp_path / case
-    if case == "garbage":
-        path = tmp_path / "frame.png"
-        path.write_bytes(b"definitely not a png")
-    elif case == "empty_folder":
-        path.mkdir()
-    with pytest.raises(CliError, match=str(path)):
-        discover_inputs([path])
-
-
-def test_video_frames_are_named_by_index(tmp_path: Path) -> None:
-    video = tmp_path / "clip.mp4"
-    _write_video(video, 4)
-    frames = list(infer.iter_frames(discover_inputs([video])))
-    assert [f.source for f in frames] == [f"{video}#{i}" for i in range(4)]
-    assert all(f.image.shape == (48, 64, 3) and f.image.dtype == np.uint8 for f in frames)
-    assert frames[2].name == "clip_000002"
-
-
 def test_batched_keeps_order_and_remainder() -> None:
     batches = list(infer.batched(range(7), 3))  # type: ignore[arg-type]
     assert batches == [[0, 1, 2], [3, 4, 5], [6]]
@@ -97,7 +60,7 @@ def test_frame_to_dict_has_the_exact_layout() -> None:
     kps2 = np.arange(51, dtype=np.float32).reshape(17, 3)
     kps3 = np.full((17, 3), 0.25, np.float32)
     kps3[4, 2] = np.nan
-    person = PersonPose(score=np.float32(0.75), box=np.array([1, 2, 30, 40], np.float32),
+    person = DetectedPerson(score=np.float32(0.75), bbox=np.array([1, 2, 30, 40], np.float32),
                         keypoints_2d=kps2, keypoints_3d=kps3)  # fmt: skip
     out = frame_to_dict("a/b.png", FramePoses(width=640, height=480, downsample_factor=12, persons=(person,)))
     assert out == {

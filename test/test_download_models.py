@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from orpose_ros.cli import download_models
-from orpose_ros.cli.download_models import CHECKPOINT_NAMES, LICENCE_NOTE, STATS_NAME, main
+from orpose_ros.cli.download_models import LICENCE_NOTE, main
+from orpose_ros.model_files import CHECKPOINT_NAMES, STATS_FILE_NAME
 
-REPO = Path(__file__).resolve().parents[1]
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
@@ -45,7 +45,7 @@ def archive(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def stats_file(tmp_path: Path, stats_path: Path) -> Path:
-    path = tmp_path / "src" / STATS_NAME
+    path = tmp_path / "src" / STATS_FILE_NAME
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(stats_path.read_bytes())
     return path
@@ -60,10 +60,10 @@ def test_file_urls_extract_the_four_files_flat(
 ) -> None:
     dest = tmp_path / "models"
     assert _run(archive.as_uri(), stats_file.as_uri(), dest) == 0
-    assert sorted(p.name for p in dest.iterdir()) == sorted([*CHECKPOINT_NAMES, STATS_NAME])
+    assert sorted(p.name for p in dest.iterdir()) == sorted([*CHECKPOINT_NAMES, STATS_FILE_NAME])
     for name in CHECKPOINT_NAMES:
         assert (dest / name).read_bytes() == _payload(name)
-    assert (dest / STATS_NAME).read_bytes() == stats_file.read_bytes()
+    assert (dest / STATS_FILE_NAME).read_bytes() == stats_file.read_bytes()
     out = capsys.readouterr().out
     assert "CC BY-NC-SA 4.0" in out and "non-commercial" in out
     assert LICENCE_NOTE in out
@@ -75,16 +75,16 @@ def test_plain_paths_work_and_rerun_skips_unless_forced(
     caplog.set_level(logging.INFO, logger=download_models.PROG)
     dest = tmp_path / "models"
     assert _run(archive, stats_file, dest) == 0
-    for name in [*CHECKPOINT_NAMES, STATS_NAME]:
+    for name in [*CHECKPOINT_NAMES, STATS_FILE_NAME]:
         (dest / name).write_bytes(b"local copy")
     caplog.clear()
     assert _run(archive, stats_file, dest) == 0
-    assert all((dest / n).read_bytes() == b"local copy" for n in [*CHECKPOINT_NAMES, STATS_NAME])
+    assert all((dest / n).read_bytes() == b"local copy" for n in [*CHECKPOINT_NAMES, STATS_FILE_NAME])
     assert sum("already present" in r.getMessage() for r in caplog.records) == 4
     assert _run(archive, stats_file, dest, "--force") == 0
     assert (dest / CHECKPOINT_NAMES[2]).read_bytes() == _payload(CHECKPOINT_NAMES[2])
-    assert (dest / STATS_NAME).read_bytes() == stats_file.read_bytes()
-    assert sorted(p.name for p in dest.iterdir()) == sorted([*CHECKPOINT_NAMES, STATS_NAME])
+    assert (dest / STATS_FILE_NAME).read_bytes() == stats_file.read_bytes()
+    assert sorted(p.name for p in dest.iterdir()) == sorted([*CHECKPOINT_NAMES, STATS_FILE_NAME])
 
 
 def test_only_missing_checkpoints_are_extracted(archive: Path, stats_file: Path, tmp_path: Path) -> None:
@@ -133,10 +133,10 @@ def test_zip_without_a_checkpoint_names_it(
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("data_mean_2d", [0.0] * 63, "'data_mean_2d' has 63 values, expected 64"),
-        ("dim_to_use_3d", list(range(47)), "'dim_to_use_3d' has 47 values, expected 48"),
-        ("data_std_3d", None, "'data_std_3d' is missing"),
-        ("dim_to_use_2d", list(range(60, 92)), "indices in 0..63"),
+        ("data_mean_2d", [0.0] * 63, "data_mean_2d has 63 values, expected 64"),
+        ("dim_to_use_3d", list(range(47)), "dim_to_use_3d has 47 values, expected 48"),
+        ("data_std_3d", None, "missing data_std_3d"),
+        ("dim_to_use_2d", list(range(60, 92)), "dim_to_use_2d indexes outside its 64-value statistics"),
     ],
 )
 def test_stats_with_wrong_arrays_are_refused(
@@ -158,14 +158,14 @@ def test_stats_with_wrong_arrays_are_refused(
     dest = tmp_path / "models"
     assert _run(archive, bad, dest) == 2
     assert message in capsys.readouterr().err
-    assert not (dest / STATS_NAME).exists()
+    assert not (dest / STATS_FILE_NAME).exists()
 
 
 def test_stats_not_json_refused(archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "page.html"
     bad.write_text("<html>404 not found</html>")
     assert _run(archive, bad, tmp_path / "models") == 2
-    assert "is not valid JSON" in capsys.readouterr().err
+    assert "cannot read Human3.6M statistics" in capsys.readouterr().err
 
 
 def test_missing_local_source_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -200,8 +200,9 @@ def test_console_process_exit_status_on_offline(stats_file: Path, tmp_path: Path
     assert "Traceback" not in proc.stderr
 
 
-def test_default_destination_is_the_repository_models_folder(tmp_path: Path) -> None:
-    if (REPO / "models").is_dir() and (REPO / "orpose_ros").is_dir():
-        assert download_models.default_dest() == REPO / "models"
-    else:
-        assert download_models.default_dest() == Path("models")
+def test_default_destination_is_the_models_folder(
+    archive: Path, stats_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORPOSE_MODELS_DIR", str(tmp_path / "shared_models"))
+    assert main(["--url", str(archive), "--stats-url", str(stats_file)]) == 0
+    assert (tmp_path / "shared_models" / STATS_FILE_NAME).is_file()

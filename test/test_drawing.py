@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orpose_ros.drawing import BOX_COLOUR, SIDE_COLOURS, draw_poses, line_thickness
-from orpose_ros.poses import FramePoses, PersonPose
-from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
+from orpose_ros.drawing import BOX_COLOUR, draw_poses, line_thickness
+from orpose_ros.poses import DetectedPerson, FramePoses
+from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, colour_bgr8
 
 # A standing person in a 640x480 frame, COCO-17 order (x, y px).
 _XY = {
@@ -23,15 +23,15 @@ _XY = {
 _BOX = (220.0, 70.0, 420.0, 450.0)
 
 
-def _person(scores: dict[str, float] | None = None, scale: float = 1.0) -> PersonPose:
+def _person(scores: dict[str, float] | None = None, scale: float = 1.0) -> DetectedPerson:
     kps = np.zeros((17, 3), np.float32)
     for i, name in enumerate(COCO_KEYPOINT_NAMES):
         kps[i] = (_XY[name][0] * scale, _XY[name][1] * scale, (scores or {}).get(name, 0.9))
     box = np.array(_BOX, np.float32) * scale
-    return PersonPose(score=0.87, box=box, keypoints_2d=kps, keypoints_3d=np.zeros((17, 3), np.float32))
+    return DetectedPerson(score=0.87, bbox=box, keypoints_2d=kps, keypoints_3d=np.zeros((17, 3), np.float32))
 
 
-def _frame(person: PersonPose, w: int = 640, h: int = 480) -> FramePoses:
+def _frame(person: DetectedPerson, w: int = 640, h: int = 480) -> FramePoses:
     return FramePoses(width=w, height=h, downsample_factor=1, persons=(person,))
 
 
@@ -51,12 +51,12 @@ def test_joints_bones_and_box_have_their_colours_and_input_is_untouched() -> Non
     out = draw_poses(image, _frame(_person()))
     assert out is not image and out.shape == image.shape and out.dtype == np.uint8
     assert not image.any(), "the input image was modified"
-    assert _px(out, "left_knee") == SIDE_COLOURS["left"]
-    assert _px(out, "right_elbow") == SIDE_COLOURS["right"]
-    assert _px(out, "nose") == SIDE_COLOURS["centre"]
+    assert _px(out, "left_knee") == colour_bgr8("left")
+    assert _px(out, "right_elbow") == colour_bgr8("right")
+    assert _px(out, "nose") == colour_bgr8("centre")
     # Middle of the left shin (left_knee -> left_ankle): a left bone; shoulder line: centre.
-    assert tuple(out[395, 357]) == SIDE_COLOURS["left"]
-    assert tuple(out[160, 320]) == SIDE_COLOURS["centre"]
+    assert tuple(out[395, 357]) == colour_bgr8("left")
+    assert tuple(out[160, 320]) == colour_bgr8("centre")
     # Right edge of the box (the score label sits at the top-left corner), and away from bones.
     assert tuple(out[400, 420]) == BOX_COLOUR
     assert not out[240:250, 500:600].any(), "pixels far from the person were drawn"
@@ -67,10 +67,10 @@ def test_low_score_joint_and_its_bones_are_skipped_only_in_the_drawing() -> None
     out = draw_poses(np.zeros((480, 640, 3), np.uint8), [person], keypoint_threshold=0.05)
     assert not out[272:289, 392:409].any(), "a joint below the threshold was drawn"
     assert not out[250, 395].any(), "the bone to a hidden joint was drawn"
-    assert _px(out, "left_elbow") == SIDE_COLOURS["left"]
+    assert _px(out, "left_elbow") == colour_bgr8("left")
     assert person.keypoints_2d[9, 2] == pytest.approx(0.01), "the results were changed"
     out_all = draw_poses(np.zeros((480, 640, 3), np.uint8), [person], keypoint_threshold=0.0)
-    assert _px(out_all, "left_wrist") == SIDE_COLOURS["left"]
+    assert _px(out_all, "left_wrist") == colour_bgr8("left")
 
 
 def test_boxes_and_scores_can_be_turned_off() -> None:
@@ -86,7 +86,7 @@ def test_in_place_draws_into_the_given_array() -> None:
     image = np.zeros((480, 640, 3), np.uint8)
     out = draw_poses(image, _frame(_person()), in_place=True)
     assert out is image
-    assert _px(image, "left_knee") == SIDE_COLOURS["left"]
+    assert _px(image, "left_knee") == colour_bgr8("left")
 
 
 def test_tiny_privacy_frame_and_full_hd_frame() -> None:
@@ -107,7 +107,7 @@ def test_non_finite_and_far_away_keypoints_do_not_break_drawing() -> None:
     person.keypoints_2d[1] = (1e12, -1e12, 0.9)
     person.keypoints_2d[2, 2] = np.inf
     out = draw_poses(np.zeros((480, 640, 3), np.uint8), [person])
-    assert _px(out, "left_knee") == SIDE_COLOURS["left"]
+    assert _px(out, "left_knee") == colour_bgr8("left")
 
 
 def test_empty_results_give_an_equal_copy() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from orpose_ros.frame_store import LatestFrameStore
+from orpose_ros.ros.frame_store import LatestFrameStore
 
 
 def test_only_the_newest_item_per_camera_is_kept_and_drops_are_counted() -> None:

@@ -1,15 +1,14 @@
-"""COCO -> Human3.6M mapping, lifting input, 3D un-normalisation and the h36stats.json loader."""
+"""COCO -> Human3.6M mapping, lifting input, 3D un-normalisation."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from orpose_ros.h36m_stats import H36MStats, StatsError
+from orpose_ros.h36m_stats import H36MStats
 from orpose_ros.model.checkpoint import read_layout_tsv
 from orpose_ros.model.keypoint_head import StandardKeypoints3DHead
 from orpose_ros.model.lifting import (
@@ -159,54 +158,3 @@ def test_linear_model_names_match_the_checkpoint(layout_path: Path) -> None:
     model = LinearModel().eval()
     assert {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()} == expected
     assert model(torch.rand(5, 32)).shape == (5, 48)
-
-
-def test_stats_loads_the_published_file(stats_path: Path) -> None:
-    stats = H36MStats.from_json(stats_path)
-    assert stats.data_mean_2d.shape == (64,) and stats.dim_to_use_2d.shape == (32,)
-    assert stats.data_mean_3d.shape == (96,) and stats.dim_to_use_3d.shape == (48,)
-    assert stats.dim_to_use_3d[:4].tolist() == [3, 4, 5, 6]
-    assert stats.source == str(stats_path)
-
-
-def test_stats_placeholder_is_neutral() -> None:
-    stats = H36MStats.placeholder()
-    assert stats.dim_to_use_2d.tolist() == list(range(32))
-    assert stats.dim_to_use_3d.tolist() == list(range(3, 51))
-    assert stats.mean_2d_used.tolist() == [0.0] * 32 and stats.std_2d_used.tolist() == [1.0] * 32
-
-
-def test_stats_missing_file_names_the_path_and_the_fix(tmp_path: Path) -> None:
-    missing = tmp_path / "nowhere" / "h36stats.json"
-    with pytest.raises(StatsError) as err:
-        H36MStats.from_json(missing)
-    assert str(missing) in str(err.value) and "orpose-download-models" in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (lambda d: d.pop("data_std_3d"), "missing data_std_3d"),
-        (lambda d: d.__setitem__("dim_to_use_2d", d["dim_to_use_2d"][:-1]), "dim_to_use_2d must hold 32"),
-        (lambda d: d.__setitem__("dim_to_use_3d", [x + 0.5 for x in d["dim_to_use_3d"]]), "integer indices"),
-        (lambda d: d.__setitem__("dim_to_use_3d", [*d["dim_to_use_3d"][:-1], 96]), "indexes outside"),
-        (lambda d: d.__setitem__("data_mean_2d", d["data_mean_2d"][:10]), "differ in length"),
-        (lambda d: d.__setitem__("data_std_2d", [0.0] * 64), "division by zero"),
-    ],
-)
-def test_stats_malformed_file_is_named_with_its_problem(tmp_path, stats_path: Path, edit, message) -> None:
-    data = json.loads(stats_path.read_text())
-    edit(data)
-    bad = tmp_path / "h36stats.json"
-    bad.write_text(json.dumps(data))
-    with pytest.raises(StatsError, match=message) as err:
-        H36MStats.from_json(bad)
-    assert str(bad) in str(err.value)
-
-
-def test_stats_not_json(tmp_path: Path) -> None:
-    bad = tmp_path / "h36stats.json"
-    bad.write_text("{not json")
-    with pytest.raises(StatsError, match="cannot read") as err:
-        H36MStats.from_json(bad)
-    assert str(bad) in str(err.value)

@@ -8,8 +8,8 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
 from orpose_ros.projection import Intrinsics
-from orpose_ros.ros.markers import pelvis_pixel, skeleton_markers
-from orpose_ros.skeleton import H36M_SKELETON
+from orpose_ros.ros.markers import skeleton_markers
+from orpose_ros.skeleton import H36M_SKELETON, coco_pelvis
 
 
 def test_markers_of_a_frame() -> None:
@@ -30,7 +30,7 @@ def test_markers_of_a_frame() -> None:
         assert (joints.type, joints.id) == (Marker.SPHERE_LIST, 2 * i + 1)
         assert len(bones.points) == len(bones.colors) == 2 * len(H36M_SKELETON)
         assert len(joints.points) == len(joints.colors) == 17
-        anchor = cam.back_project(*pelvis_pixel(person.keypoints_2d), 4.0)
+        anchor = cam.back_project(*(float(v) for v in coco_pelvis(person.keypoints_2d)[:2]), 4.0)
         placed = np.array([[p.x, p.y, p.z] for p in joints.points])
         np.testing.assert_allclose(placed, person.keypoints_3d + anchor, atol=1e-6)
         assert placed[0, 2] == 4.0  # pelvis at the marker depth

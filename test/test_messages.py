@@ -11,7 +11,7 @@ from ros_tools.sample_poses import FRAME_ID, STAMP, sample_frame_poses
 
 from orpose_msgs.msg import PersonPose
 from orpose_ros import skeleton
-from orpose_ros.poses import PersonPose as PlainPerson
+from orpose_ros.poses import DetectedPerson
 from orpose_ros.ros.pose_messages import person_to_msg
 
 TOOLS = Path(processes.__file__).parent
@@ -39,7 +39,7 @@ def test_a_dropped_joint_is_refused_before_it_reaches_the_serializer() -> None:
     with pytest.raises(AssertionError):
         msg.keypoints_3d = msg.keypoints_3d[:16]
     person = sample_frame_poses(1).persons[0]
-    short = PlainPerson(person.score, person.box, person.keypoints_2d[:16], person.keypoints_3d)
+    short = DetectedPerson(person.score, person.bbox, person.keypoints_2d[:16], person.keypoints_3d)
     with pytest.raises(ValueError, match=r"keypoints_2d must have shape \(17, 3\)"):
         person_to_msg(short, 0)
 
@@ -64,7 +64,7 @@ def test_pose_message_with_three_people_crosses_processes_intact(tmp_path: Path,
     for i, (got, want) in enumerate(zip(msg["persons"], expected.persons, strict=True)):
         assert got["id"] == i
         assert got["score"] == pytest.approx(want.score, abs=1e-6)
-        np.testing.assert_allclose(got["bbox"], want.box, atol=1e-4)
+        np.testing.assert_allclose(got["bbox"], want.bbox, atol=1e-4)
         kp2d = np.array([[k["x"], k["y"], k["score"]] for k in got["keypoints_2d"]])
         kp3d = np.array([[p["x"], p["y"], p["z"]] for p in got["keypoints_3d"]])
         assert kp2d.shape == kp3d.shape == (17, 3)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from ros_tools.node_harness import (
-    TestPeer,
+    NodePeer,
     diagnostics_value,
     header,
     image_msg,
@@ -58,7 +58,7 @@ def running(tmp_path_factory: pytest.TempPathFactory, stats_path: Path, ros_env_
         "camera_info_topics": [INFO_A, INFO_B], "marker_depth": 2.5,
     }
     process = start_node(params, ros_env_module, log)
-    peer = TestPeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage, INFO_A: CameraInfo})
+    peer = NodePeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage, INFO_A: CameraInfo})
     try:
         assert peer.wait_for_subscriber(RAW, 120) and peer.wait_for_subscriber(COMPRESSED, 30), log.read_text()
         yield process, peer, log
@@ -71,7 +71,7 @@ def running(tmp_path_factory: pytest.TempPathFactory, stats_path: Path, ros_env_
             process.kill()
 
 
-def _await_poses(peer: TestPeer, stamp: tuple[int, int], log: Path):
+def _await_poses(peer: NodePeer, stamp: tuple[int, int], log: Path):
     assert wait_until(lambda: peer.inbox.poses_with_stamp(*stamp), WAIT), log.read_text()[-3000:]
     return peer.inbox.poses_with_stamp(*stamp)[0]
 

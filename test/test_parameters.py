@@ -1,16 +1,21 @@
-"""Node parameters: declared with descriptors, validated into NodeConfig (real rclpy nodes)."""
+"""Node parameters declared once (NodeConfig): declaration, validation, runtime changes, and the docs
+that list them (real rclpy nodes in this process; the parameter service is tested in test_node.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import rclpy
+import yaml
+from conftest import REPO
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from orpose_ros.ros.parameters import ConfigError, declare_parameters, read_config
+from orpose_ros.ros.node_config import NodeConfig
+from orpose_ros.ros.parameters import ConfigError, ParameterSet
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -20,51 +25,113 @@ def ros_context() -> Iterator[None]:
     rclpy.try_shutdown()
 
 
-def _config(**overrides: object):
+@pytest.fixture
+def declared() -> Iterator[tuple[Node, ParameterSet[NodeConfig]]]:
+    node = Node("param_test")
+    parameters = ParameterSet(NodeConfig)
+    parameters.declare(node)
+    yield node, parameters
+    node.destroy_node()
+
+
+def _config(**overrides: object) -> NodeConfig:
     node = Node("param_test", parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
     try:
-        declare_parameters(node)
-        return read_config(node)
+        return ParameterSet(NodeConfig).declare(node)
     finally:
         node.destroy_node()
 
 
 def test_defaults() -> None:
     config = _config()
-    assert config.image_topics == ("/camera/image_raw",)
-    assert config.camera_info_topics == ()
-    assert config.weights is None and config.random_weights_seed is None
-    assert config.downsample_factor is None  # from the weights name
+    assert config == NodeConfig()
+    assert config.image_topics == ("/camera/image_raw",) and config.info_topic(0) == ""
+    assert config.weights_path is None and config.seed is None and config.factor is None
     assert (config.device, config.qos_reliability, config.qos_depth, config.score_threshold) == (
         "auto", "best_effort", 1, 0.5)
+    assert config.fixed_restore_size is None
 
 
 def test_values_are_carried_over() -> None:
     config = _config(image_topics=["/a/image_raw", "/b/image_raw/compressed"], weights="~/m.pth",
                      downsample_factor=10, random_weights_seed=3, device="cuda:1",
-                     camera_info_topics=["/a/camera_info", "/b/camera_info"])
-    assert config.weights == Path("~/m.pth").expanduser()
-    assert (config.downsample_factor, config.random_weights_seed, config.device) == (10, 3, "cuda:1")
-    assert config.camera_info_topics == ("/a/camera_info", "/b/camera_info")
+                     camera_info_topics=["/a/camera_info", ""], restore_size="640x480")
+    assert config.weights_path == Path("~/m.pth").expanduser()
+    assert (config.factor, config.seed, config.device) == (10, 3, "cuda:1")
+    assert (config.info_topic(0), config.info_topic(1)) == ("/a/camera_info", "")
+    assert config.fixed_restore_size == (480, 640)
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"device": "gpu"}, "device"),
-        ({"qos_reliability": "sometimes"}, "qos_reliability"),
-        ({"image_topics": ["/a", "/a"]}, "duplicates"),
-        ({"image_topics": [" "]}, "image_topics"),
-        ({"camera_info_topics": ["/only/one"], "image_topics": ["/a", "/b"]}, "camera_info_topics"),
+        ({"device": "gpu"}, "parameter 'device': 'gpu' is not of the accepted form; expected auto, cpu, cuda or cuda:N"),
+        ({"qos_reliability": "sometimes"},
+         "parameter 'qos_reliability': 'sometimes' is not an accepted value; expected one of best_effort, reliable"),
+        ({"image_topics": ["/a", "/a"]}, "parameter 'image_topics': ['/a', '/a'] has duplicates"),
+        ({"image_topics": [" "]}, "parameter 'image_topics': [' '] must list at least one topic"),
+        ({"camera_info_topics": ["/only/one"], "image_topics": ["/a", "/b"]},
+         "parameter 'camera_info_topics': 1 topic(s) for 2 image topic(s)"),
+        ({"restore_size": "640x"}, "parameter 'restore_size': '640x' is not of the accepted form"),
+        ({"restore_size": "camera_info"}, "parameter 'restore_size': 'camera_info' needs a camera_info topic"),
+        ({"downsample_factor": 12.0}, "parameter 'downsample_factor':"),
+        ({"score_threshold": 2.0}, "parameter 'score_threshold':"),
+        ({"qos_depth": 0}, "parameter 'qos_depth':"),
     ],
 )
-def test_bad_values_name_the_parameter(overrides: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+def test_bad_values_are_one_line_naming_the_parameter_and_what_is_expected(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
         _config(**overrides)
+    text = str(error.value)
+    assert text.startswith(message) and "\n" not in text
+    assert "expected" in text
 
 
-def test_out_of_range_values_are_refused_by_the_descriptor() -> None:
-    with pytest.raises(rclpy.exceptions.InvalidParameterValueException):
-        _config(score_threshold=1.5)
-    with pytest.raises(rclpy.exceptions.InvalidParameterValueException):
+def test_wrong_types_and_ranges_say_what_was_given(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(ConfigError, match=r"downsample_factor.*12\.0.*expected an integer in \[0, 64\]"):
+        _config(downsample_factor=12.0)
+    with pytest.raises(ConfigError, match=r"qos_depth.*expected an integer in \[1, 100\]"):
         _config(qos_depth=0)
+
+
+def test_dynamic_changes_are_validated_then_replace_the_frozen_config(declared) -> None:
+    node, parameters = declared
+    seen = []
+    parameters._on_change = lambda old, new: seen.append((old.score_threshold, new.score_threshold))
+    before = parameters.config
+    result = node.set_parameters([Parameter("score_threshold", value=0.8)])[0]
+    assert result.successful
+    assert parameters.config.score_threshold == 0.8 and before.score_threshold == 0.5  # replaced, not mutated
+    assert seen == [(0.5, 0.8)]
+    assert not node.set_parameters([Parameter("score_threshold", value=1.5)])[0].successful  # range
+    assert not node.set_parameters([Parameter("device", value="cpu")])[0].successful  # read-only
+    assert parameters.config.score_threshold == 0.8 and parameters.config.device == "auto"
+    assert node.set_parameters([Parameter("publish_markers", value=False)])[0].successful
+    assert parameters.config.publish_markers is False
+
+
+def test_descriptors_carry_ranges_and_read_only(declared) -> None:
+    node, _ = declared
+    depth = node.describe_parameter("qos_depth")
+    assert depth.read_only and (depth.integer_range[0].from_value, depth.integer_range[0].to_value) == (1, 100)
+    threshold = node.describe_parameter("score_threshold")
+    assert not threshold.read_only and threshold.floating_point_range[0].to_value == 1.0
+    assert "best_effort" in node.describe_parameter("qos_reliability").additional_constraints
+
+
+def test_shipped_yaml_and_readme_list_exactly_the_declared_parameters() -> None:
+    parameters = ParameterSet(NodeConfig)
+    declared = {name: parameters.default(name) for name in parameters.fields}
+    shipped = yaml.safe_load((REPO / "config" / "orpose.yaml").read_text())["/**"]["ros__parameters"]
+    assert set(shipped) == set(declared)
+    for name, value in shipped.items():
+        want = declared[name]
+        assert (tuple(value) if isinstance(value, list) else value) == want, name
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("| parameter | default | meaning |"):]
+    table = table[:table.index("\n\n")]
+    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", table, flags=re.M))
+    assert set(rows) == set(declared)
+    for name, default in rows.items():
+        assert yaml.safe_load(default) == (list(declared[name]) if isinstance(declared[name], tuple)
+                                           else declared[name]), name

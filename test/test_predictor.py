@@ -6,32 +6,24 @@ the single-frame calls are shared between tests.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from conftest import read_bgr
 
 from orpose_ros import privacy
-from orpose_ros.model import (
-    CheckpointError,
-    DeviceUnavailableError,
-    H36MStats,
-    OrPosePredictor,
-    StatsError,
-    random_state_dict,
-)
-from orpose_ros.model import checkpoint as checkpoint_module
+from orpose_ros.h36m_stats import StatsError
+from orpose_ros.model import CheckpointError, DeviceUnavailableError, InferenceCancelledError, OrPosePredictor
+from orpose_ros.model.random_weights import random_state_dict
 from orpose_ros.poses import FramePoses
 
 torch.set_num_threads(2)
 
 SEED = 0
-
-
-def _read_bgr(path: Path) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(Image.open(path).convert("RGB"))[:, :, ::-1])
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +34,7 @@ def predictor(stats_path: Path) -> OrPosePredictor:
 @pytest.fixture(scope="module")
 def frames(mvor_frames: list[Path]) -> list[np.ndarray]:
     """Three shared 53x40 frames upsampled to 640x480 as the demo's --restore-size does."""
-    return [privacy.restore(_read_bgr(mvor_frames[i]), (480, 640)) for i in (0, 20, 40)]
+    return [privacy.restore(read_bgr(mvor_frames[i]), (480, 640)) for i in (0, 20, 40)]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +46,7 @@ def _assert_same_poses(a: FramePoses, b: FramePoses) -> None:
     assert (a.width, a.height, len(a.persons)) == (b.width, b.height, len(b.persons))
     for pa, pb in zip(a.persons, b.persons, strict=True):
         assert pa.score == pytest.approx(pb.score, abs=1e-5)
-        np.testing.assert_allclose(pa.box, pb.box, atol=1e-3)
+        np.testing.assert_allclose(pa.bbox, pb.bbox, atol=1e-3)
         np.testing.assert_allclose(pa.keypoints_2d, pb.keypoints_2d, atol=1e-3)
         np.testing.assert_allclose(pa.keypoints_3d, pb.keypoints_3d, atol=1e-5)
 
@@ -67,12 +59,12 @@ def test_people_are_detected_with_well_formed_outputs(singles: list[FramePoses],
         scores = [p.score for p in poses.persons]
         assert scores == sorted(scores, reverse=True) and min(scores) > 0.5 and max(scores) <= 1.0
         for person in poses.persons:
-            assert person.box.shape == (4,) and person.box.dtype == np.float32
+            assert person.bbox.shape == (4,) and person.bbox.dtype == np.float32
             assert person.keypoints_2d.shape == (17, 3) and person.keypoints_2d.dtype == np.float32
             assert person.keypoints_3d.shape == (17, 3) and person.keypoints_3d.dtype == np.float32
-            assert np.isfinite(person.box).all() and np.isfinite(person.keypoints_2d).all()
+            assert np.isfinite(person.bbox).all() and np.isfinite(person.keypoints_2d).all()
             assert np.isfinite(person.keypoints_3d).all()
-            x1, y1, x2, y2 = person.box
+            x1, y1, x2, y2 = person.bbox
             assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 480
             # 2D keypoints come from heatmaps inside the box (pixel centres, so within half a pixel)
             kx, ky, ks = person.keypoints_2d.T
@@ -92,22 +84,22 @@ def test_three_same_size_frames_batched_equal_three_single_calls(predictor, fram
         np.testing.assert_array_equal(a.model_view, frame)
         assert not np.shares_memory(a.model_view, frame)
     # the frames differ, so do their detections: the comparison is not vacuous
-    assert not np.allclose(singles[0].persons[0].box, singles[2].persons[0].box)
+    assert not np.allclose(singles[0].persons[0].bbox, singles[2].persons[0].bbox)
 
 
 def test_mixed_sizes_are_run_in_separate_batches(predictor, frames, singles, mvor_frames) -> None:
-    wide = privacy.restore(_read_bgr(mvor_frames[30]), (360, 640))
+    wide = privacy.restore(read_bgr(mvor_frames[30]), (360, 640))
     out = predictor.predict([frames[0], wide])
     _assert_same_poses(out[0], singles[0])
     assert (out[1].height, out[1].width) == (360, 640)
     for person in out[1].persons:
-        x1, y1, x2, y2 = person.box
+        x1, y1, x2, y2 = person.bbox
         assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
 
 
 @pytest.fixture(scope="module")
 def privacy_run(predictor: OrPosePredictor, frames) -> tuple[np.ndarray, FramePoses]:
-    private = OrPosePredictor(predictor.model, predictor.stats, device="cpu", downsample_factor=12)
+    private = OrPosePredictor(predictor.model, predictor.cfg, device="cpu", downsample_factor=12)
     return frames[1], private.predict([frames[1]], return_model_view=True)[0]
 
 
@@ -123,9 +115,7 @@ def test_privacy_mode_never_shows_the_original(privacy_run) -> None:
 
 def test_torch_preprocessing_gives_the_published_results(predictor, privacy_run) -> None:
     frame, pil_poses = privacy_run
-    fast = OrPosePredictor(
-        predictor.model, predictor.stats, device="cpu", downsample_factor=12, gpu_preprocess=True
-    )
+    fast = OrPosePredictor(predictor.model, predictor.cfg, device="cpu", downsample_factor=12, gpu_preprocess=True)
     poses = fast.predict([frame], return_model_view=True)[0]
     np.testing.assert_array_equal(poses.model_view, pil_poses.model_view)
     _assert_same_poses(poses, pil_poses)
@@ -152,7 +142,7 @@ def test_bare_array_instead_of_a_list_is_rejected(predictor, frames) -> None:
 
 
 def test_frame_too_small_for_the_privacy_factor(predictor) -> None:
-    private = OrPosePredictor(predictor.model, predictor.stats, device="cpu", downsample_factor=12)
+    private = OrPosePredictor(predictor.model, predictor.cfg, device="cpu", downsample_factor=12)
     with pytest.raises(ValueError, match=r"frame 1: .*too small"):
         private.predict([np.zeros((480, 640, 3), np.uint8), np.zeros((8, 640, 3), np.uint8)])
 
@@ -161,18 +151,18 @@ def test_frame_too_small_for_the_privacy_factor(predictor) -> None:
 @pytest.mark.parametrize("device", ["cuda", "cuda:1"])
 def test_cuda_without_gpu_raises(predictor, device: str) -> None:
     with pytest.raises(DeviceUnavailableError, match="CUDA is not available"):
-        OrPosePredictor(predictor.model, predictor.stats, device=device)
+        OrPosePredictor(predictor.model, predictor.cfg, device=device)
 
 
 def test_fp16_on_cpu_raises(predictor) -> None:
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
-        OrPosePredictor(predictor.model, predictor.stats, device="cpu", fp16=True)
+        OrPosePredictor(predictor.model, predictor.cfg, device="cpu", fp16=True)
 
 
 @pytest.mark.parametrize("kw", [{"downsample_factor": 0}, {"score_threshold": 1.5}, {"device": "tpu"}])
 def test_bad_settings_raise_value_error(predictor, kw) -> None:
     with pytest.raises(ValueError):
-        OrPosePredictor(predictor.model, predictor.stats, **{"device": "cpu", **kw})
+        OrPosePredictor(predictor.model, predictor.cfg, **{"device": "cpu", **kw})
 
 
 def test_from_files_reports_missing_weights_first(tmp_path: Path) -> None:
@@ -185,7 +175,7 @@ def test_from_files_loads_strictly_and_reads_the_factor(
 ) -> None:
     weights = tmp_path / "orpose_fixed_10x_model_final.pth"
     torch.save({"model": random_state_dict(predictor.model, seed=5)}, weights)
-    monkeypatch.setattr(checkpoint_module, "DEFAULT_MODELS_DIR", tmp_path / "models")
+    monkeypatch.setenv("ORPOSE_MODELS_DIR", str(tmp_path / "models"))
     with pytest.raises(StatsError, match=r"h36stats\.json"):  # none beside the weights, none in models/
         OrPosePredictor.from_files(weights, device="cpu")
     loaded = OrPosePredictor.from_files(weights, stats=stats_path, device="cpu")
@@ -198,10 +188,42 @@ def test_from_files_loads_strictly_and_reads_the_factor(
 
 
 def test_random_weights_warn_loudly(caplog: pytest.LogCaptureFixture, monkeypatch, tmp_path: Path) -> None:
-    from orpose_ros.model import predictor as predictor_module
-
-    monkeypatch.setattr(predictor_module, "DEFAULT_MODELS_DIR", tmp_path)  # no stats file there
+    monkeypatch.setenv("ORPOSE_MODELS_DIR", str(tmp_path))  # no stats file there
     with caplog.at_level("WARNING"):
         random = OrPosePredictor.with_random_weights(1, device="cpu")
     assert "RANDOM WEIGHTS" in caplog.text and "placeholder statistics" in caplog.text
-    assert random.stats.source == H36MStats.placeholder().source
+    assert random.cfg.MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE == "placeholder"
+
+
+def test_a_frame_shrunk_at_the_source_gives_the_poses_of_the_full_frame(predictor, privacy_run) -> None:
+    """Low-resolution input (restore_to) and full-resolution input share the restore step: same poses."""
+    frame, full_poses = privacy_run
+    private = OrPosePredictor(predictor.model, predictor.cfg, device="cpu", downsample_factor=12)
+    small = privacy.shrink(frame, 12)
+    assert small.shape == (40, 53, 3)
+    poses = private.predict([small], restore_to=[(480, 640)], return_model_view=True)[0]
+    assert (poses.width, poses.height, poses.downsample_factor) == (640, 480, 12)
+    np.testing.assert_array_equal(poses.model_view, full_poses.model_view)
+    _assert_same_poses(poses, full_poses)
+
+
+def test_the_factor_of_a_shrunk_frame_is_read_from_its_size(predictor) -> None:
+    assert predictor.check_frame(np.zeros((48, 64, 3), np.uint8), restore_to=(480, 640)) == 10
+    assert predictor.check_frame(np.zeros((480, 640, 3), np.uint8)) == 1
+    with pytest.raises(ValueError, match="not an integer shrink of 640x480"):
+        predictor.check_frame(np.zeros((47, 64, 3), np.uint8), restore_to=(480, 640))
+
+
+def test_cancel_stops_a_running_forward_pass_from_another_thread(stats_path: Path, frames) -> None:
+    victim = OrPosePredictor.with_random_weights(SEED, stats=stats_path, device="cpu")
+    timer = threading.Timer(0.3, victim.cancel)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(InferenceCancelledError):
+        victim.predict(frames)  # three frames: several seconds of work on a CPU
+    assert time.monotonic() - started < 2.0
+    timer.join()
+    victim.close()
+    assert victim.model is None
+    with pytest.raises(InferenceCancelledError):
+        victim.predict(frames[:1])

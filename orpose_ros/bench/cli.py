@@ -151,7 +151,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
     """Run the requested benchmarks; returns the whole result (also written to ``args.out``)."""
     import torch
 
-    from .model_bench import ModelBenchOptions, load_frames, run_model_bench
+    from orpose_ros.frames import SYNTHETIC, load_frames
+
+    from .model_bench import ModelBenchOptions, run_model_bench
     from .ros_bench import RosBenchOptions, run_ros_bench
 
     defaults = SHORT if args.short else FULL
@@ -171,7 +173,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
         "ros": None,
     }
     if not args.skip_model:
-        frames = load_frames(args.frames, args.model_frames or defaults["model_frames"], args.restore_size)
+        count = args.model_frames or defaults["model_frames"]
+        frames = load_frames(args.frames or SYNTHETIC, count, args.restore_size)
         options = ModelBenchOptions(
             weights=args.weights, random_weights_seed=args.random_weights, stats=args.stats, device=args.device,
             cameras=args.cameras, variants=_variants(args, cuda), downsample_factor=args.downsample,

@@ -30,17 +30,16 @@ import torch
 
 from orpose_ros import privacy
 from orpose_ros.model import (
-    H36MStats,
     OrPosePredictor,
     build_orpose_model,
     get_orpose_cfg,
     load_weights,
-    random_state_dict,
-    resolve_stats_path,
 )
+from orpose_ros.model.keypoint_head import PLACEHOLDER_STATS
 from orpose_ros.model.predictor import resolve_device
+from orpose_ros.model.random_weights import random_state_dict
+from orpose_ros.model_files import resolve_stats_path
 from orpose_ros.poses import FramePoses
-from orpose_ros.synthetic_scene import synthetic_frame
 
 from .report import latency_summary
 
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 #: Largest deviations (our predictor vs DefaultPredictor) that still count as "the same output" in
 #: fp32 with the published preprocessing. Batched convolutions may sum in another order than single
@@ -65,35 +63,6 @@ FP32_TOLERANCE = {
 
 # ------------------------------------------------------------------------------------------
 # Frames
-
-
-def load_frames(directory: Path | None, count: int, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:
-    """The benchmark's frames: (H, W, 3) uint8 BGR, all ``size`` = (width, height).
-
-    Args:
-        directory: a folder of images, read in sorted order; frames of another size are resized
-            bilinearly to ``size`` with PIL semantics, as the published demo restores its low-resolution
-            frames (53x40 -> 640x480). None: the built-in synthetic camera.
-        count: number of frames (the folder is cycled when it holds fewer).
-        size: (width, height) of the returned frames.
-    """
-    import cv2  # only needed here
-
-    width, height = size
-    if directory is None:
-        return [synthetic_frame(7 * i, width, height) for i in range(count)]
-    files = sorted(p for p in Path(directory).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {directory}")
-    frames = []
-    for path in (files[i % len(files)] for i in range(count)):
-        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise ValueError(f"cannot read image {path}")
-        if frame.shape[:2] != (height, width):
-            frame = privacy.resize(frame, (height, width))
-        frames.append(frame)
-    return frames
 
 
 # ------------------------------------------------------------------------------------------
@@ -133,7 +102,7 @@ class FrameArrays:
         """From `OrPosePredictor` results (persons are already best first)."""
         persons = poses.persons
         return cls(
-            boxes=np.array([p.box for p in persons], np.float32).reshape(-1, 4),
+            boxes=np.array([p.bbox for p in persons], np.float32).reshape(-1, 4),
             scores=np.array([p.score for p in persons], np.float32),
             keypoints=np.array([p.keypoints_2d for p in persons], np.float32).reshape(-1, 17, 3),
             joints_3d=np.array([p.keypoints_3d for p in persons], np.float32).reshape(-1, 17, 3),
@@ -227,22 +196,22 @@ class PublishedPipeline:
 
     Args:
         checkpoint: weights file, loaded by `DetectionCheckpointer` (``cfg.MODEL.WEIGHTS``).
-        stats: Human3.6M statistics (not part of the checkpoint; the published code holds them apart).
+        stats_file: h36stats.json (not part of the checkpoint; the published code holds it apart), or
+            "placeholder".
         device: a resolved torch device.
         downsample_factor: when > 1 each call first shrinks and restores the frame on the CPU with
             PIL bilinear (detectron2's `ResizeTransform`), as the demo's input pipeline.
     """
 
-    def __init__(self, checkpoint: Path, stats: H36MStats, device: torch.device, downsample_factor: int = 1) -> None:
+    def __init__(self, checkpoint: Path, stats_file: str, device: torch.device, downsample_factor: int = 1) -> None:
         # detectron2 is imported here, after orpose_ros.model installed its compatibility shims.
         from detectron2.engine import DefaultPredictor
 
-        cfg = get_orpose_cfg(str(device)).clone()
+        cfg = get_orpose_cfg(stats_file, str(device)).clone()
         cfg.defrost()
         cfg.MODEL.WEIGHTS = str(checkpoint)
         cfg.freeze()
         self.predictor = DefaultPredictor(cfg)
-        self.predictor.model.roi_heads.keypoint_head.set_stats(stats)
         self.downsample_factor = downsample_factor
 
     @property
@@ -313,16 +282,15 @@ class ModelBenchOptions:
     extra: dict = field(default_factory=dict)
 
 
-def _load_stats(options: ModelBenchOptions) -> tuple[H36MStats, str]:
+def _stats_file(options: ModelBenchOptions) -> str:
+    """h36stats.json for both pipelines, or "placeholder" when none is given or found (random weights)."""
     if options.stats is not None or options.weights is not None:
-        path = resolve_stats_path(options.weights, options.stats)
-        return H36MStats.from_json(path), str(path)
+        return str(resolve_stats_path(options.weights, options.stats))
     try:
-        path = resolve_stats_path(None, None)
-        return H36MStats.from_json(path), str(path)
+        return str(resolve_stats_path(None, None))
     except ValueError:
         logger.warning("no h36stats.json given or found: placeholder statistics, the 3D joints mean nothing")
-        return H36MStats.placeholder(), "placeholder"
+        return PLACEHOLDER_STATS
 
 
 @contextlib.contextmanager
@@ -335,7 +303,7 @@ def _checkpoint_file(options: ModelBenchOptions) -> Iterator[tuple[Path, str]]:
         raise ValueError("give a weights file or a random-weights seed")
     seed = options.random_weights_seed
     logger.warning("RANDOM WEIGHTS (seed %d): timings are valid, the poses are meaningless", seed)
-    state = random_state_dict(build_orpose_model(get_orpose_cfg("cpu")), seed)
+    state = random_state_dict(build_orpose_model(get_orpose_cfg(PLACEHOLDER_STATS)), seed)
     with tempfile.TemporaryDirectory(prefix="orpose_bench_") as tmp:
         path = Path(tmp) / f"random_seed{seed}_model_final.pth"
         torch.save({"model": state}, path)
@@ -347,12 +315,13 @@ def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa)
 
 
-def _our_predictor(checkpoint: Path, stats: H36MStats, device: torch.device, variant: Variant,
+def _our_predictor(checkpoint: Path, stats_file: str, device: torch.device, variant: Variant,
                    downsample_factor: int) -> OrPosePredictor:
-    model = build_orpose_model(get_orpose_cfg("cpu"))
+    cfg = get_orpose_cfg(stats_file)
+    model = build_orpose_model(cfg)
     load_weights(model, checkpoint)
     predictor = OrPosePredictor(
-        model, stats, device=device, fp16=variant.fp16, downsample_factor=downsample_factor,
+        model, cfg, device=device, fp16=variant.fp16, downsample_factor=downsample_factor,
         score_threshold=0.0, gpu_preprocess=variant.gpu_preprocess,
     )
     if variant.channels_last:
@@ -431,7 +400,7 @@ def _cudnn_benchmark(enabled: bool) -> Iterator[None]:
 def run_model_bench(frames: Sequence[np.ndarray], options: ModelBenchOptions) -> dict:
     """Run (a) and every (b) setup on ``frames``; returns the JSON-ready ``model`` section of bench.json."""
     device = resolve_device(options.device)
-    stats, stats_source = _load_stats(options)
+    stats = _stats_file(options)
     n = len(frames)
     setups, agreement = [], {}
     with _checkpoint_file(options) as (checkpoint, checkpoint_desc):
@@ -469,7 +438,7 @@ def run_model_bench(frames: Sequence[np.ndarray], options: ModelBenchOptions) ->
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch_threads": torch.get_num_threads(),
         "checkpoint": checkpoint_desc,
-        "stats": stats_source,
+        "stats": stats,
         "frames": n,
         "frame_size": [int(frames[0].shape[1]), int(frames[0].shape[0])],
         "downsample_factor": options.downsample_factor,

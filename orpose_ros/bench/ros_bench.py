@@ -8,8 +8,8 @@ served every frame it took, everything is stopped (SIGINT, then kill) and the se
 latency from the image header stamp to the receipt of its poses, poses/s per camera, frames lost
 before the node (DDS, discovery) and frames the node dropped (newest-frame policy).
 
-Every process gets ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, the run's own random ROS_DOMAIN_ID and a
-ROS_LOG_DIR in the run's folder, and never inherits the ROS wheels' re-exec guard.
+Every process gets the environment of `processes.ros_child_env`: loopback discovery, the run's own
+random ROS_DOMAIN_ID and a ROS_LOG_DIR in the run's folder.
 """
 
 from __future__ import annotations
@@ -17,19 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import random
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from orpose_ros.ros import processes
 from orpose_ros.ros.dds import shipped_profile
+from orpose_ros.ros.processes import ProcessGroup, wait_until
 
 from .report import latency_summary
 
@@ -43,76 +41,6 @@ OVERHEAD_GOAL_PCT = 3.0
 
 # ------------------------------------------------------------------------------------------
 # Processes
-
-
-def ros_env(run_dir: Path, dds_profile: Path | None, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment of every process of one run: loopback-only discovery, a random private domain,
-    logs in ``run_dir``, the Fast DDS profile set or removed, no inherited re-exec guard."""
-    env = dict(os.environ if base is None else base)
-    env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
-    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    env["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 101))
-    env["ROS_LOG_DIR"] = str(run_dir / "ros_log")
-    env["PYTHONUNBUFFERED"] = "1"
-    if dds_profile is None:
-        env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
-    else:
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(dds_profile)
-    return env
-
-
-class ProcessGroup:
-    """Child processes that are all stopped on exit, errors included: SIGINT, then SIGKILL."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env = env
-        self.log_dir = log_dir
-        self.processes: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, args: Sequence[str]) -> subprocess.Popen:
-        """Start ``args`` with its output in ``log_dir/name.log``."""
-        with (self.log_dir / f"{name}.log").open("w") as log:
-            process = subprocess.Popen(list(args), env=self.env, cwd=self.log_dir, stdout=log,
-                                       stderr=subprocess.STDOUT)
-        self.processes[name] = process
-        logger.debug("started %s (pid %d): %s", name, process.pid, " ".join(args))
-        return process
-
-    def log_tail(self, name: str, lines: int = 15) -> str:
-        path = self.log_dir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
-
-    @staticmethod
-    def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
-        """SIGINT, then SIGKILL after ``timeout`` s; returns the exit code."""
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                logger.warning("pid %d ignored SIGINT for %.0f s: killing it", process.pid, timeout)
-                process.kill()
-                process.wait()
-        return process.returncode
-
-    def stop_all(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            self.stop(process)
-
-    def __enter__(self) -> ProcessGroup:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop_all()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 # ------------------------------------------------------------------------------------------
@@ -176,16 +104,8 @@ class RosBenchOptions:
     extra_node_params: dict = field(default_factory=dict)
 
 
-def _param(value: object) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(str(v) for v in value) + "]"
-    return str(value)
-
-
 def node_command(options: RosBenchOptions, topics: Sequence[str]) -> list[str]:
-    """``python -m orpose_ros.node --ros-args -p ...`` for one setup."""
+    """``python -m orpose_ros.ros.node --ros-args -p ...`` for one setup."""
     params: dict[str, object] = {
         "image_topics": list(topics),
         "device": options.device,
@@ -202,10 +122,7 @@ def node_command(options: RosBenchOptions, topics: Sequence[str]) -> list[str]:
     if options.stats is not None:
         params["stats"] = Path(options.stats).resolve()
     params.update(options.extra_node_params)
-    command = [sys.executable, "-m", "orpose_ros.node", "--ros-args"]
-    for name, value in params.items():
-        command += ["-p", f"{name}:={_param(value)}"]
-    return command
+    return processes.node_command("orpose_ros.ros.node", params)
 
 
 def replay_command(options: RosBenchOptions, topic: str, index: int, count: int, rate_hz: float) -> list[str]:
@@ -249,7 +166,7 @@ def run_setup(options: RosBenchOptions, setup: Setup, work_dir: Path) -> dict:
     name = setup.name
     run_dir = work_dir / name
     run_dir.mkdir(parents=True, exist_ok=True)
-    env = ros_env(run_dir, profile)
+    env = processes.ros_child_env(log_dir=run_dir / "ros_log", dds_profile=profile)
     topics = [f"/bench/camera_{i}/image_raw" for i in range(setup.cameras)]
     count = max(1, round(setup.rate_hz * setup.duration_s))
     probe_file = run_dir / "probe.json"
@@ -272,13 +189,13 @@ def run_setup(options: RosBenchOptions, setup: Setup, work_dir: Path) -> dict:
         if not wait_until(lambda: all(r.poll() is not None for r in replays), publish_timeout, interval=0.5):
             logger.warning("setup %s: replays still running after %.0f s", name, publish_timeout)
         published_ns = time.time_ns()
-        replay_codes = [group.stop(r) for r in replays]
+        replay_codes = [processes.stop(r) for r in replays]
         if not wait_until(lambda: _drained(_read_probe(probe_file), topics, published_ns + 1_000_000_000),
                           options.drain_timeout_s, interval=0.5):
             logger.warning("setup %s: the node did not serve every frame it took within %.0f s",
                            name, options.drain_timeout_s)
-        group.stop(probe)
-        group.stop(node)
+        processes.stop(probe)
+        processes.stop(node)
     data = _read_probe(probe_file)
     if any(code != 0 for code in replay_codes):
         logger.warning("setup %s: camera_replay exit codes %s (published counts may be short)", name, replay_codes)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import logging
-import math
 import os
 import shutil
 import sys
@@ -26,20 +24,12 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
+from orpose_ros.h36m_stats import H36MStats, StatsError
+from orpose_ros.model_files import CHECKPOINT_NAMES, STATS_FILE_NAME, default_models_dir
+
 PROG = "orpose-download-models"
 MODELS_URL = "https://s3.unistra.fr/camma_public/github/ORPose/models.zip"
 STATS_URL = "https://raw.githubusercontent.com/CAMMA-public/ORPose-Color/master/data/h36stats.json"
-CHECKPOINT_NAMES: tuple[str, ...] = tuple(f"orpose_fixed_{s}x_model_final.pth" for s in (8, 10, 12))
-STATS_NAME = "h36stats.json"
-# The six arrays the lifting network needs, with their published lengths.
-STATS_LENGTHS: dict[str, int] = {
-    "data_mean_2d": 64,
-    "data_std_2d": 64,
-    "dim_to_use_2d": 32,
-    "data_mean_3d": 96,
-    "data_std_3d": 96,
-    "dim_to_use_3d": 48,
-}
 TIMEOUT_S = 30.0
 LICENCE_NOTE = (
     "Licence reminder: the ORPose models (CAMMA, University of Strasbourg) are distributed under\n"
@@ -59,12 +49,6 @@ class OfflineError(DownloadError):
     def __init__(self, url: str, reason: object) -> None:
         super().__init__(f"cannot reach {url} ({reason}): this machine seems to be offline")
         self.url = url
-
-
-def default_dest() -> Path:
-    """The repository's models/ folder when running from a source checkout, else ./models."""
-    repo_models = Path(__file__).resolve().parents[2] / "models"
-    return repo_models if repo_models.is_dir() else Path("models")
 
 
 def to_url(source: str) -> str:
@@ -137,33 +121,15 @@ def extract_checkpoints(archive: Path, members: dict[str, zipfile.ZipInfo], dest
 
 
 def check_stats(path: Path, source: str) -> None:
-    """Check that a downloaded ``h36stats.json`` has the six arrays of the published lengths.
+    """Check that a downloaded ``h36stats.json`` is what the lifting needs (`H36MStats.from_json`).
 
     Raises:
-        DownloadError: not JSON, a key missing, a wrong length, a non-finite value or an index
-            out of range; the message names the first problem.
+        DownloadError: naming ``source`` and the first problem.
     """
     try:
-        stats = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DownloadError(f"{source} is not valid JSON: {err}") from err
-    if not isinstance(stats, dict):
-        raise DownloadError(f"{source}: expected a JSON object, got {type(stats).__name__}")
-    for key, length in STATS_LENGTHS.items():
-        values = stats.get(key)
-        if not isinstance(values, list):
-            raise DownloadError(f"{source}: the array {key!r} is missing")
-        if len(values) != length:
-            raise DownloadError(f"{source}: {key!r} has {len(values)} values, expected {length}")
-        if not all(_is_number(v) for v in values):
-            raise DownloadError(f"{source}: {key!r} holds non-numeric or non-finite values")
-    for key, size in (("dim_to_use_2d", 64), ("dim_to_use_3d", 96)):
-        if not all(float(v).is_integer() and 0 <= v < size for v in stats[key]):
-            raise DownloadError(f"{source}: {key!r} must hold indices in 0..{size - 1}")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        H36MStats.from_json(path)
+    except StatsError as err:
+        raise DownloadError(f"{source}: {err}") from err
 
 
 def get_checkpoints(url: str, dest: Path, work: Path, force: bool) -> list[str]:
@@ -183,16 +149,16 @@ def get_checkpoints(url: str, dest: Path, work: Path, force: bool) -> list[str]:
 
 def get_stats(url: str, dest: Path, work: Path, force: bool) -> list[str]:
     """Download and check ``h36stats.json`` unless present (or with ``force``); the names written."""
-    target = dest / STATS_NAME
+    target = dest / STATS_FILE_NAME
     if target.exists() and not force:
         log.info("%s already present, skipped (--force replaces it)", target)
         return []
-    downloaded = work / STATS_NAME
+    downloaded = work / STATS_FILE_NAME
     fetch(url, downloaded)
     check_stats(downloaded, url)
     os.replace(downloaded, target)
     log.info("wrote %s", target)
-    return [STATS_NAME]
+    return [STATS_FILE_NAME]
 
 
 def manual_hint(dest: Path) -> str:
@@ -200,7 +166,7 @@ def manual_hint(dest: Path) -> str:
     return (
         f"To install the models by hand, on a machine with internet access download\n"
         f"  {MODELS_URL}\n  {STATS_URL}\n"
-        f"then copy {', '.join(CHECKPOINT_NAMES)} (from inside the zip) and {STATS_NAME} into\n"
+        f"then copy {', '.join(CHECKPOINT_NAMES)} (from inside the zip) and {STATS_FILE_NAME} into\n"
         f"  {dest.resolve()}\n"
         f"or run this command again with --url/--stats-url pointing at the copied files."
     )
@@ -215,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--dest", type=Path, default=None,
-        help="destination folder (default: the repository's models/ folder, else ./models)",
+        help="destination folder (default: $ORPOSE_MODELS_DIR, else ~/.local/share/orpose_ros/models)",
     )  # fmt: skip
     parser.add_argument("--url", default=MODELS_URL, help="models.zip: URL (http, https, file) or local path")
     parser.add_argument("--stats-url", default=STATS_URL, help="h36stats.json: URL or local path")
@@ -236,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (0 done, 2 failed)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s")
-    dest = args.dest if args.dest is not None else default_dest()
+    dest = args.dest if args.dest is not None else default_models_dir()
     try:
         written = run(args.url, args.stats_url, dest, args.force)
     except OfflineError as err:

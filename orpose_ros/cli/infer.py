@@ -27,14 +27,13 @@ from tqdm import tqdm
 
 from orpose_ros.cli.arguments import parse_size
 from orpose_ros.drawing import draw_poses
-from orpose_ros.poses import FramePoses, PersonPose
+from orpose_ros.frames import Frame, FrameSourceError, InputFile, count_frames, discover_inputs, iter_frames
+from orpose_ros.poses import DetectedPerson, FramePoses
 
 if TYPE_CHECKING:
     from orpose_ros.model import OrPosePredictor
 
 PROG = "orpose-infer"
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 DEFAULT_FPS = 10.0
 
 log = logging.getLogger(PROG)
@@ -103,20 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="h36stats.json (default: found beside the weights or in models/)",
     )
-    scale = parser.add_mutually_exclusive_group()
-    scale.add_argument(
+    parser.add_argument(
         "--downsample",
         type=positive_int,
         metavar="S",
         help="inputs are full-resolution: shrink them by S and restore them, as the "
         "privacy pipeline does (default: the factor in the weights' name, else 1)",
     )
-    scale.add_argument(
+    parser.add_argument(
         "--restore-size",
         type=parse_size,
         metavar="WxH",
-        help="inputs are already low-resolution: enlarge them bilinearly to WxH "
-        "(e.g. 640x480); keypoints are then in that size's pixels",
+        help="inputs are already low-resolution (an integer shrink of WxH, e.g. 53x40 of 640x480): "
+        "enlarge them bilinearly to WxH as the published demo does; keypoints are then in that size's pixels",
     )
     parser.add_argument(
         "--device", default="auto", metavar="D", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
@@ -151,104 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
 # Inputs
 
 
-@dataclass(frozen=True)
-class InputFile:
-    """One input file: an image, or a video with its frame count (0 = unknown) and rate."""
-
-    path: Path
-    is_video: bool = False
-    frame_count: int = 0
-    fps: float = 0.0
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One frame to process: where it came from, a short name for files, BGR uint8 pixels."""
-
-    source: str
-    name: str
-    image: np.ndarray
-
-
-def _probe_video(path: Path) -> InputFile | None:
-    """The video at ``path`` with its length and rate, or None unless a first frame can be read."""
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened() or not capture.read()[0]:
-            return None
-        count = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        return InputFile(path, is_video=True, frame_count=count, fps=fps if math.isfinite(fps) else 0.0)
-    finally:
-        capture.release()
-
-
-def _classify_file(path: Path) -> InputFile:
-    """An image by its name (.png, .jpg...), a video by its name, else whatever OpenCV can open."""
-    suffix = path.suffix.lower()
-    if suffix not in VIDEO_SUFFIXES and cv2.haveImageReader(str(path)):
-        return InputFile(path)
-    video = _probe_video(path) if suffix not in IMAGE_SUFFIXES else None
-    if video is None:
-        raise CliError(f"cannot read {path}: not an image or a video OpenCV can open")
-    return video
-
-
-def _folder_images(folder: Path) -> list[InputFile]:
-    images = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        raise CliError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in folder {folder}")
-    return [_classify_file(p) for p in images]
-
-
-def discover_inputs(paths: Sequence[Path]) -> list[InputFile]:
-    """Expand folders into their images (sorted by name) and check every file can be opened."""
-    found: list[InputFile] = []
-    for path in paths:
-        if path.is_dir():
-            found += _folder_images(path)
-        elif path.is_file():
-            found.append(_classify_file(path))
-        else:
-            raise CliError(f"input not found: {path}")
-    return found
-
-
-def count_frames(inputs: Sequence[InputFile]) -> int | None:
-    """Total number of frames, or None when a video does not tell its length."""
-    if any(f.is_video and f.frame_count == 0 for f in inputs):
-        return None
-    return sum(f.frame_count if f.is_video else 1 for f in inputs)
-
-
-def _video_frames(item: InputFile) -> Iterator[Frame]:
-    capture = cv2.VideoCapture(str(item.path))
-    try:
-        index = 0
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                break
-            yield Frame(f"{item.path}#{index}", f"{item.path.stem}_{index:06d}", image)
-            index += 1
-    finally:
-        capture.release()
-    if index == 0:
-        raise CliError(f"cannot read any frame from video {item.path}")
-
-
-def iter_frames(inputs: Iterable[InputFile]) -> Iterator[Frame]:
-    """BGR uint8 frames of all inputs in order; video frames are named ``path#index``."""
-    for item in inputs:
-        if item.is_video:
-            yield from _video_frames(item)
-            continue
-        image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise CliError(f"cannot read image {item.path}")
-        yield Frame(str(item.path), item.path.stem, image)
-
-
 def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
     """Consecutive lists of ``size`` frames (the last one may be shorter)."""
     iterator = iter(frames)
@@ -266,11 +166,11 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def person_to_dict(person: PersonPose) -> dict[str, Any]:
+def person_to_dict(person: DetectedPerson) -> dict[str, Any]:
     """One person as JSON: score, bbox [x1, y1, x2, y2] px, 17 x [x, y, score] px, 17 x [x, y, z] m."""
     return {
         "score": _number(person.score),
-        "bbox": [_number(v) for v in np.asarray(person.box).reshape(4)],
+        "bbox": [_number(v) for v in np.asarray(person.bbox).reshape(4)],
         "keypoints_2d": [[_number(v) for v in row] for row in np.asarray(person.keypoints_2d)],
         "keypoints_3d": [[_number(v) for v in row] for row in np.asarray(person.keypoints_3d)],
     }
@@ -370,16 +270,15 @@ def open_render_sink(path: Path, inputs: Sequence[InputFile]) -> PngSink | Mp4Si
 def build_predictor(args: argparse.Namespace) -> OrPosePredictor:
     """The predictor the arguments ask for; model errors become one-line ``CliError``s."""
     # Imported here: torch and detectron2 take seconds to load, argument mistakes should not wait.
-    from orpose_ros.model import CheckpointError, DeviceUnavailableError, OrPosePredictor, StatsError
+    from orpose_ros.h36m_stats import StatsError
+    from orpose_ros.model import CheckpointError, DeviceUnavailableError, OrPosePredictor
 
     options: dict[str, Any] = {
         "device": args.device,
         "fp16": args.fp16,
         "score_threshold": args.score_threshold,
     }
-    if args.restore_size is not None:
-        options["downsample_factor"] = 1  # the frames are restored here already: no second shrink
-    elif args.downsample is not None:
+    if args.downsample is not None:
         options["downsample_factor"] = args.downsample  # else the predictor reads it from the name
     try:
         if args.random_weights is not None:
@@ -409,25 +308,6 @@ class Summary:
     seconds: float = 0.0
 
 
-def _prepare(batch: list[Frame], restore_size: tuple[int, int] | None) -> list[np.ndarray]:
-    """The images handed to the predictor: enlarged to ``restore_size`` (W, H) when given."""
-    if restore_size is None:
-        return [f.image for f in batch]
-    from orpose_ros import privacy  # with the model: only loaded when needed
-
-    width, height = restore_size
-    return [privacy.restore(f.image, (height, width)) for f in batch]
-
-
-def _render_view(given: np.ndarray, poses: FramePoses) -> np.ndarray:
-    """The frame the model saw: its shrunk-and-restored view, never an un-shrunk original."""
-    if poses.model_view is not None:
-        return poses.model_view
-    if poses.downsample_factor > 1:
-        raise RuntimeError("the predictor returned no model view for a downsampled frame")
-    return given
-
-
 def process(
     predictor: OrPosePredictor,
     frames: Iterable[Frame],
@@ -438,20 +318,21 @@ def process(
     """Run the model over all frames in batches; JSON-ready results and counts."""
     results: list[dict[str, Any]] = []
     summary = Summary()
+    restore = None if args.restore_size is None else (args.restore_size[1], args.restore_size[0])
     for batch in batched(frames, args.batch):
-        images = _prepare(batch, args.restore_size)
         start = time.perf_counter()
         try:
-            poses = predictor.predict(images, return_model_view=sink is not None)
+            poses = predictor.predict([f.image for f in batch], restore_to=[restore] * len(batch),
+                                      return_model_view=sink is not None)
         except ValueError as err:  # e.g. a frame too small for the downsample factor
             raise CliError(f"{', '.join(f.source for f in batch)}: {err}") from err
         summary.seconds += time.perf_counter() - start
-        for frame, image, frame_poses in zip(batch, images, poses, strict=True):
+        for frame, frame_poses in zip(batch, poses, strict=True):
             results.append(frame_to_dict(frame.source, frame_poses))
             summary.frames += 1
             summary.persons += len(frame_poses.persons)
-            if sink is not None:
-                sink.write(frame.name, draw_poses(_render_view(image, frame_poses), frame_poses))
+            if sink is not None:  # drawn on the frame the model saw, never an un-shrunk original
+                sink.write(frame.name, draw_poses(frame_poses.model_view, frame_poses))
         progress.update(len(batch))
     return results, summary
 
@@ -494,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
     try:
         summary = run(args)
-    except CliError as err:
+    except (CliError, FrameSourceError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

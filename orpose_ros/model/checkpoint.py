@@ -9,58 +9,24 @@ from __future__ import annotations
 
 import logging
 import pickle
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from orpose_ros.h36m_stats import StatsError
+from orpose_ros.model_files import HOW_TO_GET
 
 logger = logging.getLogger(__name__)
 
-#: <repo>/models: where `orpose-download-models` puts the weights and h36stats.json.
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-STATS_FILE_NAME = "h36stats.json"
 #: key -> (shape, dtype) of a state dict.
 Layout = dict[str, tuple[tuple[int, ...], torch.dtype]]
 
-_HOW_TO_GET = "Get the official files with `orpose-download-models` (see models/README.md)."
 _MAX_LISTED = 5
-_FACTOR_IN_NAME = re.compile(r"orpose_fixed_(\d+)x")
 
 
 class CheckpointError(RuntimeError):
     """A weights file is missing, unreadable, or does not have the official ORPose layout."""
-
-
-def downsample_factor_from_name(path: str | Path) -> int | None:
-    """The privacy factor in an official file name: ``orpose_fixed_12x_model_final.pth`` -> 12, else None."""
-    match = _FACTOR_IN_NAME.search(Path(path).name)
-    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
-
-
-def resolve_stats_path(weights: str | Path | None, stats: str | Path | None = None) -> Path:
-    """Find ``h36stats.json``: the explicit ``stats`` path if given, else beside ``weights``, else
-    ``<repo>/models/h36stats.json``.
-
-    Raises:
-        StatsError: listing every place that was tried.
-    """
-    if stats is not None:
-        candidates = [Path(stats)]
-    else:
-        candidates = [Path(weights).parent / STATS_FILE_NAME] if weights is not None else []
-        candidates.append(DEFAULT_MODELS_DIR / STATS_FILE_NAME)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    tried = ", ".join(str(c) for c in dict.fromkeys(candidates))
-    raise StatsError(
-        f"Human3.6M statistics ({STATS_FILE_NAME}) not found; looked at: {tried}. The 3D lifting cannot "
-        f"run without them. {_HOW_TO_GET}"
-    )
 
 
 def layout_of(state_dict: Mapping[str, torch.Tensor]) -> Layout:
@@ -95,7 +61,7 @@ def read_state_dict(path: str | Path, *, allow_pickle: bool = False) -> dict[str
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file not found: {path.resolve()}. {_HOW_TO_GET}")
+        raise CheckpointError(f"weights file not found: {path.resolve()}. {HOW_TO_GET}")
     try:
         data = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as exc:

@@ -1,19 +1,16 @@
-"""detectron2 configuration of the ORPose student model (MODEL_SPEC.md, "Detector"), and its construction.
+"""detectron2 configuration of the ORPose student model, and its construction.
 
 Usage follows detectron2's projects: ``cfg = get_cfg(); add_orpose_config(cfg); ...; cfg.freeze()``,
-or simply ``get_orpose_cfg()`` for the published inference configuration; then
-``build_orpose_model(cfg, stats)``.
+or simply ``get_orpose_cfg(stats_file=...)`` for the published inference configuration (the one
+place its values live); then ``build_orpose_model(cfg)``.
 """
 
 from __future__ import annotations
 
-from . import detectron2_compat  # noqa: F401  (must precede every detectron2 import)
+from pathlib import Path
 
-# isort: split
 from detectron2.config import CfgNode, get_cfg
 from detectron2.modeling import GeneralizedRCNN, build_model
-
-from orpose_ros.h36m_stats import H36MStats
 
 from . import roi_heads  # noqa: F401  (import only to register Keypoints3DROIHeads and its head)
 
@@ -34,12 +31,17 @@ def add_orpose_config(cfg: CfgNode) -> None:
     cfg.MODEL.ROI_KEYPOINTS3D_HEAD.POOLER_TYPE = "ROIAlignV2"  # half-pixel-aligned ROIAlign
     cfg.MODEL.ROI_KEYPOINTS3D_HEAD.CONV_DIMS = tuple(512 for _ in range(8))  # conv_fcn1..8 output channels
     cfg.MODEL.ROI_KEYPOINTS3D_HEAD.NUM_KEYPOINTS = 17  # COCO-17 heatmaps per branch (hard, soft)
+    # h36stats.json of the 3D lifting, read when the head is built; "placeholder": neutral values
+    # (random-weight demos only); "": none (the head refuses to run).
+    cfg.MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE = ""
 
 
-def get_orpose_cfg(device: str = "cpu") -> CfgNode:
+def get_orpose_cfg(stats_file: str | Path = "", device: str = "cpu") -> CfgNode:
     """The frozen detectron2 config of the published ORPose student (R50-FPN Mask R-CNN style).
 
     Args:
+        stats_file: h36stats.json (``MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE``), or "placeholder" for
+            neutral statistics (random-weight demos only).
         device: detectron2 ``MODEL.DEVICE`` the model is built on ("cpu", "cuda", "cuda:N"); the
             predictor moves it later anyway.
 
@@ -73,6 +75,7 @@ def get_orpose_cfg(device: str = "cpu") -> CfgNode:
     m.ROI_BOX_HEAD.POOLER_RESOLUTION = 7
     m.PIXEL_MEAN = [103.53, 116.28, 123.675]
     m.PIXEL_STD = [1.0, 1.0, 1.0]
+    m.ROI_KEYPOINTS3D_HEAD.STATS_FILE = str(stats_file)
     cfg.TEST.DETECTIONS_PER_IMAGE = 100
     cfg.INPUT.MIN_SIZE_TEST = 800
     cfg.INPUT.MAX_SIZE_TEST = 1333
@@ -81,19 +84,15 @@ def get_orpose_cfg(device: str = "cpu") -> CfgNode:
     return cfg
 
 
-def build_orpose_model(cfg: CfgNode | None = None, stats: H36MStats | None = None) -> GeneralizedRCNN:
-    """Build the ORPose student (random initial weights, eval mode) from a config.
-
-    Args:
-        cfg: a config from `get_orpose_cfg` (the default) or built with `add_orpose_config`.
-        stats: Human3.6M statistics for the 3D lifting; without them the model runs only after
-            ``model.roi_heads.keypoint_head.set_stats(...)`` (`OrPosePredictor` does that).
+def build_orpose_model(cfg: CfgNode) -> GeneralizedRCNN:
+    """Build the ORPose student (random initial weights, eval mode) from a config of `get_orpose_cfg`
+    or one extended with `add_orpose_config`.
 
     Returns:
         A detectron2 `GeneralizedRCNN` on ``cfg.MODEL.DEVICE`` whose ``state_dict()`` has exactly the
         keys, shapes and dtypes of the official checkpoints.
+
+    Raises:
+        StatsError: ``STATS_FILE`` names a missing or malformed statistics file.
     """
-    model = build_model(cfg if cfg is not None else get_orpose_cfg())
-    if stats is not None:
-        model.roi_heads.keypoint_head.set_stats(stats)
-    return model.eval()
+    return build_model(cfg).eval()

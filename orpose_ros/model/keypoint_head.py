@@ -7,23 +7,25 @@ Heatmap decoding is detectron2's own `heatmaps_to_keypoints`; the lifting maths 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import torch
-from torch import nn
-from torch.nn import functional
-
-from . import detectron2_compat  # noqa: F401  (must precede every detectron2 import)
-
-# isort: split
 from detectron2.config import CfgNode, configurable
 from detectron2.layers import Conv2d, ConvTranspose2d, ShapeSpec, cat
 from detectron2.structures import Instances, heatmaps_to_keypoints
 from detectron2.utils.registry import Registry
+from torch import nn
+from torch.nn import functional
 
 from orpose_ros.h36m_stats import H36MStats
 
 from .lifting import LinearModel, coco_to_h36m, lifting_input, normalize_2d, unnormalize_3d
+
+logger = logging.getLogger(__name__)
+
+#: ``MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE`` value for neutral statistics (random-weight demos only).
+PLACEHOLDER_STATS = "placeholder"
 
 ROI_KEYPOINTS3D_HEAD_REGISTRY = Registry("ROI_KEYPOINTS3D_HEAD")
 ROI_KEYPOINTS3D_HEAD_REGISTRY.__doc__ = """
@@ -79,7 +81,7 @@ class StandardKeypoints3DHead(nn.Module):
     """Eight 3x3 convs + ReLU, then two deconv + bilinear x2 branches and two lifting networks.
 
     Inference only (the published training losses are not part of this port). The Human3.6M
-    statistics are not in the checkpoint: they live in non-persistent buffers set by `set_stats`.
+    statistics come from ``MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE`` (they are not in the checkpoint).
     """
 
     @configurable
@@ -89,14 +91,15 @@ class StandardKeypoints3DHead(nn.Module):
         *,
         num_keypoints: int,
         conv_dims: Sequence[int],
-        stats: H36MStats | None = None,
+        stats: H36MStats | None,
     ) -> None:
         """
         Args:
             input_shape: shape of the pooled ROI features (256 channels for R50-FPN).
             num_keypoints: heatmaps per branch (17, COCO order).
             conv_dims: output channels of conv_fcn1.. (8 x 512 in the published model).
-            stats: Human3.6M statistics; may be set later with `set_stats`.
+            stats: Human3.6M statistics of the lifting (non-persistent buffers: they follow
+                ``.to(device)`` but are not in the checkpoint); None: the head refuses to run.
         """
         super().__init__()
         in_channels = input_shape.channels
@@ -111,28 +114,31 @@ class StandardKeypoints3DHead(nn.Module):
         self.score_lowres_soft = ConvTranspose2d(in_channels, num_keypoints, **deconv)
         self.nw2Dto3D_hard = LinearModel()
         self.nw2Dto3D_soft = LinearModel()
-        self.has_stats = False
-        self.set_stats(stats if stats is not None else H36MStats.placeholder())
         self.has_stats = stats is not None
+        stats = stats if stats is not None else H36MStats.placeholder()
+        for name, values, dtype in (
+            ("mean_2d", stats.mean_2d_used, torch.float32),
+            ("std_2d", stats.std_2d_used, torch.float32),
+            ("mean_3d", stats.data_mean_3d, torch.float32),
+            ("std_3d", stats.data_std_3d, torch.float32),
+            ("dim_to_use_3d", stats.dim_to_use_3d, torch.long),
+        ):
+            self.register_buffer(name, torch.as_tensor(values, dtype=dtype), persistent=False)
 
     @classmethod
     def from_config(cls, cfg: CfgNode, input_shape: ShapeSpec) -> dict:
         head = cfg.MODEL.ROI_KEYPOINTS3D_HEAD
-        return {"input_shape": input_shape, "num_keypoints": head.NUM_KEYPOINTS, "conv_dims": head.CONV_DIMS}
-
-    def set_stats(self, stats: H36MStats) -> None:
-        """Install the Human3.6M statistics (non-persistent buffers: they follow ``.to(device)``)."""
-        device = self.score_lowres.weight.device
-
-        def buffer(values, dtype=torch.float32) -> torch.Tensor:
-            return torch.as_tensor(values, dtype=dtype).to(device)
-
-        self.register_buffer("mean_2d", buffer(stats.mean_2d_used), persistent=False)
-        self.register_buffer("std_2d", buffer(stats.std_2d_used), persistent=False)
-        self.register_buffer("mean_3d", buffer(stats.data_mean_3d), persistent=False)
-        self.register_buffer("std_3d", buffer(stats.data_std_3d), persistent=False)
-        self.register_buffer("dim_to_use_3d", buffer(stats.dim_to_use_3d, torch.long), persistent=False)
-        self.has_stats = True
+        if head.STATS_FILE == PLACEHOLDER_STATS:
+            logger.warning("the 3D keypoint head uses placeholder statistics: its 3D joints mean nothing")
+            stats = H36MStats.placeholder()
+        else:
+            stats = H36MStats.from_json(head.STATS_FILE) if head.STATS_FILE else None
+        return {
+            "input_shape": input_shape,
+            "num_keypoints": head.NUM_KEYPOINTS,
+            "conv_dims": head.CONV_DIMS,
+            "stats": stats,
+        }
 
     def layers(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(R, 256, 14, 14) ROI features -> hard and soft (R, 17, 56, 56) heatmap logits."""
@@ -170,7 +176,9 @@ class StandardKeypoints3DHead(nn.Module):
         if self.training:
             raise NotImplementedError("StandardKeypoints3DHead is an inference-only port of ORPose")
         if not self.has_stats:
-            raise RuntimeError("the 3D keypoint head has no Human3.6M statistics: call set_stats() first")
+            raise RuntimeError(
+                "the 3D keypoint head has no Human3.6M statistics: set MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE"
+            )
         hard, soft = self.layers(x)
         boxes = cat([i.pred_boxes.tensor for i in instances], dim=0)
         averaged, kpts_hard, kpts_soft = decode_heatmaps(hard, soft, boxes)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from orpose_ros.h36m_stats import NUM_JOINTS, USED_2D_VALUES, USED_3D_VALUES
+from orpose_ros.skeleton import coco_pelvis
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ LIFTING_INPUT_ROWS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13
 LIFTING_INPUT_SIZE = USED_2D_VALUES  # 32: x, y of LIFTING_INPUT_ROWS
 LIFTING_OUTPUT_SIZE = USED_3D_VALUES  # 48: every joint but the pelvis (root)
 
-_L_EAR, _R_EAR, _L_SHOULDER, _R_SHOULDER, _L_HIP, _R_HIP = 3, 4, 5, 6, 11, 12  # COCO rows
+_L_EAR, _R_EAR, _L_SHOULDER, _R_SHOULDER = 3, 4, 5, 6  # COCO rows
 _PELVIS, _SPINE, _NECK, _HEAD, _HEAD_TOP = 0, 7, 8, 9, 10  # rows of the H36M layout
 
 
@@ -52,7 +53,7 @@ def coco_to_h36m(kpts: ArrayT) -> ArrayT:
     if kpts.shape[-2] != NUM_JOINTS:
         raise ValueError(f"expected (..., 17, C) COCO keypoints, got shape {tuple(kpts.shape)}")
     out = kpts[..., list(COCO_TO_H36M_ROWS), :]  # advanced indexing: a copy
-    out[..., _PELVIS, :] = (kpts[..., _L_HIP, :] + kpts[..., _R_HIP, :]) / 2.0
+    out[..., _PELVIS, :] = coco_pelvis(kpts)
     out[..., _NECK, :] = (kpts[..., _L_SHOULDER, :] + kpts[..., _R_SHOULDER, :]) / 2.0
     out[..., _SPINE, :] = (out[..., _PELVIS, :] + out[..., _NECK, :]) / 2.0
     head = (kpts[..., _L_EAR, :] + kpts[..., _R_EAR, :]) / 2.0

@@ -1,67 +1,53 @@
-"""`OrPosePredictor`: the inference API of the ORPose student for the ROS node and the CLI.
+"""`OrPosePredictor`: the inference API of the ORPose student for the ROS node and the CLIs.
 
 One call takes a batch of BGR uint8 frames (one per camera, any sizes) and returns one
-`FramePoses` per frame, in the frame's own pixels. The stages are small functions:
+`FramePoses` per frame, in the frame's own pixels:
 
-    validate_frames -> privacy shrink/restore (if factor > 1) -> resize to the network input
-    (ResizeShortestEdge 800/1333 as detectron2's DefaultPredictor) -> ONE forward per frame size
-    under torch.inference_mode() -> detector_postprocess (inside the model) maps boxes and 2D
-    keypoints back to the source frame -> instances_to_persons.
+    check_frame -> privacy (shrink and restore a full-resolution frame, or restore a frame that
+    arrives already shrunk) -> resize to the network input (as detectron2's DefaultPredictor)
+    -> ONE forward per frame size -> instances_to_persons.
 
-Batching: frames of the same size share one forward; frames of other sizes go in separate
-forwards. Padding them together would change results: detectron2 pads a batch to its largest
-image (rounded up to 32 px). Measured with random detecting weights: each of the shared frames
-000020, 000022 and 000024 restored to 640x360 (network input 750x1333) and batched with itself
-restored to 640x480 (800x1067, so padded together to 800x1344): for 000022 and 000024 the 640x360
-frame's detections differed from those of a call of its own (box coordinates up to 361 px apart,
-scores up to 0.24; for 000020 only by float noise, 2e-5), while the 640x480 frame's results
-stayed the same. Same-size frames batched give the
-results of single calls to within float tolerance (measured: boxes, scores and 2D keypoints
-identical, 3D joints within 3e-7 m; tested).
+Frames of the same size share one forward; frames of other sizes are not padded together, which
+would change their results (docs/predictor.md has the measurements).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
+from detectron2.config import CfgNode
+from detectron2.data.transforms import ResizeShortestEdge
+from detectron2.structures import Instances
 from torch import nn
 
 from orpose_ros import privacy
-from orpose_ros.poses import FramePoses, PersonPose
+from orpose_ros.model_files import downsample_factor_from_name, resolve_stats_path
+from orpose_ros.poses import DetectedPerson, FramePoses
 
-from . import detectron2_compat  # noqa: F401  (must precede every detectron2 import)
-
-# isort: split
-from detectron2.data.transforms import ResizeShortestEdge
-from detectron2.structures import Instances
-
-from orpose_ros.h36m_stats import H36MStats
-
-from .checkpoint import (
-    DEFAULT_MODELS_DIR,
-    STATS_FILE_NAME,
-    downsample_factor_from_name,
-    load_state_dict_strict,
-    read_state_dict,
-    resolve_stats_path,
-)
+from . import resample
+from .checkpoint import load_state_dict_strict, read_state_dict
 from .config import build_orpose_model, get_orpose_cfg
+from .keypoint_head import PLACEHOLDER_STATS
 from .random_weights import random_state_dict
 
 logger = logging.getLogger(__name__)
 
-#: detectron2 DefaultPredictor's test-time resize of the published config (INPUT.MIN/MAX_SIZE_TEST).
-MIN_SIZE_TEST = 800
-MAX_SIZE_TEST = 1333
+#: (height, width) a frame that arrives already shrunk is restored to; None: a full-resolution frame.
+RestoreSize = tuple[int, int] | None
 
 
 class DeviceUnavailableError(RuntimeError):
     """The requested torch device does not exist on this machine (e.g. CUDA without a GPU)."""
+
+
+class InferenceCancelledError(RuntimeError):
+    """`OrPosePredictor.cancel` stopped a forward pass (shutdown)."""
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -93,47 +79,62 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def validate_frames(frames: Sequence[np.ndarray]) -> None:
-    """Raise ValueError naming the first bad frame: not an (H, W, 3) uint8 numpy array, or empty."""
-    if isinstance(frames, np.ndarray) or not isinstance(frames, Sequence):
-        raise ValueError("frames must be a sequence of (H, W, 3) uint8 BGR arrays (one per camera)")
-    for i, frame in enumerate(frames):
-        if not isinstance(frame, np.ndarray):
-            raise ValueError(f"frame {i}: expected a numpy array, got {type(frame).__name__}")
-        if frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"frame {i}: expected shape (H, W, 3) BGR, got {frame.shape}")
-        if frame.dtype != np.uint8:
-            raise ValueError(f"frame {i}: expected dtype uint8, got {frame.dtype}")
-        if frame.size == 0:
-            raise ValueError(f"frame {i}: empty frame of shape {frame.shape}")
+def check_frame(frame: np.ndarray, factor: int, restore_to: RestoreSize = None) -> int:
+    """The privacy factor ``frame`` goes through the model with; ValueError when it cannot.
+
+    A full-resolution frame must be (H, W, 3) uint8 and large enough to shrink by ``factor``; a
+    frame that arrives shrunk (``restore_to`` given) must be an integer shrink of ``restore_to``
+    (`privacy.shrink_factor`), whose factor is returned instead.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"expected a numpy array, got {type(frame).__name__}")
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"expected shape (H, W, 3) BGR, got {frame.shape}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"expected dtype uint8, got {frame.dtype}")
+    if frame.size == 0:
+        raise ValueError(f"empty frame of shape {frame.shape}")
+    if restore_to is None:
+        privacy.shrunk_size(frame.shape[0], frame.shape[1], factor)
+        return factor
+    return privacy.shrink_factor(frame.shape[:2], restore_to)
 
 
-def network_input_size(h: int, w: int) -> tuple[int, int]:
-    """(height, width) of the network input for an h x w frame: shortest edge 800, longest <= 1333."""
-    return ResizeShortestEdge.get_output_shape(h, w, MIN_SIZE_TEST, MAX_SIZE_TEST)
+def network_input_size(h: int, w: int, cfg: CfgNode) -> tuple[int, int]:
+    """(height, width) of the network input for an h x w frame (INPUT.MIN/MAX_SIZE_TEST of ``cfg``)."""
+    return ResizeShortestEdge.get_output_shape(h, w, cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST)
 
 
-def prepare_pil(frame: np.ndarray, factor: int) -> tuple[np.ndarray, torch.Tensor]:
+def model_view(frame: np.ndarray, factor: int, restore_to: RestoreSize = None) -> np.ndarray:
+    """The (H, W, 3) uint8 frame the model sees: restored to ``restore_to`` when the frame arrives
+    shrunk, else shrunk by ``factor`` and restored (the frame itself at factor 1)."""
+    if restore_to is not None:
+        return privacy.restore(frame, restore_to)
+    return privacy.shrink_and_restore(frame, factor) if factor > 1 else frame
+
+
+def prepare_pil(
+    frame: np.ndarray, factor: int, restore_to: RestoreSize, cfg: CfgNode
+) -> tuple[np.ndarray, torch.Tensor]:
     """The published CPU preprocessing of one frame.
 
     Returns:
-        ``(model_view, image)``: the (H, W, 3) uint8 frame after privacy shrink/restore (the frame
-        itself when factor is 1) and the (3, H', W') float32 network input (BGR, 0..255, resized
-        with PIL bilinear as detectron2's DefaultPredictor does).
+        ``(model_view, image)``: the frame the model sees (see `model_view`) and the (3, H', W')
+        float32 network input (BGR, 0..255, resized with PIL bilinear as DefaultPredictor does).
     """
-    view = privacy.shrink_and_restore(frame, factor) if factor > 1 else frame
-    resized = privacy.resize(view, network_input_size(*view.shape[:2]))
+    view = model_view(frame, factor, restore_to)
+    resized = privacy.resize(view, network_input_size(*view.shape[:2], cfg))
     return view, torch.as_tensor(resized.astype(np.float32).transpose(2, 0, 1))
 
 
 def prepare_torch(
-    frames: Sequence[np.ndarray], factor: int, device: torch.device
+    frames: Sequence[np.ndarray], factor: int, restore_to: RestoreSize, device: torch.device, cfg: CfgNode
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The torch preprocessing of same-size frames on ``device`` (the GPU fast path; bit-identical to PIL's).
 
     Returns:
-        ``(model_view, images)``: (N, 3, H, W) uint8 after privacy shrink/restore and (N, 3, H', W')
-        float32 network inputs, both on ``device``.
+        ``(model_view, images)``: (N, 3, H, W) uint8 frames the model sees and (N, 3, H', W') float32
+        network inputs, both on ``device``.
     """
     h, w = frames[0].shape[:2]
     host = torch.empty((len(frames), h, w, 3), dtype=torch.uint8, pin_memory=device.type == "cuda")
@@ -141,15 +142,18 @@ def prepare_torch(
     for i, frame in enumerate(frames):
         host_np[i] = frame
     batch = host.to(device, non_blocking=True).permute(0, 3, 1, 2)
-    view = privacy.shrink_and_restore_torch(batch, factor) if factor > 1 else batch
-    return view, privacy.resize_torch(view, network_input_size(h, w)).float()
+    if restore_to is not None:
+        view = resample.resize_torch(batch, restore_to)
+    else:
+        view = resample.shrink_and_restore_torch(batch, factor) if factor > 1 else batch
+    return view, resample.resize_torch(view, network_input_size(*view.shape[-2:], cfg)).float()
 
 
-def instances_to_persons(instances: Instances, score_threshold: float) -> tuple[PersonPose, ...]:
+def instances_to_persons(instances: Instances, score_threshold: float) -> tuple[DetectedPerson, ...]:
     """Model outputs of one frame -> persons scoring above ``score_threshold``, best first.
 
     Args:
-        instances: detectron2 outputs after postprocessing (source-frame pixels): ``pred_boxes``,
+        instances: detectron2 outputs after postprocessing (model-view pixels): ``pred_boxes``,
             ``scores``, ``pred_keypoints`` (R, 17, 3) and ``pred_keypoints_3d`` (R, 17, 3) [m].
         score_threshold: keep ``score > score_threshold`` (the published demo draws ``score > 0.5``).
     """
@@ -160,9 +164,9 @@ def instances_to_persons(instances: Instances, score_threshold: float) -> tuple[
     kpts_3d = instances.pred_keypoints_3d.float().numpy()
     order = np.argsort(-scores, kind="stable")
     return tuple(
-        PersonPose(
+        DetectedPerson(
             score=float(scores[i]),
-            box=boxes[i].astype(np.float32),
+            bbox=boxes[i].astype(np.float32),
             keypoints_2d=kpts_2d[i].astype(np.float32),
             keypoints_3d=kpts_3d[i].astype(np.float32),
         )
@@ -172,12 +176,13 @@ def instances_to_persons(instances: Instances, score_threshold: float) -> tuple[
 
 
 class OrPosePredictor:
-    """Runs the ORPose student on batches of camera frames. Not thread-safe: one caller at a time.
+    """Runs the ORPose student on batches of camera frames. Not thread-safe: one caller at a time
+    (`cancel` excepted).
 
     Args:
-        model: the model of `build_orpose_model`, with its weights loaded. It is used in place (not
-            copied): moved to ``device``, put in eval mode and given ``stats``.
-        stats: Human3.6M statistics of the 3D lifting.
+        model: built by `build_orpose_model` from ``cfg``, with its weights loaded. It is used in
+            place (not copied): moved to ``device`` and put in eval mode.
+        cfg: the model's frozen config; the network input size comes from its ``INPUT`` keys.
         device: "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
         fp16: run the network under float16 autocast (CUDA only; decoding and lifting stay float32).
         downsample_factor: privacy factor S >= 1; frames are shrunk by S and restored (1 = off).
@@ -189,7 +194,7 @@ class OrPosePredictor:
     def __init__(
         self,
         model: nn.Module,
-        stats: H36MStats,
+        cfg: CfgNode,
         *,
         device: str | torch.device = "auto",
         fp16: bool = False,
@@ -200,13 +205,13 @@ class OrPosePredictor:
         self._device = resolve_device(device)
         if fp16 and self._device.type != "cuda":
             raise ValueError(f"fp16 needs a CUDA device; this predictor runs on {self._device}")
+        self.cfg = cfg
         self.fp16 = bool(fp16)
         self.gpu_preprocess = self._device.type == "cuda" if gpu_preprocess is None else bool(gpu_preprocess)
         self.downsample_factor = downsample_factor
         self.score_threshold = score_threshold
-        model.roi_heads.keypoint_head.set_stats(stats)
-        self.stats = stats
-        self.model = model.to(self._device).eval()
+        self.model: nn.Module | None = model.to(self._device).eval()
+        self._cancelled = threading.Event()
 
     @classmethod
     def from_files(cls, weights: str | Path, stats: str | Path | None = None, **kw) -> OrPosePredictor:
@@ -214,7 +219,7 @@ class OrPosePredictor:
 
         Args:
             weights: an official ``orpose_fixed_Sx_model_final.pth`` (or a file of the same layout).
-            stats: h36stats.json; default: beside the weights, else ``<repo>/models``.
+            stats: h36stats.json; default: beside the weights, else in the models folder.
             **kw: constructor arguments; ``downsample_factor`` defaults to the S in the weights'
                 name (1 when the name has none).
 
@@ -224,35 +229,35 @@ class OrPosePredictor:
         """
         weights = Path(weights)
         state_dict = read_state_dict(weights)  # a missing weights file is reported before missing stats
-        h36m = H36MStats.from_json(resolve_stats_path(weights, stats))
-        model = build_orpose_model(get_orpose_cfg("cpu"))
+        cfg = get_orpose_cfg(stats_file=resolve_stats_path(weights, stats))
+        model = build_orpose_model(cfg)
         load_state_dict_strict(model, state_dict, source=weights)
-        logger.info("loaded ORPose weights %s and statistics %s", weights, h36m.source)
+        logger.info("loaded ORPose weights %s and statistics %s", weights, cfg.MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE)
         kw.setdefault("downsample_factor", downsample_factor_from_name(weights) or 1)
-        return cls(model, h36m, **kw)
+        return cls(model, cfg, **kw)
 
     @classmethod
     def with_random_weights(cls, seed: int, stats: str | Path | None = None, **kw) -> OrPosePredictor:
         """A model with random detecting weights (`random_state_dict`), for tests and demos ONLY.
 
-        Without ``stats``, ``<repo>/models/h36stats.json`` is used when present, else neutral
+        Without ``stats``, the models folder's h36stats.json is used when present, else neutral
         placeholder statistics (with a warning).
         """
         logger.warning(
             "ORPose is running with RANDOM WEIGHTS (seed %d): its detections are meaningless; "
             "for tests and demos only", seed,
-        )
-        default_stats = DEFAULT_MODELS_DIR / STATS_FILE_NAME
-        if stats is not None:
-            h36m = H36MStats.from_json(stats)
-        elif default_stats.is_file():
-            h36m = H36MStats.from_json(default_stats)
-        else:
-            logger.warning("no %s: using placeholder statistics, the 3D joints mean nothing", default_stats)
-            h36m = H36MStats.placeholder()
-        model = build_orpose_model(get_orpose_cfg("cpu"))
+        )  # fmt: skip
+        try:
+            stats_file: str | Path = resolve_stats_path(None, stats)
+        except ValueError as error:
+            if stats is not None:
+                raise
+            logger.warning("%s Using placeholder statistics: the 3D joints mean nothing", error)
+            stats_file = PLACEHOLDER_STATS
+        cfg = get_orpose_cfg(stats_file=stats_file)
+        model = build_orpose_model(cfg)
         load_state_dict_strict(model, random_state_dict(model, seed), source=f"random weights (seed {seed})")
-        return cls(model, h36m, **kw)
+        return cls(model, cfg, **kw)
 
     @property
     def device(self) -> torch.device:
@@ -281,65 +286,110 @@ class OrPosePredictor:
             raise ValueError(f"score_threshold must be within 0..1, got {threshold!r}")
         self._score_threshold = float(threshold)
 
-    def predict(self, frames: Sequence[np.ndarray], *, return_model_view: bool = False) -> list[FramePoses]:
+    def check_frame(self, frame: np.ndarray, restore_to: RestoreSize = None) -> int:
+        """The privacy factor of ``frame`` in `predict`; ValueError when it cannot take it (see the
+        module function `check_frame`)."""
+        return check_frame(frame, self._downsample_factor, restore_to)
+
+    def predict(
+        self,
+        frames: Sequence[np.ndarray],
+        *,
+        restore_to: Sequence[RestoreSize] | None = None,
+        return_model_view: bool = False,
+    ) -> list[FramePoses]:
         """Detect people and their 2D/3D poses in each frame.
 
         Args:
-            frames: (H, W, 3) uint8 BGR frames, one per camera, of any sizes (each at least
-                ``downsample_factor`` pixels on both sides).
+            frames: (H, W, 3) uint8 BGR frames, one per camera, of any sizes.
+            restore_to: per frame, None for a full-resolution frame (shrunk by ``downsample_factor``
+                and restored here), or the (height, width) to restore a frame that arrives already
+                shrunk (by a privacy filter beside the camera); its results are then in the pixels
+                of that size and its factor is the one it was shrunk by.
             return_model_view: also return the (H, W, 3) uint8 frame the model saw (in privacy mode
                 the shrunk-and-restored frame, never the original).
 
         Returns:
-            One `FramePoses` per frame, in order; keypoints and boxes in that frame's pixels.
-            Frames of the same size share one forward; frames of different sizes are not padded
-            together (that changes results, see the module docstring).
+            One `FramePoses` per frame, in order; keypoints and boxes in the model view's pixels.
 
         Raises:
-            ValueError: a frame is not (H, W, 3) uint8, is empty, or is too small to shrink.
+            ValueError: a frame fails `check_frame` (the message names its index).
+            InferenceCancelledError: `cancel` was called.
         """
-        validate_frames(frames)
-        factor = self._downsample_factor
-        for i, frame in enumerate(frames):
+        if isinstance(frames, np.ndarray) or not isinstance(frames, Sequence):
+            raise ValueError("frames must be a sequence of (H, W, 3) uint8 BGR arrays (one per camera)")
+        restores = list(restore_to) if restore_to is not None else [None] * len(frames)
+        if len(restores) != len(frames):
+            raise ValueError(f"restore_to has {len(restores)} entries for {len(frames)} frames")
+        factors = []
+        for i, (frame, restore) in enumerate(zip(frames, restores, strict=True)):
             try:
-                privacy.shrunk_size(frame.shape[0], frame.shape[1], factor)
+                factors.append(self.check_frame(frame, restore))
             except ValueError as exc:
                 raise ValueError(f"frame {i}: {exc}") from None
-        groups: dict[tuple[int, int], list[int]] = {}  # source size -> frame indices
+        groups: dict[tuple, list[int]] = {}  # (input size, restore size) -> frame indices
         for i, frame in enumerate(frames):
-            groups.setdefault(frame.shape[:2], []).append(i)
+            groups.setdefault((frame.shape[:2], restores[i]), []).append(i)
         results: list[FramePoses | None] = [None] * len(frames)
-        for indices in groups.values():
-            group = [frames[i] for i in indices]
-            views, outputs = self._run_group(group, return_model_view)
+        for (_, restore), indices in groups.items():
+            views, outputs = self._run_group([frames[i] for i in indices], restore, return_model_view)
             for i, view, instances in zip(indices, views, outputs, strict=True):
-                h, w = frames[i].shape[:2]
+                h, w = restore if restore is not None else frames[i].shape[:2]
                 results[i] = FramePoses(
                     width=w,
                     height=h,
-                    downsample_factor=factor,
+                    downsample_factor=factors[i],
                     persons=instances_to_persons(instances, self._score_threshold),
                     model_view=view,
                 )
         return results  # type: ignore[return-value]
 
     def _run_group(
-        self, frames: list[np.ndarray], want_views: bool
+        self, frames: list[np.ndarray], restore: RestoreSize, want_views: bool
     ) -> tuple[list[np.ndarray | None], list[Instances]]:
         """Preprocess same-size frames and run one batched forward; returns views and instances."""
-        h, w = frames[0].shape[:2]
+        if self.model is None or self._cancelled.is_set():
+            raise InferenceCancelledError("the predictor was cancelled or closed")
+        factor = self._downsample_factor
         if self.gpu_preprocess:
-            view_batch, images = prepare_torch(frames, self._downsample_factor, self._device)
+            view_batch, images = prepare_torch(frames, factor, restore, self._device, self.cfg)
             views = list(view_batch.permute(0, 2, 3, 1).cpu().numpy()) if want_views else [None] * len(frames)
             image_list = list(images)
         else:
-            prepared = [prepare_pil(f, self._downsample_factor) for f in frames]
+            prepared = [prepare_pil(f, factor, restore, self.cfg) for f in frames]
             views = [v.copy() if want_views else None for v, _ in prepared]
             image_list = [img for _, img in prepared]
+        h, w = restore or frames[0].shape[:2]  # detectron2 maps its outputs back to this size
         inputs = [{"image": img, "height": h, "width": w} for img in image_list]
         autocast = (
             torch.autocast(device_type="cuda", dtype=torch.float16) if self.fp16 else contextlib.nullcontext()
         )
-        with torch.inference_mode(), autocast:
-            outputs = self.model(inputs)
+        # Cancellation points before every layer, for this call only (the model may be shared).
+        hooks = [m.register_forward_pre_hook(self._raise_if_cancelled) for m in self.model.modules()]
+        try:
+            with torch.inference_mode(), autocast:
+                outputs = self.model(inputs)
+        finally:
+            for hook in hooks:
+                hook.remove()
         return views, [out["instances"] for out in outputs]
+
+    def _raise_if_cancelled(self, *_: object) -> None:
+        if self._cancelled.is_set():
+            raise InferenceCancelledError("inference cancelled")
+
+    def cancel(self) -> None:
+        """Stop the forward pass running in another thread at its next layer, and every later one.
+
+        Safe to call from any thread (e.g. a shutdown handler): `predict` then raises
+        `InferenceCancelledError`, usually within a few hundred milliseconds on a CPU.
+        """
+        self._cancelled.set()
+
+    def close(self) -> None:
+        """Cancel, drop the model and release its GPU memory (the predictor cannot be used again)."""
+        self.cancel()
+        on_cuda = self._device.type == "cuda"
+        self.model = None
+        if on_cuda:
+            torch.cuda.empty_cache()

@@ -8,9 +8,6 @@ the keypoint branch is overridden; with ``MODEL.KEYPOINT3D_ON = False`` this cla
 
 from __future__ import annotations
 
-from . import detectron2_compat  # noqa: F401  (must precede every detectron2 import)
-
-# isort: split
 from detectron2.config import CfgNode
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import ROI_HEADS_REGISTRY, StandardROIHeads

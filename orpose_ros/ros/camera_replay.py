@@ -14,8 +14,6 @@ import itertools
 import os
 import re
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,48 +24,12 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from orpose_ros.cli.arguments import parse_size
+from orpose_ros.frames import FrameSourceError, frame_stream
 from orpose_ros.ros.dds import use_shipped_profile
 from orpose_ros.ros.image_conversion import pixels_to_image_msg
-from orpose_ros.synthetic_scene import synthetic_frame
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 _FROM_BGR = {"bgr8": None, "rgb8": cv2.COLOR_BGR2RGB, "bgra8": cv2.COLOR_BGR2BGRA, "rgba8": cv2.COLOR_BGR2RGBA,
              "mono8": cv2.COLOR_BGR2GRAY}
-
-
-def frame_source(source: str, size: tuple[int, int] | None) -> Iterator[np.ndarray]:
-    """Endless BGR frames from a folder of images, a video file or the synthetic camera."""
-    if source == "synthetic":
-        width, height = size or (640, 480)
-        for i in itertools.count():
-            yield synthetic_frame(i, width, height)
-    path = Path(source)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {path}")
-        frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files]
-    elif path.is_file():
-        frames = _read_video(path)
-    else:
-        raise FileNotFoundError(f"frame source not found: {path}")
-    if size is not None:
-        frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
-    yield from itertools.cycle(frames)
-
-
-def _read_video(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    if not frames:
-        raise ValueError(f"could not read any frame from {path}")
-    return frames
 
 
 def to_message(frame: np.ndarray, header: Header, encoding: str, compressed: bool) -> Image | CompressedImage:
@@ -95,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.rate <= 0:
         parser.error("--rate must be positive")
     try:
-        frames = frame_source(args.source, args.size)
+        frames = frame_stream(args.source, args.size)
         first = next(frames)
-    except (FileNotFoundError, ValueError) as error:
+    except (FrameSourceError, OSError) as error:
         print(f"camera_replay: {error}", file=sys.stderr)
         return 2
 

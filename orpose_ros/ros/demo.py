@@ -3,7 +3,8 @@
     orpose_demo [--weights W | --random-weights SEED] [--source synthetic|DIR|VIDEO] [--size WxH]
                 [--cameras N] [--rate HZ] [--duration S] [--device D] [--downsample S] [--domain-id N]
 
-Without --weights it looks for models/orpose_fixed_12x_model_final.pth. Random weights are used
+Without --weights it looks for orpose_fixed_12x_model_final.pth in the models folder
+($ORPOSE_MODELS_DIR, else ~/.local/share/orpose_ros/models). Random weights are used
 only when asked for with --random-weights (the poses are then meaningless). DDS stays on this
 machine (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) in its own domain; the banner says how to watch
 the topics from another shell.
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,17 +23,16 @@ from rclpy.executors import ExternalShutdownException
 
 from orpose_msgs.msg import PersonPoseArray
 from orpose_ros.cli.arguments import parse_size
-from orpose_ros.ros.dds import use_shipped_profile
-
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_WEIGHTS = REPO / "models" / "orpose_fixed_12x_model_final.pth"
-CONFIG = REPO / "config"
+from orpose_ros.model_files import DEFAULT_CHECKPOINT, default_models_dir
+from orpose_ros.ros import processes
+from orpose_ros.ros.dds import share_directory
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="orpose_demo", description=__doc__.split("\n")[0])
     weights = parser.add_mutually_exclusive_group()
-    weights.add_argument("--weights", type=Path, help=f"ORPose checkpoint (default: {DEFAULT_WEIGHTS} if present)")
+    weights.add_argument("--weights", type=Path,
+                         help=f"ORPose checkpoint (default: {DEFAULT_CHECKPOINT} in the models folder)")
     weights.add_argument("--random-weights", type=int, metavar="SEED", help="demo without weights: random model")
     parser.add_argument("--stats", type=Path, help="h36stats.json (default: beside the weights, then models/)")
     parser.add_argument("--source", default="synthetic", help="frames: a folder of images, a video, or 'synthetic'")
@@ -52,34 +50,23 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _environment(domain_id: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    env["ROS_DOMAIN_ID"] = str(domain_id)
-    use_shipped_profile(env)
-    env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)  # children need their own library-path re-exec
-    return env
-
-
 def _node_command(args: argparse.Namespace, topics: list[str]) -> list[str]:
-    params = [f"image_topics:=[{','.join(topics)}]", f"device:={args.device}",
-              f"downsample_factor:={args.downsample}"]
+    params: dict[str, object] = {"image_topics": topics, "device": args.device, "downsample_factor": args.downsample}
     if args.weights is not None:
-        params.append(f"weights:={args.weights}")
+        params["weights"] = args.weights.resolve()
     else:
-        params.append(f"random_weights_seed:={args.random_weights}")
+        params["random_weights_seed"] = args.random_weights
     if args.stats is not None:
-        params.append(f"stats:={args.stats}")
-    command = [sys.executable, "-m", "orpose_ros.node", "--ros-args", "--params-file", str(CONFIG / "orpose.yaml")]
-    for param in params:
-        command += ["-p", param]
-    return command
+        params["stats"] = args.stats.resolve()
+    return processes.node_command("orpose_ros.ros.node", params,
+                                  params_file=share_directory() / "config" / "orpose.yaml")
 
 
 def _replay_commands(args: argparse.Namespace, topics: list[str]) -> list[list[str]]:
+    source = args.source if args.source == "synthetic" else str(Path(args.source).resolve())
     commands = []
     for i, topic in enumerate(topics):
-        command = [sys.executable, "-m", "orpose_ros.ros.camera_replay", "--source", args.source, "--topic", topic,
+        command = [sys.executable, "-m", "orpose_ros.ros.camera_replay", "--source", source, "--topic", topic,
                    "--rate", str(args.rate), "--frame-id", f"camera_{i}_optical_frame"]
         if args.size:
             command += ["--size", f"{args.size[0]}x{args.size[1]}"]
@@ -99,52 +86,46 @@ def _print_poses(msg: PersonPoseArray) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     if args.weights is None and args.random_weights is None:
-        if not DEFAULT_WEIGHTS.exists():
-            print(f"orpose_demo: no weights: {DEFAULT_WEIGHTS} does not exist.\n"
+        default_weights = default_models_dir() / DEFAULT_CHECKPOINT
+        if not default_weights.exists():
+            print(f"orpose_demo: no weights: {default_weights} does not exist.\n"
                   "  Get them with 'orpose-download-models' (models/README.md), or pass --weights FILE;\n"
                   "  to try the pipeline without them, ask for random weights: --random-weights 0", file=sys.stderr)
             return 2
-        args.weights = DEFAULT_WEIGHTS
+        args.weights = default_weights
     if args.random_weights is not None:
         args.downsample = args.downsample or 12  # show the privacy pipeline, as the 12x model would
         print("=" * 78 + "\n  RANDOM WEIGHTS (asked for with --random-weights): poses are meaningless.\n"
               "  Real poses need the ORPose checkpoints: orpose-download-models\n" + "=" * 78, flush=True)
 
-    domain_id = args.domain_id if args.domain_id is not None else random.randint(1, 101)
-    env = _environment(domain_id)
+    env = processes.ros_child_env(domain_id=args.domain_id)
+    domain_id = env["ROS_DOMAIN_ID"]
     topics = [f"/camera_{i}/image_raw" for i in range(args.cameras)] if args.cameras > 1 else ["/camera/image_raw"]
     print(f"ROS_DOMAIN_ID={domain_id} (loopback only). Watch with:\n"
           f"  ROS_DOMAIN_ID={domain_id} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ros2 topic echo /orpose/poses",
           flush=True)
-    children = [subprocess.Popen(_node_command(args, topics), env=env)]
-    children += [subprocess.Popen(command, env=env) for command in _replay_commands(args, topics)]
-
     os.environ.update({k: env[k] for k in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID")})
-    rclpy.init()
-    listener = rclpy.create_node("orpose_demo_listener")
-    listener.create_subscription(PersonPoseArray, "/orpose/poses", _print_poses, 10)
-    end = time.monotonic() + args.duration if args.duration > 0 else float("inf")
     code = 0
-    try:
-        while time.monotonic() < end:
-            rclpy.spin_once(listener, timeout_sec=0.2)
-            if children[0].poll() is not None:
-                print(f"orpose_demo: orpose_node exited with code {children[0].returncode}", file=sys.stderr)
-                code = children[0].returncode or 1
-                break
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(2)  # SIGINT: clean ROS shutdown
-        for child in children:
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        listener.destroy_node()
-        rclpy.try_shutdown()
+    with processes.ProcessGroup(env, log_dir=None) as group:
+        node = group.start("orpose_node", _node_command(args, topics))
+        for i, command in enumerate(_replay_commands(args, topics)):
+            group.start(f"camera_replay_{i}", command)
+        rclpy.init()
+        listener = rclpy.create_node("orpose_demo_listener")
+        listener.create_subscription(PersonPoseArray, "/orpose/poses", _print_poses, 10)
+        end = time.monotonic() + args.duration if args.duration > 0 else float("inf")
+        try:
+            while time.monotonic() < end:
+                rclpy.spin_once(listener, timeout_sec=0.2)
+                if node.poll() is not None:
+                    print(f"orpose_demo: orpose_node exited with code {node.returncode}", file=sys.stderr)
+                    code = node.returncode or 1
+                    break
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+        finally:
+            listener.destroy_node()
+            rclpy.try_shutdown()
     return code
 
 

@@ -11,15 +11,16 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
-from orpose_ros.frame_store import SlotCounters
-from orpose_ros.runtime_stats import RateMeter
+from orpose_ros.ros.frame_store import SlotCounters
+from orpose_ros.ros.rate_stats import RateMeter
 
 
 @dataclass
 class CameraStats:
     input_rate: RateMeter = field(default_factory=RateMeter)
     processed_rate: RateMeter = field(default_factory=RateMeter)
-    rejected: int = 0  # frames that could not be converted (encoding, size, truncated data)
+    rejected: int = 0  # frames that could not be used (encoding, size, truncated data, too small)
+    info_rejected: int = 0  # camera_info messages that could not be used (size 0, bad K)
     store: SlotCounters = field(default_factory=SlotCounters)
 
 
@@ -64,6 +65,7 @@ def diagnostics_msg(
                     _kv("received", s.store.received),
                     _kv("dropped", s.store.dropped),
                     _kv("rejected", s.rejected),
+                    _kv("camera_info_rejected", s.info_rejected),
                 ],
             )
         )

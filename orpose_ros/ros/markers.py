@@ -16,24 +16,11 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from orpose_ros.poses import FramePoses
 from orpose_ros.projection import Intrinsics
-from orpose_ros.skeleton import H36M_JOINT_NAMES, H36M_SKELETON, bone_side, side_of
+from orpose_ros.skeleton import H36M_JOINT_NAMES, H36M_SKELETON, SIDE_COLOURS, bone_side, coco_pelvis, side_of
 
-SIDE_COLOURS: dict[str, ColorRGBA] = {
-    "left": ColorRGBA(r=0.1, g=0.6, b=1.0, a=1.0),
-    "right": ColorRGBA(r=1.0, g=0.45, b=0.1, a=1.0),
-    "centre": ColorRGBA(r=0.2, g=0.9, b=0.3, a=1.0),
-}
+SIDE_RGBA: dict[str, ColorRGBA] = {side: ColorRGBA(r=r, g=g, b=b, a=1.0) for side, (r, g, b) in SIDE_COLOURS.items()}
 BONE_WIDTH_M = 0.02
 JOINT_DIAMETER_M = 0.05
-_COCO_LEFT_HIP, _COCO_RIGHT_HIP = 11, 12
-
-
-def pelvis_pixel(keypoints_2d: np.ndarray) -> tuple[float, float]:
-    """2D pelvis as the model defines it: the mean of the COCO hips (x, y in pixels)."""
-    x, y = (keypoints_2d[_COCO_LEFT_HIP, :2] + keypoints_2d[_COCO_RIGHT_HIP, :2]) / 2.0
-    return float(x), float(y)
-
-
 def skeleton_markers(
     poses: FramePoses,
     header: Header,
@@ -45,7 +32,8 @@ def skeleton_markers(
     clear = Marker(header=header, ns=namespace, action=Marker.DELETEALL)
     markers = [clear]
     for i, person in enumerate(poses.persons):
-        anchor = intrinsics.back_project(*pelvis_pixel(person.keypoints_2d), marker_depth)
+        x, y = coco_pelvis(person.keypoints_2d)[:2]
+        anchor = intrinsics.back_project(float(x), float(y), marker_depth)
         joints = np.asarray(person.keypoints_3d, dtype=float) + anchor
         markers.append(_bones(header, namespace, 2 * i, joints))
         markers.append(_joints(header, namespace, 2 * i + 1, joints))
@@ -61,7 +49,7 @@ def _bones(header: Header, namespace: str, marker_id: int, joints: np.ndarray) -
     marker.pose.orientation.w = 1.0
     marker.scale.x = BONE_WIDTH_M
     for edge in H36M_SKELETON:
-        colour = SIDE_COLOURS[bone_side(H36M_JOINT_NAMES, edge)]
+        colour = SIDE_RGBA[bone_side(H36M_JOINT_NAMES, edge)]
         for joint in edge:
             marker.points.append(_point(joints[joint]))
             marker.colors.append(colour)
@@ -73,5 +61,5 @@ def _joints(header: Header, namespace: str, marker_id: int, joints: np.ndarray) 
     marker.pose.orientation.w = 1.0
     marker.scale.x = marker.scale.y = marker.scale.z = JOINT_DIAMETER_M
     marker.points = [_point(xyz) for xyz in joints]
-    marker.colors = [SIDE_COLOURS[side_of(name)] for name in H36M_JOINT_NAMES]
+    marker.colors = [SIDE_RGBA[side_of(name)] for name in H36M_JOINT_NAMES]
     return marker

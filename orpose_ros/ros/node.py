@@ -1,21 +1,20 @@
 """orpose_node: camera images in, multi-person 2D/3D poses, RViz markers and a debug image out.
 
-Threads: the ROS executor only runs callbacks that store the newest message per camera
-(LatestFrameStore) and the 1 Hz diagnostics; one worker thread takes the newest frame of every
-camera, runs ONE batched forward for all of them and publishes each result with its frame's header.
+Threads: the executor only runs callbacks that keep the newest message per camera
+(LatestFrameStore), the camera_info callbacks and the 1 Hz diagnostics; one worker thread takes the
+newest frame of every camera, checks each alone, runs ONE batched forward for the good ones and
+publishes each result with its frame's header. Shutdown cancels a running forward pass.
 """
 
 from __future__ import annotations
 
-import logging
+import re
 import sys
 import threading
 import time
-from dataclasses import dataclass
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -24,46 +23,33 @@ from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import PersonPoseArray
 from orpose_ros.drawing import draw_poses
-from orpose_ros.frame_store import LatestFrameStore
 from orpose_ros.projection import Intrinsics
-from orpose_ros.ros.diagnostics import CameraStats, diagnostics_msg
-from orpose_ros.ros.image_conversion import (
-    UnsupportedImageError,
-    bgr_to_image_msg,
-    compressed_msg_to_bgr,
-    image_msg_to_bgr,
-)
+from orpose_ros.ros.camera_input import CameraInput, CameraInputError
+from orpose_ros.ros.diagnostics import diagnostics_msg
+from orpose_ros.ros.frame_store import LatestFrameStore
+from orpose_ros.ros.image_conversion import UnsupportedImageError, bgr_to_image_msg
+from orpose_ros.ros.log_bridge import bridge_core_logging, unbridge_core_logging
 from orpose_ros.ros.markers import skeleton_markers
 from orpose_ros.ros.model_loading import ModelLoadError, load_predictor
-from orpose_ros.ros.parameters import DYNAMIC_PARAMETERS, ConfigError, NodeConfig, declare_parameters, read_config
+from orpose_ros.ros.node_config import RESTORE_FROM_CAMERA_INFO, NodeConfig
+from orpose_ros.ros.parameters import ConfigError, ParameterSet
 from orpose_ros.ros.pose_messages import frame_poses_to_msg
-from orpose_ros.runtime_stats import LatencyWindow
+from orpose_ros.ros.processes import SIGINT_GRACE_S
+from orpose_ros.ros.rate_stats import LatencyWindow
 
 WARN_EVERY_S = 5.0
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
-
-
-@dataclass
-class Camera:
-    """One image input: its topic, marker namespace, optional intrinsics and statistics."""
-
-    topic: str
-    compressed: bool
-    namespace: str
-    stats: CameraStats
-    intrinsics: Intrinsics | None = None  # from camera_info, at camera_info's resolution
+# camera_info: best effort receives from reliable and best-effort publishers alike (drivers use both).
+CAMERA_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
 
 
 class OrPoseNode(Node):
     def __init__(self) -> None:
         super().__init__("orpose_node")
-        declare_parameters(self)
-        self.config: NodeConfig = read_config(self)
-        self._dynamic = {name: self.get_parameter(name).value for name in DYNAMIC_PARAMETERS}
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-
-        self.predictor = load_predictor(self.config, self.get_logger())
-        self.predictor.score_threshold = self._dynamic["score_threshold"]
+        self._log_handler = bridge_core_logging(self.get_logger())
+        self.parameters = ParameterSet(NodeConfig)
+        config = self.parameters.declare(self, on_change=self._on_config_change)
+        self.predictor = load_predictor(config, self.get_logger())
 
         self._store: LatestFrameStore[tuple[Image | CompressedImage, float]] = LatestFrameStore()
         self._inference = LatencyWindow()
@@ -75,26 +61,32 @@ class OrPoseNode(Node):
         self._debug_pub = self.create_publisher(Image, "orpose/debug_image", OUTPUT_QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", OUTPUT_QOS)
 
-        self.cameras = [self._subscribe_camera(i, topic) for i, topic in enumerate(self.config.image_topics)]
+        self.cameras = [self._subscribe_camera(i, topic) for i, topic in enumerate(config.image_topics)]
         self.create_timer(1.0, self._publish_diagnostics)
 
-        self._worker = threading.Thread(target=self._work, name="orpose_inference", daemon=True)
+        self._worker = threading.Thread(target=self._work, name="orpose_inference")
         self._worker.start()
         self.get_logger().info(
-            f"ready: {len(self.cameras)} camera(s) {list(self.config.image_topics)}, device "
-            f"{self.predictor.device}, downsample x{self.predictor.downsample_factor}, "
-            f"publishing on {self._poses_pub.topic_name}"
+            f"ready: {len(self.cameras)} camera(s) {list(config.image_topics)}, device "
+            f"{self.predictor.device}, downsample x{self.predictor.downsample_factor}"
+            f"{', frames arrive shrunk' if config.restore_size else ''}, publishing on {self._poses_pub.topic_name}"
         )
 
+    @property
+    def config(self) -> NodeConfig:
+        """The current parameters (replaced whole when a dynamic one changes)."""
+        return self.parameters.config
+
     # --- inputs ---------------------------------------------------------------------------
-    def _subscribe_camera(self, index: int, topic: str) -> Camera:
-        compressed = topic.rstrip("/").endswith("/compressed")
-        camera = Camera(topic, compressed, namespace=topic.strip("/") or f"camera_{index}", stats=CameraStats())
+    def _subscribe_camera(self, index: int, topic: str) -> CameraInput:
+        config = self.config
+        camera = CameraInput(index, topic, config.info_topic(index), fixed_restore=config.fixed_restore_size,
+                             restore_from_info=config.restore_size == RESTORE_FROM_CAMERA_INFO)
         qos = QoSProfile(
-            depth=self.config.qos_depth,
+            depth=config.qos_depth,
             history=HistoryPolicy.KEEP_LAST,
             reliability=ReliabilityPolicy.RELIABLE
-            if self.config.qos_reliability == "reliable"
+            if config.qos_reliability == "reliable"
             else ReliabilityPolicy.BEST_EFFORT,
         )
 
@@ -102,66 +94,72 @@ class OrPoseNode(Node):
             camera.stats.input_rate.tick()
             self._store.put(index, (msg, time.monotonic()))
 
-        self.create_subscription(CompressedImage if compressed else Image, topic, on_image, qos)
-        if self.config.camera_info_topics:
-            info_topic = self.config.camera_info_topics[index]
+        def on_info(msg: CameraInfo) -> None:
+            try:
+                camera.update_info(msg)
+            except CameraInputError as error:
+                camera.stats.info_rejected += 1
+                self._warn_throttled(camera.info_topic, "camera_info", f"ignored a camera_info on "
+                                     f"{camera.info_topic}: {error}")
 
-            def on_info(msg: CameraInfo) -> None:
-                try:
-                    camera.intrinsics = Intrinsics.from_k(msg.k, msg.width, msg.height)
-                except ValueError as error:
-                    self._warn_throttled(info_topic, "camera_info", f"ignoring camera_info on {info_topic}: {error}")
-
-            self.create_subscription(CameraInfo, info_topic, on_info, 1)
+        try:
+            self.create_subscription(CompressedImage if camera.compressed else Image, topic, on_image, qos)
+            if camera.info_topic:
+                self.create_subscription(CameraInfo, camera.info_topic, on_info, CAMERA_INFO_QOS)
+        except (rclpy.exceptions.InvalidTopicNameException, ValueError) as error:
+            raise ConfigError(f"parameter 'image_topics' or 'camera_info_topics': {error}") from None
         return camera
 
     # --- the worker -------------------------------------------------------------------------
     def _work(self) -> None:
         while not self._store.closed:
             batch = self._store.take_all(timeout=0.2)
-            if batch:
-                try:
-                    self._process(batch)
-                except Exception as error:  # the node must outlive any bad batch
-                    if self._store.closed or not self.context.ok():
-                        return  # shutting down (e.g. Ctrl-C during an inference): nothing to report
-                    self.get_logger().error(f"inference failed, frames skipped: {error!r}")
+            if not batch:
+                continue
+            try:
+                self._process(batch)
+            except Exception as error:  # the node must outlive any bad batch
+                if self._store.closed or not self.context.ok():
+                    return  # shutting down: close() cancelled the forward pass
+                self.get_logger().error(f"inference failed, frames skipped: {error!r}")
 
     def _process(self, batch: dict[int, tuple[Image | CompressedImage, float]]) -> None:
-        frames, sources = [], []
+        frames, restores, sources = [], [], []
         for index, (msg, received) in batch.items():
             camera = self.cameras[index]
             try:
-                frame = compressed_msg_to_bgr(msg) if camera.compressed else image_msg_to_bgr(msg)
-            except UnsupportedImageError as error:
+                frame = camera.decode(msg)
+                restore = camera.restore_to()
+                self.predictor.check_frame(frame, restore)
+            except (UnsupportedImageError, CameraInputError, ValueError) as error:
                 camera.stats.rejected += 1
-                encoding = msg.format if camera.compressed else msg.encoding
-                text = f"skipped a frame of {camera.topic} ({encoding}): {error}"
-                self._warn_throttled(camera.topic, str(error), text)
+                self._warn_throttled(camera.topic, type(error).__name__ + str(error),
+                                     f"skipped a frame of {camera.topic} ({camera.describe(msg)}): {error}")
                 continue
             frames.append(frame)
+            restores.append(restore)
             sources.append((camera, msg.header, received))
         if not frames:
             return
 
-        debug = self._dynamic["publish_debug_image"]
+        config = self.config
         started = time.monotonic()
-        results = self.predictor.predict(frames, return_model_view=debug)
+        results = self.predictor.predict(frames, restore_to=restores, return_model_view=config.publish_debug_image)
         self._inference.add(time.monotonic() - started)
 
         for (camera, header, received), poses in zip(sources, results, strict=True):
             self._poses_pub.publish(frame_poses_to_msg(poses, header, camera.topic))
-            if self._dynamic["publish_markers"]:
+            if config.publish_markers:
                 intrinsics = self._intrinsics(camera, poses.width, poses.height)
                 self._markers_pub.publish(
-                    skeleton_markers(poses, header, camera.namespace, intrinsics, self.config.marker_depth)
+                    skeleton_markers(poses, header, camera.namespace, intrinsics, config.marker_depth)
                 )
-            if debug and poses.model_view is not None:
+            if config.publish_debug_image and poses.model_view is not None:
                 self._debug_pub.publish(bgr_to_image_msg(draw_poses(poses.model_view, poses), header))
             camera.stats.processed_rate.tick()
             self._end_to_end.add(time.monotonic() - received)
 
-    def _intrinsics(self, camera: Camera, width: int, height: int) -> Intrinsics:
+    def _intrinsics(self, camera: CameraInput, width: int, height: int) -> Intrinsics:
         if camera.intrinsics is None:
             return Intrinsics.from_horizontal_fov(width, height, self.config.nominal_hfov_deg)
         return camera.intrinsics.scaled_to(width, height)
@@ -182,33 +180,48 @@ class OrPoseNode(Node):
                             self._inference.summary_ms(), self._end_to_end.summary_ms())
         )
 
-    def _on_set_parameters(self, params: list) -> SetParametersResult:
-        for param in params:
-            if param.name not in DYNAMIC_PARAMETERS:
-                return SetParametersResult(successful=False, reason=f"{param.name} is read-only; restart the node")
-        for param in params:
-            self._dynamic[param.name] = param.value
-            if param.name == "score_threshold":
-                self.predictor.score_threshold = param.value
-        return SetParametersResult(successful=True)
+    def _on_config_change(self, old: NodeConfig, new: NodeConfig) -> None:
+        if new.score_threshold != old.score_threshold:
+            self.predictor.score_threshold = new.score_threshold
+        self.get_logger().info(f"parameters changed: {_changes(old, new)}")
 
     def close(self) -> None:
-        """Stop the worker and release the model (frees GPU memory)."""
+        """Stop the worker (cancelling a running forward pass) and release the model and its GPU memory."""
         self._store.close()
-        self._worker.join(timeout=10.0)
-        self.predictor = None
+        self.predictor.cancel()
+        self._worker.join(timeout=SIGINT_GRACE_S - 1.0)
+        if self._worker.is_alive():
+            self.get_logger().error("the inference thread did not stop in time")
+        self.predictor.close()
+        unbridge_core_logging(self._log_handler)
+
+
+def _changes(old: NodeConfig, new: NodeConfig) -> str:
+    return ", ".join(f"{name} {getattr(old, name)!r} -> {getattr(new, name)!r}"
+                     for name in vars(new) if getattr(old, name) != getattr(new, name)) or "none"
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception as one line, without the source locations rcl appends."""
+    text = re.sub(r",? at /\S+:\d+", "", " ".join(str(error).split()))
+    return text or type(error).__name__
 
 
 def main(args: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
-    rclpy.init(args=args)
+    """Console entry point: 0 after a clean stop (Ctrl-C, SIGTERM), 1 when the node cannot start."""
+    try:
+        rclpy.init(args=args)
+    except Exception as error:  # rclpy's RCLError, UnknownROSArgsError: malformed --ros-args
+        what = "unknown ROS arguments" if type(error).__name__ == "UnknownROSArgsError" else "bad ROS arguments"
+        print(f"[FATAL] [orpose_node]: {what}: {_one_line(error)}", file=sys.stderr)
+        return 1
     node: OrPoseNode | None = None
     code = 0
     try:
         node = OrPoseNode()
         rclpy.spin(node)
     except (ConfigError, ModelLoadError) as error:
-        rclpy.logging.get_logger("orpose_node").fatal(str(error))
+        rclpy.logging.get_logger("orpose_node").fatal(_one_line(error))
         code = 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -1,126 +1,259 @@
-"""The node's parameters: declared once with descriptors, validated, frozen into NodeConfig.
+"""ROS parameters declared once: a frozen dataclass whose fields carry name, type, default, range,
+description and whether they may change at run time. Declaration, validation, the frozen config
+and runtime updates are all derived from it (`ParameterSet`).
 
-YAML -> declared parameters -> NodeConfig -> plain arguments. No other module reads parameters.
+    @dataclass(frozen=True)
+    class MyConfig:
+        rate_hz: float = parameter(10.0, "Publishing rate [Hz].", dynamic=True, float_range=(0.1, 100.0))
+
+``python -m orpose_ros.ros.parameters`` prints the README table and the YAML of orpose_node's
+parameters, so the docs are written from the same source (a test checks they agree).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import sys
+import textwrap
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any, Generic, TypeVar
 
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import ParameterException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-RELIABILITIES = ("best_effort", "reliable")
+ConfigT = TypeVar("ConfigT")
 
 
 class ConfigError(ValueError):
-    """A parameter value the node cannot run with; the message names the parameter."""
+    """A parameter value the node cannot run with; the message names the parameter, the value and
+    what is expected."""
 
 
 @dataclass(frozen=True)
-class NodeConfig:
-    image_topics: tuple[str, ...]
-    camera_info_topics: tuple[str, ...]
-    weights: Path | None
-    stats: Path | None
-    downsample_factor: int | None  # None: from the weights file name (orpose_fixed_12x -> 12), else 1
-    device: str
-    fp16: bool
-    score_threshold: float
-    random_weights_seed: int | None
-    qos_reliability: str
-    qos_depth: int
-    publish_markers: bool
-    publish_debug_image: bool
-    marker_depth: float
-    nominal_hfov_deg: float
+class Spec:
+    """What a parameter accepts, besides its type (that of its default)."""
+
+    description: str
+    dynamic: bool = False
+    int_range: tuple[int, int] | None = None
+    float_range: tuple[float, float] | None = None
+    choices: tuple[str, ...] = ()
+    pattern: str = ""  # a full-match regular expression for strings
+    check: Callable[[Any], str] | None = None  # returns what is wrong ("has duplicates"), or ""
+    expect: str = ""  # what a value must be, in words, when the type and range do not say it
+
+    def expected(self, default: object) -> str:
+        """What a value must be, in words (for error messages)."""
+        if self.expect:
+            return self.expect
+        kind = _KIND[type(default)]
+        if self.choices:
+            return f"one of {', '.join(self.choices)}"
+        if self.int_range or self.float_range:
+            lo, hi = self.int_range or self.float_range
+            return f"{kind} in [{lo}, {hi}]"
+        return kind
+
+    def problem(self, value: object) -> str:
+        """What is wrong with ``value`` ('' when nothing is): choices, pattern, ranges, own check."""
+        if self.choices and value not in self.choices:
+            return "is not an accepted value"
+        if self.pattern and not re.fullmatch(self.pattern, str(value)):
+            return "is not of the accepted form"
+        span = self.int_range or self.float_range
+        if span and not span[0] <= value <= span[1]:
+            return "is out of range"
+        return self.check(value) if self.check else ""
 
 
-def _int_range(lo: int, hi: int) -> list[IntegerRange]:
-    return [IntegerRange(from_value=lo, to_value=hi, step=1)]
+_KIND = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", tuple: "a list of strings"}
 
 
-def _float_range(lo: float, hi: float) -> list[FloatingPointRange]:
-    return [FloatingPointRange(from_value=lo, to_value=hi, step=0.0)]
+def parameter(default: object, description: str, **spec: Any) -> Any:
+    """A dataclass field that is a ROS parameter (see `Spec` for the keywords)."""
+    meta = {"spec": Spec(description, **spec)}
+    if isinstance(default, tuple):
+        return dataclasses.field(default_factory=lambda: default, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
 
 
-# name -> (default, description, extra descriptor fields). Only score_threshold, publish_markers
-# and publish_debug_image can change at run time; the others shape the model or the subscriptions.
-_PARAMETERS: dict[str, tuple[object, str, dict]] = {
-    "image_topics": (["/camera/image_raw"], "Camera image topics; a name ending in /compressed is "
-                     "read as sensor_msgs/CompressedImage.", {"read_only": True}),
-    "camera_info_topics": ([""], "Optional sensor_msgs/CameraInfo topics, one per image topic in "
-                           "the same order, for placing 3D markers; [''] = none (nominal FOV).",
-                           {"read_only": True}),
-    "weights": ("", "Path of an ORPose checkpoint (orpose_fixed_{8,10,12}x_model_final.pth).",
-                {"read_only": True}),
-    "stats": ("", "Path of h36stats.json; '' = beside the weights, then models/.", {"read_only": True}),
-    "downsample_factor": (0, "Privacy downsampling factor (1 = off); 0 = from the weights file name.",
-                          {"read_only": True, "integer_range": _int_range(0, 64)}),
-    "device": ("auto", "auto, cpu, cuda or cuda:N.", {"read_only": True}),
-    "fp16": (False, "Half-precision inference (CUDA only).", {"read_only": True}),
-    "score_threshold": (0.5, "Minimum person score to publish.",
-                        {"floating_point_range": _float_range(0.0, 1.0)}),
-    "random_weights_seed": (-1, "Random model weights with this seed, for demos and tests only; "
-                            "-1 = off.", {"read_only": True, "integer_range": _int_range(-1, 2**31 - 1)}),
-    "qos_reliability": ("best_effort", "Reliability of the image subscriptions: best_effort or "
-                        "reliable.", {"read_only": True}),
-    "qos_depth": (1, "History depth of the image subscriptions.",
-                  {"read_only": True, "integer_range": _int_range(1, 100)}),
-    "publish_markers": (True, "Publish RViz skeleton markers on orpose/markers.", {}),
-    "publish_debug_image": (True, "Publish the debug image on orpose/debug_image (drawn on the "
-                            "downsampled-and-restored frame in privacy mode).", {}),
-    "marker_depth": (3.0, "Distance from the camera [m] at which skeletons are placed.",
-                     {"read_only": True, "floating_point_range": _float_range(0.1, 50.0)}),
-    "nominal_hfov_deg": (60.0, "Horizontal field of view [deg] assumed for cameras without "
-                         "camera_info.", {"read_only": True, "floating_point_range": _float_range(1.0, 179.0)}),
-}
-
-DYNAMIC_PARAMETERS = frozenset(name for name, (_, _, extra) in _PARAMETERS.items() if not extra.get("read_only"))
+def _ros_value(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
 
 
-def declare_parameters(node: Node) -> None:
-    for name, (default, description, extra) in _PARAMETERS.items():
-        node.declare_parameter(name, default, ParameterDescriptor(description=description, **extra))
+def _shown(value: object) -> str:
+    return repr(list(value)) if isinstance(value, (tuple, list)) else repr(value)
 
 
-def read_config(node: Node) -> NodeConfig:
-    """Validate the declared parameters of ``node``; raises ConfigError naming the culprit."""
-    p = {name: node.get_parameter(name).value for name in _PARAMETERS}
-    image_topics = tuple(p["image_topics"])
-    if not image_topics or any(not t.strip() for t in image_topics):
-        raise ConfigError("image_topics must list at least one non-empty topic name")
-    if len(set(image_topics)) != len(image_topics):
-        raise ConfigError(f"image_topics has duplicates: {list(image_topics)}")
-    info_topics = tuple(t for t in p["camera_info_topics"] if t)
-    if info_topics and len(info_topics) != len(image_topics):
-        raise ConfigError(
-            f"camera_info_topics must be empty or have one topic per image topic "
-            f"({len(info_topics)} given for {len(image_topics)} image topics)"
-        )
-    if not DEVICE_PATTERN.match(p["device"]):
-        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got '{p['device']}'")
-    if p["qos_reliability"] not in RELIABILITIES:
-        raise ConfigError(f"qos_reliability must be one of {RELIABILITIES}, got '{p['qos_reliability']}'")
-    seed = p["random_weights_seed"]
-    return NodeConfig(
-        image_topics=image_topics,
-        camera_info_topics=info_topics,
-        weights=Path(p["weights"]).expanduser() if p["weights"] else None,
-        stats=Path(p["stats"]).expanduser() if p["stats"] else None,
-        downsample_factor=p["downsample_factor"] or None,
-        device=p["device"],
-        fp16=p["fp16"],
-        score_threshold=p["score_threshold"],
-        random_weights_seed=seed if seed >= 0 else None,
-        qos_reliability=p["qos_reliability"],
-        qos_depth=p["qos_depth"],
-        publish_markers=p["publish_markers"],
-        publish_debug_image=p["publish_debug_image"],
-        marker_depth=p["marker_depth"],
-        nominal_hfov_deg=p["nominal_hfov_deg"],
-    )
+class ParameterSet(Generic[ConfigT]):
+    """The parameters of a config dataclass, declared on a node and kept as a frozen config.
 
+    Runtime changes of dynamic parameters are validated in the on-set callback and applied after it
+    (post-set: ``config`` is replaced, then ``on_change(old, new)`` runs). rclpy refuses changes of
+    read-only parameters itself. On Humble, which has no post-set callbacks, changes are applied at
+    the end of the on-set callback instead.
+    """
+
+    def __init__(self, config_type: type[ConfigT]) -> None:
+        self.config_type = config_type
+        self.fields = {f.name: f for f in dataclasses.fields(config_type) if "spec" in f.metadata}
+        self.config: ConfigT | None = None
+        self._node: Node | None = None
+        self._on_change: Callable[[ConfigT, ConfigT], None] | None = None
+
+    def spec(self, name: str) -> Spec:
+        return self.fields[name].metadata["spec"]
+
+    def default(self, name: str) -> object:
+        f = self.fields[name]
+        return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+    def declare(self, node: Node, on_change: Callable[[ConfigT, ConfigT], None] | None = None) -> ConfigT:
+        """Declare every parameter on ``node``, validate them and return the frozen config.
+
+        Raises:
+            ConfigError: a value of the wrong type, out of range or otherwise unusable (one line).
+        """
+        values = {}
+        for name in self.fields:
+            spec, default = self.spec(name), self.default(name)
+            descriptor = ParameterDescriptor(description=spec.description, read_only=not spec.dynamic)
+            if spec.int_range:
+                descriptor.integer_range = [IntegerRange(from_value=spec.int_range[0], to_value=spec.int_range[1],
+                                                         step=1)]
+            if spec.float_range:
+                descriptor.floating_point_range = [FloatingPointRange(from_value=spec.float_range[0],
+                                                                      to_value=spec.float_range[1], step=0.0)]
+            if spec.choices:
+                descriptor.additional_constraints = f"one of: {', '.join(spec.choices)}"
+            try:
+                value = node.declare_parameter(name, _ros_value(default), descriptor).value
+            except ParameterException as error:
+                raise ConfigError(self._message(name, _given(error))) from None
+            values[name] = self._converted(name, value)
+        config = self.config_type(**values)
+        self._check_all(config)
+        self.config, self._node, self._on_change = config, node, on_change
+        node.add_on_set_parameters_callback(self._validate_change)
+        if hasattr(node, "add_post_set_parameters_callback"):  # Iron and newer
+            node.add_post_set_parameters_callback(self._apply_change)
+        return config
+
+    def _converted(self, name: str, value: object) -> object:
+        """A parameter value as the config holds it (string arrays as tuples); ConfigError on a wrong type."""
+        default = self.default(name)
+        if isinstance(default, tuple):
+            if value is None:  # what rcl makes of [] on the command line
+                raise ConfigError(self._message(name, "got an empty list"))
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(self._message(name, f"got {_shown(value)}"))
+            return tuple(value)
+        if type(value) is not type(default):
+            raise ConfigError(self._message(name, f"got {_shown(value)} ({type(value).__name__})"))
+        return value
+
+    def _message(self, name: str, what: str) -> str:
+        spec = self.spec(name)
+        return f"parameter '{name}': {what}; expected {spec.expected(self.default(name))}"
+
+    def _check_all(self, config: ConfigT) -> None:
+        for name in self.fields:
+            value = getattr(config, name)
+            problem = self.spec(name).problem(value)
+            if problem:
+                raise ConfigError(self._message(name, f"{_shown(value)} {problem}"))
+        check = getattr(config, "check", None)  # checks across parameters
+        if check is not None:
+            check()
+
+    def _candidate(self, params: Iterable[Parameter]) -> ConfigT:
+        changes = {p.name: self._converted(p.name, p.value) for p in params if p.name in self.fields}
+        candidate = dataclasses.replace(self.config, **changes)
+        self._check_all(candidate)
+        return candidate
+
+    def _validate_change(self, params: list[Parameter]) -> SetParametersResult:
+        try:
+            candidate = self._candidate(params)
+        except ConfigError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        if not hasattr(self._node, "add_post_set_parameters_callback"):  # Humble: apply now
+            self._replace(candidate)
+        return SetParametersResult(successful=True)
+
+    def _apply_change(self, params: list[Parameter]) -> None:
+        self._replace(self._candidate(params))
+
+    def _replace(self, new: ConfigT) -> None:
+        old, self.config = self.config, new
+        if self._on_change is not None:
+            self._on_change(old, new)
+
+    # --- documentation written from the same source ----------------------------------------
+    def markdown_table(self) -> str:
+        """The README table: | parameter | default | meaning |."""
+        rows = ["| parameter | default | meaning |", "|---|---|---|"]
+        for name in self.fields:
+            spec = self.spec(name)
+            runtime = " Changeable at run time." if spec.dynamic else ""
+            rows.append(f"| `{name}` | `{_yaml(self.default(name))}` | {spec.description}{runtime} |")
+        return "\n".join(rows)
+
+    def yaml_body(self) -> str:
+        """The ``ros__parameters`` entries with their descriptions as comments."""
+        lines = []
+        for name in self.fields:
+            spec = self.spec(name)
+            text = spec.description + (" Changeable at run time." if spec.dynamic else "")
+            lines += textwrap.wrap(text, 100, initial_indent="    # ", subsequent_indent="    # ")
+            lines.append(f"    {name}: {_yaml(self.default(name))}")
+        return "\n".join(lines)
+
+
+def _yaml(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+def _given(error: ParameterException) -> str:
+    """What rclpy refused in a declaration, in a few words: the value given and why."""
+    text = " ".join(str(error).split())
+    wrong_type = re.search(r"to '(.*)' of type '(\w+)'", text)
+    if wrong_type:
+        return f"got {wrong_type.group(1)} (of type {wrong_type.group(2).lower()})"
+    out_of_range = re.search(r"Invalid parameter value \((.*?)\)", text)
+    if out_of_range:
+        return f"{out_of_range.group(1)} is out of range"
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--markdown``: the README table of orpose_node's parameters; ``--yaml``: config/orpose.yaml."""
+    import argparse
+
+    from orpose_ros.ros.node_config import NodeConfig
+
+    parser = argparse.ArgumentParser(prog="python -m orpose_ros.ros.parameters", description=main.__doc__)
+    parser.add_argument("what", choices=("markdown", "yaml"))
+    parameters = ParameterSet(NodeConfig)
+    if parser.parse_args(argv).what == "markdown":
+        print(parameters.markdown_table())
+    else:
+        print("# Parameters of orpose_node, with their defaults (README.md, \"Node parameters\").\n"
+              "# Written by `python -m orpose_ros.ros.parameters yaml`; pass your own with params_file:=...\n"
+              "/**:\n  ros__parameters:")
+        print(parameters.yaml_body())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,13 +22,13 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import PersonPoseArray
-from orpose_ros.bench.ros_bench import wait_until
+from orpose_ros.ros.processes import wait_until
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def node_command(params: dict[str, object]) -> list[str]:
-    command = [sys.executable, "-m", "orpose_ros.node", "--ros-args"]
+    command = [sys.executable, "-m", "orpose_ros.ros.node", "--ros-args"]
     for name, value in params.items():
         if isinstance(value, (list, tuple)):
             value = "[" + ",".join(str(v) for v in value) + "]"
@@ -66,7 +66,7 @@ class Inbox:
         return [m for _, m in list(self.poses) if (m.header.stamp.sec, m.header.stamp.nanosec) == (sec, nanosec)]
 
 
-class TestPeer:
+class NodePeer:
     """An rclpy node in the test process: publishes camera frames, records the node's outputs."""
 
     def __init__(self, env: dict[str, str], image_topics: dict[str, type]) -> None:

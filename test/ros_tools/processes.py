@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orpose_ros.bench.ros_bench import ProcessGroup, wait_until
+from orpose_ros.ros.processes import stop, wait_until
 
-stop = ProcessGroup.stop  # SIGINT, then SIGKILL after a timeout; returns the exit code
 __all__ = ["read_records", "record", "start", "stop", "wait_for", "wait_until"]
 
 TOOLS = Path(__file__).resolve().parent

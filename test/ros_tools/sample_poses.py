@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from orpose_ros.poses import FramePoses, PersonPose
+from orpose_ros.poses import DetectedPerson, FramePoses
 
 STAMP = (1_700_000_000, 123_456_789)
 FRAME_ID = "ceiling_cam_optical"
@@ -19,5 +19,5 @@ def sample_frame_poses(people: int = 3, seed: int = 7) -> FramePoses:
         kp2d = np.column_stack([rng.uniform(x1, x1 + 120, 17), rng.uniform(y1, y1 + 200, 17), rng.uniform(0, 9, 17)])
         kp3d = rng.normal(0, 0.4, (17, 3))
         kp3d[0] = 0.0
-        persons.append(PersonPose(float(0.99 - 0.1 * i), box, kp2d.astype(np.float32), kp3d.astype(np.float32)))
+        persons.append(DetectedPerson(float(0.99 - 0.1 * i), box, kp2d.astype(np.float32), kp3d.astype(np.float32)))
     return FramePoses(width=640, height=480, downsample_factor=12, persons=tuple(persons))

@@ -1,4 +1,8 @@
-"""Rolling rates and latency statistics for the node's diagnostics (no ROS types)."""
+"""Rates and latency statistics for the nodes' diagnostics (no ROS types).
+
+Rates are measured over the last events, not over a fixed window, so that they mean something at
+0.05 Hz (one event every 20 s) as well as at 30 Hz.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,16 @@ import numpy as np
 
 
 class RateMeter:
-    """Events per second over a sliding time window."""
+    """Events per second, from the times of the last ``events`` events within ``max_age_s``.
 
-    def __init__(self, window_s: float = 10.0) -> None:
-        self._window_s = window_s
-        self._stamps: deque[float] = deque()
+    With n >= 2 recent events the rate is (n - 1) / (span between the first and the last); once no
+    event came for longer than twice the mean interval, the silence counts too, so a stopped stream
+    decays to 0 instead of showing its last rate forever.
+    """
+
+    def __init__(self, events: int = 50, max_age_s: float = 120.0) -> None:
+        self._stamps: deque[float] = deque(maxlen=events)
+        self._max_age_s = max_age_s
         self._lock = threading.Lock()
 
     def tick(self, now: float | None = None) -> None:
@@ -22,11 +31,22 @@ class RateMeter:
             self._stamps.append(time.monotonic() if now is None else now)
 
     def rate(self, now: float | None = None) -> float:
+        """Events per second [Hz]; 0 without two events in the last ``max_age_s``."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            while self._stamps and self._stamps[0] < now - self._window_s:
+            while self._stamps and self._stamps[0] < now - self._max_age_s:
                 self._stamps.popleft()
-            return len(self._stamps) / self._window_s
+            stamps = list(self._stamps)
+        if len(stamps) < 2:
+            return 0.0
+        span = stamps[-1] - stamps[0]
+        if span <= 0.0:
+            return 0.0
+        intervals = len(stamps) - 1
+        silence = now - stamps[-1]
+        if silence > 2.0 * span / intervals:
+            span = now - stamps[0]
+        return intervals / span
 
 
 class LatencyWindow:

@@ -1,0 +1,104 @@
+"""orpose_node's parameters: the one place each is declared (name, type, default, range, meaning).
+
+config/orpose.yaml and the README table list exactly these (a test checks it); print both with
+``python -m orpose_ros.ros.parameters``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from orpose_ros.ros.parameters import ConfigError, parameter
+
+#: ``restore_size`` value: restore each camera's frames to the size of its camera_info.
+RESTORE_FROM_CAMERA_INFO = "camera_info"
+_SIZE = r"[1-9][0-9]*x[1-9][0-9]*"
+
+
+def _topics_problem(topics: tuple[str, ...]) -> str:
+    if not topics or any(not t.strip() for t in topics):
+        return "must list at least one topic, none empty"
+    return "has duplicates" if len(set(topics)) != len(topics) else ""
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """The validated parameters of orpose_node (see each field's description)."""
+
+    image_topics: tuple[str, ...] = parameter(
+        ("/camera/image_raw",), "Camera image topics; a name ending in /compressed is read as "
+        "sensor_msgs/CompressedImage.", check=_topics_problem, expect="a non-empty list of distinct topic names")
+    camera_info_topics: tuple[str, ...] = parameter(
+        ("",), "sensor_msgs/CameraInfo topics, one per image topic in the same order ('' for a camera "
+        "without), for metric placement and markers; [''] = none (a nominal field of view is assumed).")
+    restore_size: str = parameter(
+        "", "Cameras publish already-shrunk frames (a privacy filter beside the camera): restore them to "
+        "WxH (e.g. 640x480), or to each camera_info's size with 'camera_info'; '' = full-resolution frames.",
+        pattern=f"|{_SIZE}|{RESTORE_FROM_CAMERA_INFO}", expect="'', WxH (e.g. 640x480) or camera_info")
+    weights: str = parameter("", "ORPose checkpoint (orpose_fixed_{8,10,12}x_model_final.pth).")
+    stats: str = parameter("", "h36stats.json; '' = beside the weights, then the models folder.")
+    downsample_factor: int = parameter(
+        0, "Privacy downsampling factor (1 = off); 0 = from the weights file name.", int_range=(0, 64))
+    device: str = parameter("auto", "auto, cpu, cuda or cuda:N; a missing GPU falls back to the CPU with an "
+                            "error.", pattern=r"auto|cpu|cuda(:\d+)?", expect="auto, cpu, cuda or cuda:N")
+    fp16: bool = parameter(False, "Half-precision inference (CUDA only).")
+    score_threshold: float = parameter(0.5, "Minimum person score to publish.", dynamic=True,
+                                       float_range=(0.0, 1.0))
+    random_weights_seed: int = parameter(
+        -1, "Random model weights with this seed, for demos and tests only (meaningless poses); -1 = off.",
+        int_range=(-1, 2**31 - 1))
+    qos_reliability: str = parameter("best_effort", "Reliability of the image subscriptions.",
+                                     choices=("best_effort", "reliable"))
+    qos_depth: int = parameter(1, "History depth of the image subscriptions.", int_range=(1, 100))
+    publish_markers: bool = parameter(True, "Publish RViz skeleton markers on orpose/markers.", dynamic=True)
+    publish_debug_image: bool = parameter(
+        True, "Publish the debug image on orpose/debug_image (drawn on the frame the model saw: the "
+        "shrunk-and-restored one in privacy mode).", dynamic=True)
+    marker_depth: float = parameter(3.0, "Distance from the camera [m] at which skeletons are drawn when "
+                                    "they cannot be placed metrically.", float_range=(0.1, 50.0))
+    nominal_hfov_deg: float = parameter(60.0, "Horizontal field of view [deg] assumed for cameras without "
+                                        "camera_info.", float_range=(1.0, 179.0))
+
+    def check(self) -> None:
+        """Checks across parameters; raises ConfigError."""
+        given = self.camera_info_topics
+        if any(given) and len(given) != len(self.image_topics):
+            raise ConfigError(
+                f"parameter 'camera_info_topics': {len(given)} topic(s) for {len(self.image_topics)} image "
+                "topic(s); expected one per image topic ('' for none), or ['']"
+            )
+        if self.restore_size == RESTORE_FROM_CAMERA_INFO and not all(self.info_topic(i) for i in
+                                                                      range(len(self.image_topics))):
+            raise ConfigError("parameter 'restore_size': 'camera_info' needs a camera_info topic for every "
+                              "camera; expected WxH, or camera_info_topics set")
+
+    def info_topic(self, camera: int) -> str:
+        """The camera_info topic of camera ``camera`` ('' when it has none)."""
+        return self.camera_info_topics[camera] if any(self.camera_info_topics) else ""
+
+    @property
+    def weights_path(self) -> Path | None:
+        return Path(self.weights).expanduser() if self.weights else None
+
+    @property
+    def stats_path(self) -> Path | None:
+        return Path(self.stats).expanduser() if self.stats else None
+
+    @property
+    def factor(self) -> int | None:
+        """The privacy factor, None: from the weights file name."""
+        return self.downsample_factor or None
+
+    @property
+    def seed(self) -> int | None:
+        """The random-weights seed, None when off."""
+        return self.random_weights_seed if self.random_weights_seed >= 0 else None
+
+    @property
+    def fixed_restore_size(self) -> tuple[int, int] | None:
+        """(height, width) of ``restore_size`` WxH; None for '' and 'camera_info'."""
+        if "x" not in self.restore_size:
+            return None
+        width, height = (int(v) for v in self.restore_size.split("x"))
+        return height, width

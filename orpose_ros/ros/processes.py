@@ -1,0 +1,155 @@
+"""Starting and stopping ROS 2 processes: the one home of what the demo, the benchmarks and the
+tests need to run nodes beside each other on this machine.
+
+Every child gets DDS on loopback only (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``), its group's
+own random ``ROS_DOMAIN_ID``, and never inherits the ROS wheels' re-exec guard (each Python must
+set its own library path). Processes stop like ``ros2 launch`` stops them: SIGINT, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from orpose_ros.ros.dds import PROFILE_VARIABLE, shipped_profile
+
+logger = logging.getLogger(__name__)
+
+#: Set by the ROS wheels' bootstrapper once it has re-executed Python with its library path.
+_REEXEC_GUARD = "_ROS_WHEELS_BOOTSTRAP_COMPLETE"
+#: Seconds ``ros2 launch`` waits after SIGINT before it escalates; our nodes exit well within it.
+SIGINT_GRACE_S = 5.0
+
+
+def ros_child_env(
+    base: Mapping[str, str] | None = None,
+    *,
+    domain_id: int | None = None,
+    log_dir: Path | None = None,
+    dds_profile: Path | bool | None = True,
+) -> dict[str, str]:
+    """The environment of ROS 2 children started together.
+
+    Args:
+        base: the environment to start from (default: this process's).
+        domain_id: ``ROS_DOMAIN_ID``; None: a random one in 1..101 (valid for loopback discovery).
+        log_dir: ``ROS_LOG_DIR`` (rcl otherwise writes to ~/.ros/log); None: unchanged.
+        dds_profile: True: the shipped Fast DDS profile unless ``base`` names one; a path: that
+            profile; None or False: none (Fast DDS defaults).
+    """
+    env = dict(os.environ if base is None else base)
+    env.pop(_REEXEC_GUARD, None)
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    env["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 101) if domain_id is None else domain_id)
+    env["PYTHONUNBUFFERED"] = "1"
+    if log_dir is not None:
+        env["ROS_LOG_DIR"] = str(log_dir)
+    if dds_profile is True:
+        env.setdefault(PROFILE_VARIABLE, str(shipped_profile()))
+    elif dds_profile:
+        env[PROFILE_VARIABLE] = str(dds_profile)
+    else:
+        env.pop(PROFILE_VARIABLE, None)
+    return env
+
+
+def format_parameter(value: object) -> str:
+    """A parameter value as ``--ros-args -p name:=VALUE`` reads it (lists as [a,b], booleans lower-case)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(format_parameter(v) for v in value) + "]"
+    return str(value)
+
+
+def node_command(
+    module: str,
+    params: Mapping[str, object] | None = None,
+    *,
+    params_file: Path | None = None,
+    node_name: str | None = None,
+) -> list[str]:
+    """``python -m MODULE --ros-args [--params-file F] [-r __node:=NAME] -p name:=value ...``."""
+    command = [sys.executable, "-m", module, "--ros-args"]
+    if params_file is not None:
+        command += ["--params-file", str(params_file)]
+    if node_name is not None:
+        command += ["-r", f"__node:={node_name}"]
+    for name, value in (params or {}).items():
+        command += ["-p", f"{name}:={format_parameter(value)}"]
+    return command
+
+
+def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
+    """SIGINT, then SIGKILL after ``timeout`` s; returns the exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            logger.warning("pid %d ignored SIGINT for %.0f s: killing it", process.pid, timeout)
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` s passed; its last value."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class ProcessGroup:
+    """Child processes sharing one environment, all stopped on exit (errors included).
+
+    Each child's output goes to ``log_dir/NAME.log``, or to this process's terminal without a log_dir.
+    """
+
+    def __init__(self, env: Mapping[str, str], log_dir: Path | None) -> None:
+        self.env = dict(env)
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, args: Sequence[str], cwd: Path | None = None) -> subprocess.Popen:
+        """Start ``args`` as the child called ``name``."""
+        if self.log_dir is None:
+            process = subprocess.Popen(list(args), env=self.env, cwd=cwd)
+        else:
+            with (self.log_dir / f"{name}.log").open("w") as log:
+                process = subprocess.Popen(list(args), env=self.env, cwd=cwd or self.log_dir, stdout=log,
+                                           stderr=subprocess.STDOUT)
+        self.processes[name] = process
+        logger.debug("started %s (pid %d): %s", name, process.pid, " ".join(args))
+        return process
+
+    def log(self, name: str) -> str:
+        """Everything the child ``name`` printed so far."""
+        path = self.log_dir / f"{name}.log" if self.log_dir is not None else None
+        return path.read_text(errors="replace") if path is not None and path.exists() else ""
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        """The last ``lines`` lines of ``log``."""
+        return "\n".join(self.log(name).splitlines()[-lines:])
+
+    def stop_all(self, timeout: float = 10.0) -> dict[str, int]:
+        """Stop every child, the last started first; their exit codes."""
+        return {name: stop(p, timeout) for name, p in reversed(list(self.processes.items()))}
+
+    def __enter__(self) -> ProcessGroup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_all()

@@ -8,7 +8,7 @@ PACKAGE = "orpose_ros"
 
 setup(
     name=PACKAGE,
-    version="0.1.0",
+    version="0.2.0",
     packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -25,11 +25,13 @@ setup(
     entry_points={
         "console_scripts": [
             "orpose_node = orpose_ros.ros.node:main",
+            "orpose_privacy_filter = orpose_ros.ros.privacy_filter_node:main",
             "orpose_demo = orpose_ros.ros.demo:main",
             "camera_replay = orpose_ros.ros.camera_replay:main",
             "orpose-infer = orpose_ros.cli.infer:main",
             "orpose-download-models = orpose_ros.cli.download_models:main",
             "orpose-bench = orpose_ros.bench.cli:main",
+            "orpose-soak = orpose_ros.bench.soak:main",
         ],
     },
 )

@@ -2,51 +2,56 @@
 
 Starts orpose_node with config/orpose.yaml (or params_file:=...). Launch arguments left empty keep
 the params file's value; given ones override it. Optionally starts RViz with config/orpose.rviz.
+When the node exits with an error, the launch stops and exits non-zero.
 """
 
 from pathlib import Path
 
 from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import (
+    DeclareLaunchArgument,
+    LogInfo,
+    OpaqueFunction,
+    RegisterEventHandler,
+    SetEnvironmentVariable,
+)
 from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessExit
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration
 from launch_ros.actions import Node
+
+from orpose_ros.ros.launch_support import check_exit, parameter_overrides
 
 SHARE = Path(get_package_share_directory("orpose_ros"))
 
 # Arguments that override the params file when given (parameter name = argument name).
 OVERRIDES = {
     "image_topics": "Camera image topics, e.g. \"['/cam1/image_raw', '/cam2/image_raw']\" or /a,/b",
+    "camera_info_topics": "CameraInfo topics, one per image topic",
     "weights": "ORPose checkpoint (.pth)",
+    "stats": "h36stats.json (default: beside the weights, then the models folder)",
     "downsample_factor": "Privacy downsampling factor (1 = off; 0 = from the weights name)",
+    "restore_size": "Frames arrive shrunk: restore them to WxH, or 'camera_info'",
     "device": "auto, cpu, cuda or cuda:N",
 }
 
 
-def _parameter_overrides(context) -> list:
+def _orpose_node(context) -> list:
     """orpose_node with the params file plus the override arguments that were given."""
-    overrides = {}
-    for name in OVERRIDES:
-        value = LaunchConfiguration(name).perform(context).strip()
-        if not value:
-            continue
-        if name == "image_topics":
-            value = [t.strip(" '\"") for t in value.strip("[]").split(",") if t.strip(" '\"")]
-        elif name == "downsample_factor":
-            value = int(value)
-        overrides[name] = value
-    return [
-        Node(
-            package="orpose_ros",
-            executable="orpose_node",
-            name="orpose_node",
-            namespace=LaunchConfiguration("namespace"),
-            parameters=[LaunchConfiguration("params_file"), overrides],
-            output="screen",
-            emulate_tty=True,
-        )
-    ]
+    given = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
+    node = Node(
+        package="orpose_ros",
+        executable="orpose_node",
+        name="orpose_node",
+        namespace=LaunchConfiguration("namespace"),
+        parameters=[LaunchConfiguration("params_file"), parameter_overrides(given)],
+        output="screen",
+        emulate_tty=True,
+    )
+    on_exit = OnProcessExit(target_action=node, on_exit=lambda event, _: check_exit(event.action.name,
+                                                                                     event.returncode))
+    return [node, RegisterEventHandler(on_exit)]
 
 
 def _rviz_if_installed(context) -> list:
@@ -74,7 +79,7 @@ def generate_launch_description() -> LaunchDescription:
                 EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE",
                                     default_value=str(SHARE / "config" / "fastdds_shm.xml")),
             ),
-            OpaqueFunction(function=_parameter_overrides),
+            OpaqueFunction(function=_orpose_node),
             OpaqueFunction(function=_rviz_if_installed, condition=IfCondition(LaunchConfiguration("rviz"))),
         ]
     )

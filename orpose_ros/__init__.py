@@ -1,12 +1,10 @@
 """orpose_ros: privacy-preserving multi-person 2D/3D human pose estimation for operating rooms.
 
-The flow, one module per stage:
+The flow, one stage per module, all ROS-free except ``orpose_ros.ros``:
 
-    image in -> privacy (shrink/restore) -> model (ORPose student on detectron2)
-             -> poses (plain dataclasses) -> ros (messages, markers, debug image) out
+    frames -> privacy -> model -> poses -> drawing, geometry, fusion -> ros (topics in and out)
 
-Everything outside ``orpose_ros.ros`` is free of ROS types and is usable on its own, e.g.
-``from orpose_ros.model import OrPosePredictor``.
+e.g. ``from orpose_ros.model import OrPosePredictor``; README.md ("Layout") lists every module.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -41,17 +41,8 @@ sed -i 's/ext_modules=get_extensions(),/ext_modules=[],/' "$src/setup.py"
 grep -q 'ext_modules=\[\],' "$src/setup.py" || { log "could not disable detectron2's C++ extension"; exit 1; }
 quiet "${pip[@]}" install --quiet --no-build-isolation "$src"
 
-# The ROS wheels' CMake config files carry the include paths of the machine that built them.
 log "rewriting build-machine paths in the ROS CMake files"
-py_include=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-np_include=$("$venv/bin/python" -c 'import numpy; print(numpy.get_include())')
-grep -rlE '/opt/python/cp311-cp311/include/python3\.11|site-packages/numpy/_core/include' \
-    --include='*.cmake' "$venv/share" | while read -r f; do
-    sed -i -E \
-        -e "s#/opt/python/cp311-cp311/include/python3\.11#${py_include}#g" \
-        -e "s#[^;\" ]*/site-packages/numpy/_core/include#${np_include}#g" \
-        "$f"
-done
+bash "$repo/scripts/fix_ros_cmake_paths.sh" "$venv"
 
 log "checking the environment"
 quiet "${pip[@]}" check

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 from packaging.version import Version
+
+from orpose_ros.ros.processes import ros_child_env
+
+pytestmark = pytest.mark.ros
 
 
 def test_one_fresh_interpreter_imports_the_whole_stack() -> None:
@@ -34,7 +40,10 @@ def test_colcon_finds_both_packages_with_the_documented_invocation() -> None:
     assert found == {"orpose_msgs": "(ros.ament_cmake)", "orpose_ros": "(ros.ament_python)"}
 
 
-def test_colcon_builds_both_packages_from_scratch(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def plain_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both packages built from scratch as the README's workspace section does: no --symlink-install."""
+    tmp_path = tmp_path_factory.mktemp("workspace")
     result = subprocess.run(
         ["colcon", "--log-base", str(tmp_path / "log"), "build",
          "--base-paths", str(REPO), str(REPO / "orpose_msgs"),
@@ -43,7 +52,11 @@ def test_colcon_builds_both_packages_from_scratch(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    install = tmp_path / "install"
+    return tmp_path / "install"
+
+
+def test_colcon_builds_both_packages_from_scratch(plain_install: Path) -> None:
+    install = plain_install
     site = f"lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
     expected = [
         install / "orpose_msgs" / site / "orpose_msgs" / "msg" / "_person_pose_array.py",
@@ -57,3 +70,25 @@ def test_colcon_builds_both_packages_from_scratch(tmp_path: Path) -> None:
     missing = [str(p.relative_to(install)) for p in expected if not p.exists()]
     assert not missing, f"not installed: {missing}"
     assert list((install / "orpose_msgs" / "lib").glob("liborpose_msgs__rosidl_typesupport_fastrtps_c.so"))
+
+
+@pytest.mark.timeout(300)
+def test_the_plain_install_runs_the_demo_away_from_the_source_tree(plain_install: Path, stats_path: Path,
+                                                                     tmp_path: Path) -> None:
+    """Installed code finds its data in the share directory: nothing may come from the source tree."""
+    venv = Path(sys.prefix)
+    script = (
+        f". {venv}/bin/activate && export AMENT_PREFIX_PATH={venv} && "
+        f". {plain_install}/local_setup.bash && cd {tmp_path} && "
+        "python -c 'import orpose_ros; print(orpose_ros.__file__)' && "
+        f"{plain_install}/orpose_ros/lib/orpose_ros/orpose_demo --random-weights 0 --stats {stats_path} "
+        "--device cpu --rate 1 --duration 25 --downsample 8"
+    )
+    env = ros_child_env({"HOME": str(Path.home()), "PATH": "/usr/bin:/bin"}, log_dir=tmp_path / "ros_log",
+                        dds_profile=None)
+    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=280)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert output.splitlines()[0].startswith(str(plain_install)), output[:500]  # not the source tree
+    assert re.search(r"^/camera/image_raw \[camera_0_optical_frame\] 640x480 x8: \d+ person", result.stdout, re.M)
+    assert "Failed to parse global arguments" not in output

@@ -18,6 +18,8 @@ from orpose_ros.ros.image_conversion import (
     image_msg_to_bgr,
 )
 
+pytestmark = pytest.mark.ros
+
 RNG = np.random.default_rng(3)
 BGR = RNG.integers(0, 256, (48, 64, 3), dtype=np.uint8)
 
@@ -40,6 +42,7 @@ def _msg(pixels: np.ndarray, encoding: str, pad: int = 0) -> Image:
         ("rgba8", np.dstack([BGR[..., ::-1], np.full(BGR.shape[:2], 9, np.uint8)])),
     ],
 )
+
 def test_colour_encodings_give_the_same_bgr_frame_as_cv_bridge(encoding: str, pixels: np.ndarray) -> None:
     msg = _msg(np.ascontiguousarray(pixels), encoding)
     ours = image_msg_to_bgr(msg)

@@ -14,8 +14,15 @@ import yaml
 from conftest import REPO
 from ros_tools.node_harness import node_command
 
+from orpose_ros.ros.launch_support import LaunchedNodeError, check_exit, parameter_overrides
+from orpose_ros.ros.node_config import NodeConfig
+from orpose_ros.ros.parameters import ParameterSet
+
+pytestmark = pytest.mark.ros
+
 LAUNCH = REPO / "launch" / "orpose.launch.py"
-DOCUMENTED_ARGUMENTS = {"params_file", "namespace", "rviz", "image_topics", "weights", "downsample_factor", "device"}
+DOCUMENTED_ARGUMENTS = {"params_file", "namespace", "rviz", "image_topics", "camera_info_topics", "weights", "stats",
+                        "downsample_factor", "restore_size", "device"}
 
 
 def _tree() -> ast.Module:
@@ -44,6 +51,37 @@ def test_files_named_by_the_launch_file_are_shipped_and_installed() -> None:
         assert (REPO / "config" / name).is_file()
         assert f"config/*{Path(name).suffix}" in setup, f"config/{name} would not be installed"
     assert "FASTDDS_DEFAULT_PROFILES_FILE" in source and 'executable="orpose_node"' in source
+
+
+def test_every_override_argument_is_a_node_parameter() -> None:
+    overrides = ast.literal_eval(next(
+        node.value for node in ast.walk(_tree())
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "OVERRIDES"
+    ))
+    assert set(overrides) <= set(ParameterSet(NodeConfig).fields)
+
+
+def test_launch_arguments_become_typed_parameters_as_launch_ros_reads_them() -> None:
+    given = {"image_topics": "['/a/image_raw', '/b/image_raw']", "weights": "", "downsample_factor": "12.0",
+             "device": "cuda:0", "camera_info_topics": "/a/camera_info, /b/camera_info", "stats": "  "}
+    assert parameter_overrides(given) == {
+        "image_topics": ["/a/image_raw", "/b/image_raw"],
+        "downsample_factor": 12.0,  # a float: the node then names the parameter and what it expects
+        "device": "cuda:0",
+        "camera_info_topics": ["/a/camera_info", "/b/camera_info"],
+    }
+    assert parameter_overrides({"downsample_factor": "12", "restore_size": "640x480"}) == {
+        "downsample_factor": 12, "restore_size": "640x480"}
+    assert parameter_overrides({"weights": "/m/orpose: bad [yaml"}) == {"weights": "/m/orpose: bad [yaml"}
+
+
+def test_a_failed_node_fails_the_launch() -> None:
+    check_exit("orpose_node-1", 0)
+    check_exit("orpose_node-1", None)
+    with pytest.raises(LaunchedNodeError, match="orpose_node-1 exited with code 1"):
+        check_exit("orpose_node-1", 1)
+    source = LAUNCH.read_text()
+    assert "OnProcessExit" in source and "check_exit" in source
 
 
 def test_shipped_config_files_parse() -> None:

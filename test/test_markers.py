@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from ros_tools.sample_poses import sample_frame_poses
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
@@ -10,6 +11,8 @@ from visualization_msgs.msg import Marker
 from orpose_ros.projection import Intrinsics
 from orpose_ros.ros.markers import skeleton_markers
 from orpose_ros.skeleton import H36M_SKELETON, coco_pelvis
+
+pytestmark = pytest.mark.ros
 
 
 def test_markers_of_a_frame() -> None:

@@ -14,6 +14,8 @@ from orpose_ros import skeleton
 from orpose_ros.poses import DetectedPerson
 from orpose_ros.ros.pose_messages import person_to_msg
 
+pytestmark = pytest.mark.ros
+
 TOOLS = Path(processes.__file__).parent
 
 

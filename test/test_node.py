@@ -6,6 +6,7 @@ factor 12, random weights crafted to detect people, CPU.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from ros_tools.node_harness import (
     diagnostics_value,
     header,
     image_msg,
+    node_command,
     start_node,
     wait_until,
 )
@@ -33,7 +35,7 @@ INFO_A, INFO_B = "/cam_a/camera_info", "/cam_b/camera_info"
 FACTOR = 12
 WAIT = 120.0  # s: first inference on a cold 2-core CPU included
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.ros, pytest.mark.timeout(600)]
 
 
 def _frame(index: int) -> np.ndarray:
@@ -58,7 +60,8 @@ def running(tmp_path_factory: pytest.TempPathFactory, stats_path: Path, ros_env_
         "camera_info_topics": [INFO_A, INFO_B], "marker_depth": 2.5,
     }
     process = start_node(params, ros_env_module, log)
-    peer = NodePeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage, INFO_A: CameraInfo})
+    peer = NodePeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage, INFO_A: CameraInfo},
+                    best_effort_topics={INFO_B: CameraInfo})
     try:
         assert peer.wait_for_subscriber(RAW, 120) and peer.wait_for_subscriber(COMPRESSED, 30), log.read_text()
         yield process, peer, log
@@ -96,13 +99,17 @@ def test_poses_for_two_cameras_keep_each_frames_header(running) -> None:
         assert [p.id for p in msg.persons] == list(range(len(msg.persons)))
 
 
+def _markers_with_stamp(peer: NodePeer, sec: int) -> list:
+    return [m for m in list(peer.inbox.markers) if m.markers and m.markers[0].header.stamp.sec == sec]
+
+
 def test_markers_start_with_deleteall_and_carry_the_image_stamp(running) -> None:
-    _, peer, _ = running
-    assert wait_until(lambda: any(m.markers and m.markers[0].header.stamp.sec == 101 for m in peer.inbox.markers), 30)
-    for array_msg in peer.inbox.markers:
+    _, peer, log = running
+    peer.publish(RAW, image_msg(_frame(5), "bgr8", header(111, 0, "cam_a_optical")))
+    _await_poses(peer, (111, 0), log)
+    assert wait_until(lambda: _markers_with_stamp(peer, 111), 30)
+    for array_msg in _markers_with_stamp(peer, 111):
         first = array_msg.markers[0]
-        if first.header.stamp.sec != 101:
-            continue
         assert first.action == Marker.DELETEALL
         assert first.ns in (RAW.strip("/"), COMPRESSED.strip("/"))
         kinds = [m.type for m in array_msg.markers[1:]]
@@ -172,20 +179,95 @@ def test_bad_inputs_are_skipped_with_a_warning_and_the_node_serves_on(running) -
         ("needs", image_msg(good[:100], "bgr8", header(300, 6, "a"), step=640 * 3)),
     ]
     bad[-1][1].height = 480  # claims a whole frame, carries 100 rows
-    for _, msg in bad:
+    rejected_before = diagnostics_value(peer.inbox.diagnostics, RAW, "rejected") or 0
+    for word, msg in bad:  # one at a time: the node keeps only the newest frame of a camera
         peer.publish(RAW, msg)
-        time.sleep(0.6)  # let the worker take each one (it keeps only the newest)
+        assert wait_until(lambda word=word: word in log.read_text(), WAIT), f"no warning naming '{word}'"
     peer.publish(COMPRESSED, CompressedImage(header=header(300, 7, "b"), format="jpeg", data=b"garbage"))
-    time.sleep(0.6)
+    assert wait_until(lambda: "could not decode" in log.read_text(), WAIT)
     peer.publish(RAW, image_msg(good, "rgb8", header(301, 0, "cam_a_optical")))
     msg = _await_poses(peer, (301, 0), log)
     assert msg.image_width == 640 and process.poll() is None
-    text = log.read_text()
-    for word, _ in bad:
-        assert word in text, f"no warning naming '{word}' in the node log"
-    assert "could not decode" in text and COMPRESSED in text
+    assert COMPRESSED in log.read_text()
     assert not peer.inbox.poses_with_stamp(300, 1)
-    assert wait_until(lambda: (diagnostics_value(peer.inbox.diagnostics, RAW, "rejected") or 0) >= 6, 10)
+    assert wait_until(lambda: (diagnostics_value(peer.inbox.diagnostics, RAW, "rejected") or 0)
+                      >= rejected_before + len(bad), 10)
+
+
+def test_a_frame_too_small_to_shrink_costs_only_its_own_camera(running) -> None:
+    """A 100000x1 frame cannot be shrunk 12x; the other camera's frame of the same moment is served."""
+    _, peer, log = running
+    peer.publish(RAW, image_msg(np.zeros((1, 100000, 3), np.uint8), "bgr8", header(320, 1, "cam_a_optical")))
+    peer.publish(COMPRESSED, _png(_frame(6), header(320, 2, "cam_b_optical")))
+    assert _await_poses(peer, (320, 2), log).source_topic == COMPRESSED
+    assert wait_until(lambda: "too small to shrink" in log.read_text(), WAIT)
+    assert not peer.inbox.poses_with_stamp(320, 1)
+
+
+def test_bad_camera_info_is_refused_alone_and_counted(running) -> None:
+    _, peer, log = running
+    assert peer.wait_for_subscriber(INFO_A, 30)
+    before = diagnostics_value(peer.inbox.diagnostics, RAW, "camera_info_rejected") or 0
+    peer.publish(INFO_A, CameraInfo(header=header(0, 0, "cam_a_optical"), width=0, height=480, k=[500.0] * 9))
+    nan_k = [500.0, 0.0, 320.0, 0.0, float("nan"), 240.0, 0.0, 0.0, 1.0]
+    peer.publish(INFO_A, CameraInfo(header=header(0, 0, "cam_a_optical"), width=640, height=480, k=nan_k))
+    assert wait_until(lambda: (diagnostics_value(peer.inbox.diagnostics, RAW, "camera_info_rejected") or 0)
+                      >= before + 2, 30), log.read_text()[-2000:]
+    text = log.read_text()
+    assert "image size 0x480 is not positive" in text and "K has non-finite values" in text
+    peer.publish(RAW, image_msg(_frame(7), "bgr8", header(330, 0, "cam_a_optical")))
+    peer.publish(COMPRESSED, _png(_frame(7), header(330, 1, "cam_b_optical")))
+    _await_poses(peer, (330, 0), log)
+    _await_poses(peer, (330, 1), log)
+    assert wait_until(lambda: _markers_with_stamp(peer, 330), 30)
+    for array_msg in _markers_with_stamp(peer, 330):
+        points = np.array([[p.x, p.y, p.z] for m in array_msg.markers for p in m.points])
+        assert np.all(np.isfinite(points))
+
+
+def test_a_best_effort_camera_info_publisher_is_heard(running) -> None:
+    """Camera drivers often publish camera_info best effort; the node's subscription must match it."""
+    _, peer, log = running
+    assert peer.wait_for_subscriber(INFO_B, 30)
+    k = [400.0, 0.0, 330.0, 0.0, 400.0, 250.0, 0.0, 0.0, 1.0]
+    for _ in range(3):
+        peer.publish(INFO_B, CameraInfo(header=header(0, 0, "cam_b_optical"), width=640, height=480, k=k))
+        time.sleep(0.2)
+    peer.publish(COMPRESSED, _png(_frame(8), header(340, 0, "cam_b_optical")))
+    poses = _await_poses(peer, (340, 0), log)
+    assert poses.persons
+    assert wait_until(lambda: _markers_with_stamp(peer, 340), 30)
+    markers = _markers_with_stamp(peer, 340)[0].markers
+    person = poses.persons[0]
+    u = (person.keypoints_2d[11].x + person.keypoints_2d[12].x) / 2
+    v = (person.keypoints_2d[11].y + person.keypoints_2d[12].y) / 2
+    joints = np.array([[p.x, p.y, p.z] for p in markers[2].points])
+    lifted = np.array([[p.x, p.y, p.z] for p in person.keypoints_3d])
+    pelvis = joints[0] - lifted[0]
+    assert pelvis[0] / pelvis[2] * 400.0 + 330.0 == pytest.approx(u, abs=0.01)  # this K, not a nominal one
+    assert pelvis[1] / pelvis[2] * 400.0 + 250.0 == pytest.approx(v, abs=0.01)
+
+
+def test_runtime_parameters_change_through_the_parameter_service(running) -> None:
+    _, peer, log = running
+    ok = peer.set_parameters(score_threshold=1.0, publish_markers=False)
+    assert all(r.successful for r in ok), [r.reason for r in ok]
+    try:
+        peer.publish(RAW, image_msg(_frame(9), "bgr8", header(350, 0, "cam_a_optical")))
+        assert _await_poses(peer, (350, 0), log).persons == []  # no score is above 1.0
+        time.sleep(1.0)
+        assert not _markers_with_stamp(peer, 350)
+        refused = peer.set_parameters(score_threshold=1.5)[0]
+        assert not refused.successful and "score_threshold" in refused.reason
+        read_only = peer.set_parameters(device="cuda")[0]
+        assert not read_only.successful and "read-only" in read_only.reason
+    finally:
+        restored = peer.set_parameters(score_threshold=0.5, publish_markers=True)
+        assert all(r.successful for r in restored)
+    peer.publish(RAW, image_msg(_frame(9), "bgr8", header(351, 0, "cam_a_optical")))
+    assert _await_poses(peer, (351, 0), log).persons
+    assert wait_until(lambda: _markers_with_stamp(peer, 351), 30)
+    assert "score_threshold 1.0 -> 0.5" in log.read_text()
 
 
 def test_only_the_newest_frame_is_kept_when_frames_come_faster_than_inference(running) -> None:
@@ -241,3 +323,59 @@ def test_no_weights_at_all_exits_with_instructions(tmp_path: Path, ros_env: dict
     log = tmp_path / "node.log"
     assert start_node({"device": "cpu"}, ros_env, log).wait(120) == 1
     assert "no model weights configured" in log.read_text()
+
+
+@pytest.mark.timeout(300)
+def test_sigint_during_a_long_inference_exits_cleanly_within_launch_grace(
+    tmp_path: Path, ros_env: dict, stats_path: Path
+) -> None:
+    """ros2 launch sends SIGINT and escalates after 5 s: the node must be gone, with code 0, before that."""
+    topics = [f"/sig{i}/image_raw" for i in range(3)]
+    log = tmp_path / "node.log"
+    process = start_node({"image_topics": topics, "random_weights_seed": 0, "stats": stats_path,
+                          "downsample_factor": FACTOR, "device": "cpu", "qos_reliability": "reliable"}, ros_env, log)
+    peer = NodePeer(ros_env, dict.fromkeys(topics, Image))
+    try:
+        assert all(peer.wait_for_subscriber(t, 120) for t in topics), log.read_text()
+        for i, topic in enumerate(topics):
+            peer.publish(topic, image_msg(_frame(i), "bgr8", header(400, i, "cam")))
+        time.sleep(4.0)  # three CPU frames take far longer: the forward pass is running
+        assert process.poll() is None and not peer.inbox.poses_with_stamp(400, 0)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        code = process.wait(15)
+        elapsed = time.monotonic() - started
+    finally:
+        peer.close()
+        if process.poll() is None:
+            process.kill()
+    text = log.read_text()
+    assert code == 0 and elapsed < 5.0, (code, elapsed, text[-2000:])
+    assert "terminate called" not in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"downsample_factor": 12.0}, ["'downsample_factor'", "12.0", "expected an integer in [0, 64]"]),
+        ({"image_topics": []}, ["'image_topics'", "empty list", "expected a non-empty list"]),
+        ({"score_threshold": 2.0}, ["'score_threshold'", "2.0 is out of range", "[0.0, 1.0]"]),
+        ({"qos_depth": 0}, ["'qos_depth'", "0 is out of range", "[1, 100]"]),
+        ({"restore_size": "big"}, ["'restore_size'", "'big'", "WxH"]),
+    ],
+)
+def test_start_up_errors_are_one_line_naming_the_parameter(tmp_path: Path, ros_env: dict, params: dict,
+                                                          words: list[str]) -> None:
+    log = tmp_path / "node.log"
+    assert start_node({"random_weights_seed": 0, **params}, ros_env, log).wait(60) == 1
+    text = log.read_text()
+    fatal = [line for line in text.splitlines() if "FATAL" in line]
+    assert len(fatal) == 1 and "Traceback" not in text, text
+    assert all(word in fatal[0] for word in words), fatal[0]
+
+
+def test_malformed_ros_arguments_are_one_line(ros_env: dict) -> None:
+    result = subprocess.run([*node_command({}), "--no-such-flag"], env=ros_env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "unknown ROS arguments" in result.stderr and "--no-such-flag" in result.stderr

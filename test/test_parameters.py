@@ -17,6 +17,8 @@ from rclpy.parameter import Parameter
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ConfigError, ParameterSet
 
+pytestmark = pytest.mark.ros
+
 
 @pytest.fixture(scope="module", autouse=True)
 def ros_context() -> Iterator[None]:
@@ -65,7 +67,8 @@ def test_values_are_carried_over() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"device": "gpu"}, "parameter 'device': 'gpu' is not of the accepted form; expected auto, cpu, cuda or cuda:N"),
+        ({"device": "gpu"},
+         "parameter 'device': 'gpu' is not of the accepted form; expected auto, cpu, cuda or cuda:N"),
         ({"qos_reliability": "sometimes"},
          "parameter 'qos_reliability': 'sometimes' is not an accepted value; expected one of best_effort, reliable"),
         ({"image_topics": ["/a", "/a"]}, "parameter 'image_topics': ['/a', '/a'] has duplicates"),
@@ -79,6 +82,7 @@ def test_values_are_carried_over() -> None:
         ({"qos_depth": 0}, "parameter 'qos_depth':"),
     ],
 )
+
 def test_bad_values_are_one_line_naming_the_parameter_and_what_is_expected(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError) as error:
         _config(**overrides)

@@ -76,7 +76,7 @@ class FrameArrays:
     Attributes:
         boxes: (R, 4) x1, y1, x2, y2 [px].
         scores: (R,) person scores.
-        keypoints: (R, 17, 3) x, y [px], score (heatmap logit); COCO order.
+        keypoints: (R, 17, 3) x, y [px], score (0..1, heatmap softmax at the peak); COCO order.
         joints_3d: (R, 17, 3) x, y, z [m], pelvis-relative.
     """
 

@@ -359,7 +359,7 @@ def probe_main(argv: Sequence[str] | None = None) -> int:
         if not model:
             return  # another node's diagnostics
         record["diagnostics"] = {t: c for t, c in cameras.items() if t in args.topics}
-        for topic, values in record["diagnostics"].items():  # the node's input rate over its 5 s window
+        for topic, values in record["diagnostics"].items():  # the node's input rate (over its last events)
             record["input_hz_peak"][topic] = max(record["input_hz_peak"].get(topic, 0.0), values["input_hz"])
         record["model"] = model
         record["diagnostics_recv_ns"] = time.time_ns()

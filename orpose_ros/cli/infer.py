@@ -102,19 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="h36stats.json (default: found beside the weights or in models/)",
     )
-    parser.add_argument(
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument(
         "--downsample",
         type=positive_int,
         metavar="S",
         help="inputs are full-resolution: shrink them by S and restore them, as the "
         "privacy pipeline does (default: the factor in the weights' name, else 1)",
     )
-    parser.add_argument(
+    scale.add_argument(
         "--restore-size",
         type=parse_size,
         metavar="WxH",
-        help="inputs are already low-resolution (an integer shrink of WxH, e.g. 53x40 of 640x480): "
-        "enlarge them bilinearly to WxH as the published demo does; keypoints are then in that size's pixels",
+        help="inputs are already low-resolution (an integer shrink of WxH, e.g. 53x40 of 640x480; the factor "
+        "is read from the sizes): enlarge them bilinearly to WxH as the published demo does; keypoints are "
+        "then in that size's pixels",
     )
     parser.add_argument(
         "--device", default="auto", metavar="D", help="auto, cpu, cuda or cuda:N (default: %(default)s)"

@@ -1,6 +1,6 @@
 """Make detectron2 0.6 importable in this environment; import this module before any detectron2 import.
 
-Why it exists (see ../shared ENVIRONMENT_FACTS.md, "detectron2 0.6 from the PyPI source dist"):
+Why it exists:
 
 * detectron2 is installed from FAIR's v0.6 Python sources WITHOUT its C++ extension
   (``detectron2._C``): the PyPI source dist lacks ``layers/csrc``. ``detectron2.layers`` imports
@@ -10,6 +10,9 @@ Why it exists (see ../shared ENVIRONMENT_FACTS.md, "detectron2 0.6 from the PyPI
 * Pillow >= 10 removed ``Image.LINEAR``, which detectron2 0.6 uses as a default argument in
   ``data/transforms/transform.py`` (evaluated at import time). ``LINEAR`` was always an alias of
   ``BILINEAR``, so the alias is restored.
+* detectron2's anchor generator calls ``torch.meshgrid`` without ``indexing=``; torch warns that
+  the default ("ij", the one detectron2 relies on) will have to be explicit one day. That warning
+  alone is silenced: it says nothing to a user of the node.
 
 Both patches apply only when the real thing is missing, and importing this module twice is a no-op.
 """
@@ -21,6 +24,7 @@ import importlib.util
 import logging
 import sys
 import types
+import warnings
 
 import PIL.Image
 
@@ -64,3 +68,4 @@ def _restore_pil_linear() -> None:
 
 _restore_pil_linear()
 _install_c_placeholder()
+warnings.filterwarnings("ignore", message=r"torch\.meshgrid: in an upcoming release", category=UserWarning)

@@ -1,4 +1,4 @@
-"""2D -> 3D lifting of ORPose (MODEL_SPEC.md, "3D lifting"): joint mapping, normalisation, network.
+"""2D -> 3D lifting of ORPose: joint mapping, normalisation and the lifting network.
 
 Pure functions on torch tensors (the joint mapping also works on numpy arrays) plus the
 "simple baseline" lifting network of Martinez et al. (ICCV 2017), as the published model uses it.

@@ -26,7 +26,7 @@ from std_msgs.msg import Header
 from orpose_ros.cli.arguments import parse_size
 from orpose_ros.frames import FrameSourceError, frame_stream
 from orpose_ros.ros.dds import use_shipped_profile
-from orpose_ros.ros.image_conversion import pixels_to_image_msg
+from orpose_ros.ros.image_conversion import bgr_to_compressed_msg, pixels_to_image_msg
 
 _FROM_BGR = {"bgr8": None, "rgb8": cv2.COLOR_BGR2RGB, "bgra8": cv2.COLOR_BGR2BGRA, "rgba8": cv2.COLOR_BGR2RGBA,
              "mono8": cv2.COLOR_BGR2GRAY}
@@ -34,9 +34,7 @@ _FROM_BGR = {"bgr8": None, "rgb8": cv2.COLOR_BGR2RGB, "bgra8": cv2.COLOR_BGR2BGR
 
 def to_message(frame: np.ndarray, header: Header, encoding: str, compressed: bool) -> Image | CompressedImage:
     if compressed:
-        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        assert ok
-        return CompressedImage(header=header, format="jpeg", data=jpeg.tobytes())
+        return bgr_to_compressed_msg(frame, "jpeg", header)
     conversion = _FROM_BGR[encoding]
     pixels = frame if conversion is None else cv2.cvtColor(frame, conversion)
     return pixels_to_image_msg(pixels, encoding, header)

@@ -34,12 +34,19 @@ class UnsupportedImageError(ValueError):
 
 def image_msg_to_bgr(msg: Image) -> np.ndarray:
     """(H, W, 3) uint8 BGR view or copy of an Image message. Row padding (step) is honoured."""
+    pixels = image_msg_to_pixels(msg)
+    conversion = _SUPPORTED[msg.encoding][1]
+    return pixels if conversion is None else cv2.cvtColor(pixels, conversion)
+
+
+def image_msg_to_pixels(msg: Image) -> np.ndarray:
+    """(H, W, C) uint8 view of an Image message's pixels in its own encoding (C = 1, 3 or 4)."""
     encoding = msg.encoding
     if encoding not in _SUPPORTED:
         raise UnsupportedImageError(
             f"encoding '{encoding}' is not supported (supported: {', '.join(SUPPORTED_ENCODINGS)})"
         )
-    channels, conversion = _SUPPORTED[encoding]
+    channels = _SUPPORTED[encoding][0]
     height, width, step = msg.height, msg.width, msg.step
     if height == 0 or width == 0:
         raise UnsupportedImageError(f"empty image ({width}x{height})")
@@ -53,10 +60,7 @@ def image_msg_to_bgr(msg: Image) -> np.ndarray:
             f"{step * (height - 1) + row_bytes}"
         )
     rows = np.lib.stride_tricks.as_strided(data, shape=(height, row_bytes), strides=(step, 1))
-    pixels = rows.reshape(height, width, channels)
-    if conversion is None:
-        return pixels
-    return cv2.cvtColor(pixels, conversion)
+    return rows.reshape(height, width, channels)
 
 
 def compressed_msg_to_bgr(msg: CompressedImage) -> np.ndarray:
@@ -71,6 +75,16 @@ def compressed_msg_to_bgr(msg: CompressedImage) -> np.ndarray:
     if image is None or image.size == 0:
         raise UnsupportedImageError(f"could not decode compressed image (format '{msg.format}')")
     return image
+
+
+def bgr_to_compressed_msg(image: np.ndarray, fmt: str, header: Header) -> CompressedImage:
+    """CompressedImage of an (H, W, 3) uint8 BGR image: ``fmt`` "jpeg" (quality 90) or "png" (lossless)."""
+    kind = "png" if "png" in fmt.lower() else "jpeg"
+    params = [cv2.IMWRITE_JPEG_QUALITY, 90] if kind == "jpeg" else []
+    ok, data = cv2.imencode(f".{'png' if kind == 'png' else 'jpg'}", image, params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {image.shape} image as {kind}")
+    return CompressedImage(header=header, format=kind, data=data.tobytes())
 
 
 def bgr_to_image_msg(image: np.ndarray, header: Header) -> Image:

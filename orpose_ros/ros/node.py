@@ -8,14 +8,12 @@ publishes each result with its frame's header. Shutdown cancels a running forwar
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -26,6 +24,7 @@ from orpose_ros.drawing import draw_poses
 from orpose_ros.projection import Intrinsics
 from orpose_ros.ros.camera_input import CameraInput, CameraInputError
 from orpose_ros.ros.diagnostics import diagnostics_msg
+from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.frame_store import LatestFrameStore
 from orpose_ros.ros.image_conversion import UnsupportedImageError, bgr_to_image_msg
 from orpose_ros.ros.log_bridge import bridge_core_logging, unbridge_core_logging
@@ -201,36 +200,9 @@ def _changes(old: NodeConfig, new: NodeConfig) -> str:
                      for name in vars(new) if getattr(old, name) != getattr(new, name)) or "none"
 
 
-def _one_line(error: BaseException) -> str:
-    """An exception as one line, without the source locations rcl appends."""
-    text = re.sub(r",? at /\S+:\d+", "", " ".join(str(error).split()))
-    return text or type(error).__name__
-
-
 def main(args: list[str] | None = None) -> int:
     """Console entry point: 0 after a clean stop (Ctrl-C, SIGTERM), 1 when the node cannot start."""
-    try:
-        rclpy.init(args=args)
-    except Exception as error:  # rclpy's RCLError, UnknownROSArgsError: malformed --ros-args
-        what = "unknown ROS arguments" if type(error).__name__ == "UnknownROSArgsError" else "bad ROS arguments"
-        print(f"[FATAL] [orpose_node]: {what}: {_one_line(error)}", file=sys.stderr)
-        return 1
-    node: OrPoseNode | None = None
-    code = 0
-    try:
-        node = OrPoseNode()
-        rclpy.spin(node)
-    except (ConfigError, ModelLoadError) as error:
-        rclpy.logging.get_logger("orpose_node").fatal(_one_line(error))
-        code = 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+    return run_node("orpose_node", OrPoseNode, (ConfigError, ModelLoadError), args)
 
 
 if __name__ == "__main__":

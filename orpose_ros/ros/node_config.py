@@ -16,7 +16,8 @@ RESTORE_FROM_CAMERA_INFO = "camera_info"
 _SIZE = r"[1-9][0-9]*x[1-9][0-9]*"
 
 
-def _topics_problem(topics: tuple[str, ...]) -> str:
+def topics_problem(topics: tuple[str, ...]) -> str:
+    """What is wrong with a list of topics (empty, blank names, duplicates), or ''."""
     if not topics or any(not t.strip() for t in topics):
         return "must list at least one topic, none empty"
     return "has duplicates" if len(set(topics)) != len(topics) else ""
@@ -28,7 +29,7 @@ class NodeConfig:
 
     image_topics: tuple[str, ...] = parameter(
         ("/camera/image_raw",), "Camera image topics; a name ending in /compressed is read as "
-        "sensor_msgs/CompressedImage.", check=_topics_problem, expect="a non-empty list of distinct topic names")
+        "sensor_msgs/CompressedImage.", check=topics_problem, expect="a non-empty list of distinct topic names")
     camera_info_topics: tuple[str, ...] = parameter(
         ("",), "sensor_msgs/CameraInfo topics, one per image topic in the same order ('' for a camera "
         "without), for metric placement and markers; [''] = none (a nominal field of view is assumed).")

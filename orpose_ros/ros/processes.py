@@ -123,13 +123,15 @@ class ProcessGroup:
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, args: Sequence[str], cwd: Path | None = None) -> subprocess.Popen:
-        """Start ``args`` as the child called ``name``."""
+    def start(self, name: str, args: Sequence[str], cwd: Path | None = None,
+              extra_env: Mapping[str, str] | None = None) -> subprocess.Popen:
+        """Start ``args`` as the child called ``name`` (``extra_env``: variables of this child only)."""
+        env = {**self.env, **(extra_env or {})}
         if self.log_dir is None:
-            process = subprocess.Popen(list(args), env=self.env, cwd=cwd)
+            process = subprocess.Popen(list(args), env=env, cwd=cwd)
         else:
             with (self.log_dir / f"{name}.log").open("w") as log:
-                process = subprocess.Popen(list(args), env=self.env, cwd=cwd or self.log_dir, stdout=log,
+                process = subprocess.Popen(list(args), env=env, cwd=cwd or self.log_dir, stdout=log,
                                            stderr=subprocess.STDOUT)
         self.processes[name] = process
         logger.debug("started %s (pid %d): %s", name, process.pid, " ".join(args))

@@ -17,8 +17,8 @@ class RateMeter:
     """Events per second, from the times of the last ``events`` events within ``max_age_s``.
 
     With n >= 2 recent events the rate is (n - 1) / (span between the first and the last); once no
-    event came for longer than twice the mean interval, the silence counts too, so a stopped stream
-    decays to 0 instead of showing its last rate forever.
+    event came for longer than twice the mean interval, it is at most 1 / silence, so a stopped
+    stream decays to 0 instead of showing its last rate forever.
     """
 
     def __init__(self, events: int = 50, max_age_s: float = 120.0) -> None:
@@ -43,10 +43,9 @@ class RateMeter:
         if span <= 0.0:
             return 0.0
         intervals = len(stamps) - 1
+        rate = intervals / span
         silence = now - stamps[-1]
-        if silence > 2.0 * span / intervals:
-            span = now - stamps[0]
-        return intervals / span
+        return min(rate, 1.0 / silence) if silence > 2.0 / rate else rate
 
 
 class LatencyWindow:

@@ -15,7 +15,10 @@ import numpy as np
 import rclpy
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rcl_interfaces.srv import SetParameters
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
@@ -25,6 +28,7 @@ from orpose_msgs.msg import PersonPoseArray
 from orpose_ros.ros.processes import wait_until
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+BEST_EFFORT = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
 
 
 def node_command(params: dict[str, object]) -> list[str]:
@@ -61,6 +65,7 @@ class Inbox:
     markers: list[MarkerArray] = field(default_factory=list)
     debug: list[Image] = field(default_factory=list)
     diagnostics: list[DiagnosticArray] = field(default_factory=list)
+    other: dict[str, list] = field(default_factory=dict)
 
     def poses_with_stamp(self, sec: int, nanosec: int) -> list[PersonPoseArray]:
         return [m for _, m in list(self.poses) if (m.header.stamp.sec, m.header.stamp.nanosec) == (sec, nanosec)]
@@ -69,7 +74,8 @@ class Inbox:
 class NodePeer:
     """An rclpy node in the test process: publishes camera frames, records the node's outputs."""
 
-    def __init__(self, env: dict[str, str], image_topics: dict[str, type]) -> None:
+    def __init__(self, env: dict[str, str], image_topics: dict[str, type],
+                 best_effort_topics: dict[str, type] | None = None, listen: dict[str, type] | None = None) -> None:
         for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
             os.environ[key] = env[key]
         self.context = rclpy.Context()
@@ -77,6 +83,12 @@ class NodePeer:
         self.node = rclpy.create_node("orpose_test_peer", context=self.context)
         self.inbox = Inbox()
         self.publishers = {t: self.node.create_publisher(kind, t, RELIABLE) for t, kind in image_topics.items()}
+        for topic, kind in (best_effort_topics or {}).items():
+            self.publishers[topic] = self.node.create_publisher(kind, topic, BEST_EFFORT)
+        for topic, kind in (listen or {}).items():  # any other topic, recorded in inbox.other[topic]
+            self.inbox.other[topic] = []
+            self.node.create_subscription(kind, topic, self.inbox.other[topic].append, RELIABLE)
+        self._set_parameters = self.node.create_client(SetParameters, "/orpose_node/set_parameters")
         self.node.create_subscription(PersonPoseArray, "/orpose/poses",
                                       lambda m: self.inbox.poses.append((time.time(), m)), RELIABLE)
         self.node.create_subscription(MarkerArray, "/orpose/markers", self.inbox.markers.append, RELIABLE)
@@ -94,6 +106,15 @@ class NodePeer:
 
     def publish(self, topic: str, msg: Image | CompressedImage) -> None:
         self.publishers[topic].publish(msg)
+
+    def set_parameters(self, timeout: float = 30.0, **values: object) -> list[SetParametersResult]:
+        """Call orpose_node's parameter service, as ``ros2 param set`` does."""
+        assert self._set_parameters.wait_for_service(timeout_sec=timeout), "no parameter service"
+        parameters = [Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+        request = SetParameters.Request(parameters=parameters)
+        future = self._set_parameters.call_async(request)
+        assert wait_until(future.done, timeout), "the parameter service did not answer"
+        return list(future.result().results)
 
     def wait_for_subscriber(self, topic: str, timeout: float = 30.0) -> bool:
         return wait_until(lambda: self.publishers[topic].get_subscription_count() > 0, timeout)

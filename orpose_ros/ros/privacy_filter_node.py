@@ -1,0 +1,114 @@
+"""orpose_privacy_filter: the privacy filter beside the camera.
+
+Subscribes to camera topics (raw or /compressed) and publishes only the frames shrunk by the
+privacy factor, on sibling topics (/cam/image_raw -> /cam/lowres/image_raw), with each camera's
+camera_info rescaled to match. Run it on the camera's machine; record and send only its output.
+It imports neither torch nor the model, and does its work in the subscription callbacks.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from orpose_ros.ros.entry_point import run_node
+from orpose_ros.ros.node_config import topics_problem
+from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter
+from orpose_ros.ros.privacy_messages import LOWRES_NAMESPACE, lowres_topic, shrink_camera_msg, shrunk_camera_info
+from orpose_ros.ros.rate_stats import LatencyWindow
+
+WARN_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class PrivacyFilterConfig:
+    """The validated parameters of orpose_privacy_filter."""
+
+    image_topics: tuple[str, ...] = parameter(
+        ("/camera/image_raw",), "Camera image topics to shrink; a name ending in /compressed is read and "
+        "written as sensor_msgs/CompressedImage.", check=topics_problem,
+        expect="a non-empty list of distinct topic names")
+    camera_info_topics: tuple[str, ...] = parameter(
+        ("",), "CameraInfo topics, one per image topic ('' for none), republished rescaled beside the "
+        "shrunk frames; [''] = none.")
+    factor: int = parameter(12, "Privacy factor: a W x H frame leaves as int(W/factor) x int(H/factor) "
+                            "(the published models use 8, 10, 12).", int_range=(2, 64))
+    output_namespace: str = parameter(LOWRES_NAMESPACE, "Sub-namespace of the output topics: "
+                                      "/cam/image_raw -> /cam/<output_namespace>/image_raw.",
+                                      pattern=r"[A-Za-z][A-Za-z0-9_]*", expect="a namespace name")
+    qos_reliability: str = parameter("best_effort", "Reliability of the subscriptions and publishers.",
+                                     choices=("best_effort", "reliable"))
+    qos_depth: int = parameter(1, "History depth of the image subscriptions and publishers.", int_range=(1, 100))
+
+    def check(self) -> None:
+        given = self.camera_info_topics
+        if any(given) and len(given) != len(self.image_topics):
+            raise ConfigError(f"parameter 'camera_info_topics': {len(given)} topic(s) for {len(self.image_topics)} "
+                              "image topic(s); expected one per image topic ('' for none), or ['']")
+
+
+class PrivacyFilterNode(Node):
+    def __init__(self) -> None:
+        super().__init__("orpose_privacy_filter")
+        self.parameters = ParameterSet(PrivacyFilterConfig)
+        config = self.parameters.declare(self)
+        qos = QoSProfile(depth=config.qos_depth, history=HistoryPolicy.KEEP_LAST,
+                         reliability=ReliabilityPolicy.RELIABLE if config.qos_reliability == "reliable"
+                         else ReliabilityPolicy.BEST_EFFORT)
+        self.cost = LatencyWindow()
+        self._last_warning: dict[tuple[str, str], float] = {}
+        outputs = []
+        for index, topic in enumerate(config.image_topics):
+            out = lowres_topic(topic, config.output_namespace)
+            kind = CompressedImage if topic.rstrip("/").endswith("/compressed") else Image
+            publisher = self.create_publisher(kind, out, qos)
+            self.create_subscription(kind, topic, self._frame_callback(topic, publisher, config.factor), qos)
+            info = config.camera_info_topics[index] if any(config.camera_info_topics) else ""
+            if info:
+                info_publisher = self.create_publisher(CameraInfo, lowres_topic(info, config.output_namespace), qos)
+                self.create_subscription(CameraInfo, info, self._info_callback(info, info_publisher, config.factor),
+                                         QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+            outputs.append(out)
+        self.get_logger().info(f"ready: x{config.factor} {list(config.image_topics)} -> {outputs}")
+
+    def _frame_callback(self, topic: str, publisher, factor: int):
+        def on_frame(msg: Image | CompressedImage) -> None:
+            started = time.perf_counter()
+            try:
+                small = shrink_camera_msg(msg, factor)
+            except ValueError as error:  # UnsupportedImageError, too small to shrink
+                self._warn_throttled(topic, str(error), f"dropped a frame of {topic}: {error}")
+                return
+            self.cost.add(time.perf_counter() - started)
+            publisher.publish(small)
+
+        return on_frame
+
+    def _info_callback(self, topic: str, publisher, factor: int):
+        def on_info(msg: CameraInfo) -> None:
+            try:
+                publisher.publish(shrunk_camera_info(msg, factor))
+            except ValueError as error:
+                self._warn_throttled(topic, "camera_info", f"dropped a camera_info of {topic}: {error}")
+
+        return on_info
+
+    def _warn_throttled(self, topic: str, reason: str, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last_warning.get((topic, reason), -WARN_EVERY_S) >= WARN_EVERY_S:
+            self._last_warning[(topic, reason)] = now
+            self.get_logger().warning(text)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Console entry point: 0 after a clean stop, 1 when the filter cannot start."""
+    return run_node("orpose_privacy_filter", PrivacyFilterNode, (ConfigError,), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

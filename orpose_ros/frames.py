@@ -1,4 +1,5 @@
-"""Frame sources: image files, folders of images, videos and the built-in synthetic camera.
+"""Frame sources: image files, folders of images, videos and the built-in synthetic camera (and the
+test for a rosbag2, whose frames `orpose_ros.ros.bags` reads).
 
 The first stage of the flow. Every tool that reads frames (``orpose-infer``, ``camera_replay``,
 ``orpose-bench``) goes through this module, so they accept the same inputs. Frames are
@@ -70,6 +71,12 @@ def _classify_file(path: Path) -> InputFile:
     if video is None:
         raise FrameSourceError(f"cannot read {path}: not an image or a video OpenCV can open")
     return video
+
+
+def is_bag(path: Path) -> bool:
+    """A rosbag2 (a folder with metadata.yaml, or an .mcap or .db3 file): read by `orpose_ros.ros.bags`."""
+    return (path.is_dir() and (path / "metadata.yaml").is_file()) or (
+        path.is_file() and path.suffix.lower() in {".mcap", ".db3"})
 
 
 def folder_images(folder: Path) -> list[Path]:

@@ -228,3 +228,75 @@ def test_downsampled_render_shows_the_privacy_view_not_the_original(stats_path: 
     assert np.median(np.abs(drawn - original)) > 40
     frame = json.loads((tmp_path / "one.json").read_text())["frames"][0]
     assert (frame["width"], frame["height"]) == (640, 480)
+
+
+# ------------------------------------------------------------------------------------------
+# Recorded sessions (rosbag2, written with rosbags)
+
+
+@pytest.mark.ros
+def test_a_session_bag_gives_the_poses_of_its_frames_as_files(stats_path: Path, tmp_path: Path) -> None:
+    """MCAP here; the sqlite3 storage goes through the same reader in test_cli_privacy_filter.py."""
+    from ros_tools.session_bags import COMPRESSED, RAW, frame, write_session
+    from rosbags.highlevel import AnyReader
+
+    from orpose_ros import privacy
+    from orpose_ros.ros.bags import orpose_typestore
+
+    session = tmp_path / "session"
+    write_session(session, "mcap", frames=1)
+    out_json, out_bag = tmp_path / "bag.json", tmp_path / "results"
+    proc = _cli(session, "--topics", f"{RAW},{COMPRESSED}", "--random-weights", "0", "--stats", stats_path,
+                "--downsample", "12", "--json", out_json, "--out-bag", out_bag, "--out-bag-frames")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"skipped 1 on {RAW}" in proc.stdout and "Traceback" not in proc.stderr  # the truncated frame
+    from_bag = json.loads(out_json.read_text())["frames"]
+    assert [f["source"] for f in from_bag] == [f"{RAW}@100.000000000", f"{COMPRESSED}@100.500000000"]
+    assert [(f["topic"], f["stamp"]) for f in from_bag] == [(RAW, "100.000000000"), (COMPRESSED, "100.500000000")]
+
+    files = [tmp_path / "cam1.png", tmp_path / "cam2.png"]
+    for path, image in zip(files, (frame(0), frame(10)), strict=True):
+        cv2.imwrite(str(path), image)  # lossless, as the bag's raw and png frames
+    proc = _cli(*files, "--random-weights", "0", "--stats", stats_path, "--downsample", "12", "--json",
+                tmp_path / "files.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from_files = json.loads((tmp_path / "files.json").read_text())["frames"]
+    assert [f["persons"] for f in from_bag] == [f["persons"] for f in from_files]
+    assert sum(len(f["persons"]) for f in from_bag) > 0
+
+    typestore = orpose_typestore()
+    with AnyReader([out_bag], default_typestore=typestore) as reader:
+        assert all(c.msgdef.data for c in reader.connections)  # definitions embedded, orpose_msgs' included
+        records: dict[str, list] = {}
+        for connection, stamp, raw in reader.messages():
+            records.setdefault(connection.topic, []).append((stamp, typestore.deserialize_cdr(raw, connection.msgtype)))
+    poses = records["/orpose/poses"]
+    assert [stamp for stamp, _ in poses] == [100 * 10**9, 100 * 10**9 + 5 * 10**8]  # the images' log times
+    for (_, msg), expected in zip(poses, from_bag, strict=True):
+        assert msg.source_topic == expected["topic"]
+        assert f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d}" == expected["stamp"]
+        assert (msg.image_width, msg.image_height, msg.downsample_factor) == (640, 480, 12)
+        assert len(msg.persons) == len(expected["persons"])
+    assert len(records["/orpose/markers"]) == 2
+    for topic, image in (("/cam1/lowres/image_raw", frame(0)), ("/cam2/lowres/image_raw", frame(10))):
+        (_, small), = records[topic]
+        assert (small.width, small.height, small.encoding) == (53, 40, "bgr8")
+        np.testing.assert_array_equal(small.data.reshape(40, 53, 3), privacy.shrink(image, 12))
+
+
+@pytest.mark.ros
+def test_bad_session_arguments_are_one_line(tmp_path: Path, mvor_frames: list[Path]) -> None:
+    from ros_tools.session_bags import write_session
+
+    session = tmp_path / "session"
+    write_session(session, "sqlite3", frames=1, broken=False)
+    missing = _cli(session, "--topics", "/nope/image_raw", "--random-weights", "0")
+    assert missing.returncode == 2 and "topic /nope/image_raw is not in" in missing.stderr
+    not_images = _cli(session, "--topics", "/session/notes", "--random-weights", "0")
+    assert not_images.returncode == 2 and "holds std_msgs/msg/String, not images" in not_images.stderr
+    mixed = _cli(session, mvor_frames[0], "--random-weights", "0")
+    assert mixed.returncode == 2 and "a bag is processed alone" in mixed.stderr
+    no_bag = _cli(mvor_frames[0], "--random-weights", "0", "--out-bag", tmp_path / "x")
+    assert no_bag.returncode == 2 and "need a bag as the input" in no_bag.stderr
+    for proc in (missing, not_images, mixed, no_bag):
+        assert "Traceback" not in proc.stderr

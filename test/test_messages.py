@@ -19,15 +19,15 @@ pytestmark = pytest.mark.ros
 TOOLS = Path(processes.__file__).parent
 
 
-def _edges(text: str) -> tuple[tuple[int, int], ...]:
-    return tuple(tuple(int(i) for i in pair.split("-")) for pair in text.split())
+def _edges(text: str, names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    return tuple(tuple(names.index(name) for name in pair.split("-")) for pair in text.split(","))
 
 
 def test_message_constants_match_the_python_skeleton() -> None:
     assert tuple(PersonPose.COCO_KEYPOINT_NAMES.split(",")) == skeleton.COCO_KEYPOINT_NAMES
     assert tuple(PersonPose.H36M_JOINT_NAMES.split(",")) == skeleton.H36M_JOINT_NAMES
-    assert _edges(PersonPose.COCO_SKELETON) == skeleton.COCO_SKELETON
-    assert _edges(PersonPose.H36M_SKELETON) == skeleton.H36M_SKELETON
+    assert _edges(PersonPose.COCO_SKELETON, skeleton.COCO_KEYPOINT_NAMES) == skeleton.COCO_SKELETON
+    assert _edges(PersonPose.H36M_SKELETON, skeleton.H36M_JOINT_NAMES) == skeleton.H36M_SKELETON
     for i, name in enumerate(skeleton.COCO_KEYPOINT_NAMES):
         assert getattr(PersonPose, f"COCO_{name.upper()}") == i
     for i, name in enumerate(skeleton.H36M_JOINT_NAMES):

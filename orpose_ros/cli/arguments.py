@@ -1,4 +1,4 @@
-"""Argument types shared by the command-line tools (orpose-infer, orpose-bench, camera_replay, orpose_demo)."""
+"""Argument types shared by the command-line tools (orpose-infer, orpose-bench, camera_replay, orpose_demo...)."""
 
 from __future__ import annotations
 
@@ -14,3 +14,25 @@ def parse_size(text: str) -> tuple[int, int]:
     if width < 1 or height < 1:
         raise argparse.ArgumentTypeError(f"width and height must be positive, got {text!r}")
     return width, height
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """A float in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value

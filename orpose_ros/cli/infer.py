@@ -9,25 +9,27 @@ have been checked, so that mistakes are reported at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from orpose_ros.cli.arguments import parse_size
+from orpose_ros.cli.arguments import parse_size, positive_int, unit_interval
 from orpose_ros.drawing import draw_poses
-from orpose_ros.frames import Frame, FrameSourceError, InputFile, count_frames, discover_inputs, iter_frames
+from orpose_ros.frames import FrameSourceError, InputFile, count_frames, discover_inputs, is_bag, iter_frames
 from orpose_ros.poses import DetectedPerson, FramePoses
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ PROG = "orpose-infer"
 DEFAULT_FPS = 10.0
 
 log = logging.getLogger(PROG)
+T = TypeVar("T")
 
 
 class CliError(Exception):
@@ -47,26 +50,11 @@ class CliError(Exception):
 # Arguments
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    """A float in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return value
+def _topic_list(text: str) -> list[str]:
+    topics = [t.strip() for t in text.split(",") if t.strip()]
+    if not topics:
+        raise argparse.ArgumentTypeError(f"expected topics separated by commas, got {text!r}")
+    return topics
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         type=Path,
         metavar="INPUT",
-        help="image files, folders of images (read in name order) or video files",
+        help="image files, folders of images (read in name order) or video files; or one rosbag2 (a folder "
+        "or an .mcap file) whose image topics are processed in log-time order",
     )
     weights = parser.add_mutually_exclusive_group(required=True)
     weights.add_argument(
@@ -136,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw boxes and skeletons on the frames the model saw: one PNG per frame "
         "into a folder, or a video when the path ends in .mp4",
     )
+    bag = parser.add_argument_group("recorded sessions (a rosbag2 folder or .mcap file as the input)")
+    bag.add_argument("--topics", type=_topic_list, metavar="T1,T2",
+                     help="image topics of the bag to process (raw or compressed; default: all of them)")
+    bag.add_argument("--out-bag", type=Path, metavar="DIR",
+                     help="write a new bag with /orpose/poses and /orpose/markers, at the images' log times")
+    bag.add_argument("--out-bag-frames", action="store_true",
+                     help="also write the low-resolution frames the model saw into --out-bag (TOPIC/../lowres/..)")
+    bag.add_argument("--out-bag-storage", choices=("sqlite3", "mcap"),
+                     help="storage of --out-bag (default: the input's)")
     parser.add_argument("--fp16", action="store_true", help="half precision (CUDA only)")
     parser.add_argument(
         "--batch",
@@ -151,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Inputs
 
 
-def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
+def batched(frames: Iterable[T], size: int) -> Iterator[list[T]]:
     """Consecutive lists of ``size`` frames (the last one may be shorter)."""
     iterator = iter(frames)
     while batch := list(islice(iterator, size)):
@@ -308,20 +306,39 @@ class Summary:
     frames: int = 0
     persons: int = 0
     seconds: float = 0.0
+    skipped: Counter = field(default_factory=Counter)  # per topic: bag messages that could not be used
+
+    def skip(self, topic: str, where: str, error: Exception) -> None:
+        """Count a bag message that cannot be used; a warning for the first of each topic."""
+        if not self.skipped[topic]:
+            log.warning("%s: skipped (%s); later ones of %s are only counted", where, error, topic)
+        self.skipped[topic] += 1
 
 
 def process(
     predictor: OrPosePredictor,
-    frames: Iterable[Frame],
+    frames: Iterable[Any],
     args: argparse.Namespace,
     sink: PngSink | Mp4Sink | None,
     progress: tqdm,
+    on_result: Callable[[Any, FramePoses], None] | None = None,
+    summary: Summary | None = None,
 ) -> tuple[list[dict[str, Any]], Summary]:
-    """Run the model over all frames in batches; JSON-ready results and counts."""
+    """Run the model over all frames in batches; JSON-ready results and counts.
+
+    ``frames`` have a ``source``, a ``name`` and an ``image`` (`Frame`, or a bag's `BagFrame`).
+    With ``on_result`` (bags) a frame the model cannot take is skipped and counted; otherwise it
+    is a `CliError`.
+    """
     results: list[dict[str, Any]] = []
-    summary = Summary()
+    summary = summary or Summary()
     restore = None if args.restore_size is None else (args.restore_size[1], args.restore_size[0])
     for batch in batched(frames, args.batch):
+        progress.update(len(batch))
+        if on_result is not None:
+            batch = [f for f in batch if _takes(predictor, f, restore, summary.skip)]
+            if not batch:
+                continue
         start = time.perf_counter()
         try:
             poses = predictor.predict([f.image for f in batch], restore_to=[restore] * len(batch),
@@ -335,12 +352,28 @@ def process(
             summary.persons += len(frame_poses.persons)
             if sink is not None:  # drawn on the frame the model saw, never an un-shrunk original
                 sink.write(frame.name, draw_poses(frame_poses.model_view, frame_poses))
-        progress.update(len(batch))
+            if on_result is not None:
+                on_result(frame, frame_poses)
     return results, summary
+
+
+def _takes(predictor: OrPosePredictor, frame: Any, restore: tuple[int, int] | None,
+           skip: Callable[[str, str, Exception], None]) -> bool:
+    """Whether the model can take a bag frame; ``skip`` it when not."""
+    try:
+        predictor.check_frame(frame.image, restore)
+    except ValueError as err:
+        skip(frame.topic, frame.source, err)
+        return False
+    return True
 
 
 def run(args: argparse.Namespace) -> Summary:
     """Check the inputs, load the model, process every frame, write the outputs."""
+    if any(is_bag(a) for a in args.inputs):
+        return run_bag(args)
+    if args.topics or args.out_bag or args.out_bag_frames or args.out_bag_storage:
+        raise CliError("--topics and --out-bag* need a bag as the input")
     inputs = discover_inputs(args.inputs)
     check_paths(args)
     sink = open_render_sink(args.render, inputs) if args.render is not None else None
@@ -359,6 +392,68 @@ def run(args: argparse.Namespace) -> Summary:
     return summary
 
 
+def run_bag(args: argparse.Namespace) -> Summary:
+    """The image topics of one bag, in log-time order; optionally a bag of results."""
+    if len(args.inputs) != 1:
+        raise CliError("a bag is processed alone: give it as the only input")
+    from orpose_ros import privacy
+    from orpose_ros.ros.bags import (
+        BagError,
+        BagWriter,
+        bag_frames,
+        image_connections,
+        open_bag,
+        storage_of,
+        write_results,
+    )
+
+    check_paths(args)
+    bag_path = args.inputs[0]
+    try:
+        reader = open_bag(bag_path)
+    except BagError as err:
+        raise CliError(str(err)) from err
+    sink = open_render_sink(args.render, []) if args.render is not None else None
+    summary = Summary()
+    try:
+        connections = image_connections(reader, args.topics)
+        predictor = build_predictor(args)
+        out = BagWriter(args.out_bag, args.out_bag_storage or storage_of(bag_path)) if args.out_bag else None
+
+        def on_result(frame: Any, poses: FramePoses) -> None:
+            if out is None:
+                return
+            lowres = None
+            if args.out_bag_frames:
+                lowres = frame.image if args.restore_size else privacy.shrink(frame.image, poses.downsample_factor)
+            write_results(out, frame, poses, lowres)
+
+        total = sum(c.msgcount for c in connections)
+        with contextlib.ExitStack() as stack:
+            if out is not None:
+                stack.enter_context(out)
+            progress = stack.enter_context(tqdm(total=total, unit="frame", file=sys.stderr))
+
+            def skip_unreadable(topic: str, where: str, error: Exception) -> None:
+                summary.skip(topic, where, error)
+                progress.update(1)
+
+            frames = bag_frames(reader, connections, skip_unreadable)
+            results, summary = process(predictor, frames, args, sink, progress, on_result, summary)
+    except BagError as err:
+        raise CliError(str(err)) from err
+    finally:
+        reader.close()
+        if sink is not None:
+            sink.close()
+    if args.json is not None:
+        for frame in results:
+            topic, _, stamp = frame["source"].rpartition("@")
+            frame["topic"], frame["stamp"] = topic, stamp
+        write_json(args.json, results)
+    return summary
+
+
 def _summary_line(summary: Summary, args: argparse.Namespace) -> str:
     per_frame = summary.seconds / summary.frames if summary.frames else 0.0
     frames = f"{summary.frames} frame{'s' if summary.frames != 1 else ''}"
@@ -368,6 +463,10 @@ def _summary_line(summary: Summary, args: argparse.Namespace) -> str:
         parts.append(f"JSON: {args.json}")
     if args.render is not None:
         parts.append(f"render: {args.render}")
+    if getattr(args, "out_bag", None) is not None:
+        parts.append(f"bag: {args.out_bag}")
+    if summary.skipped:
+        parts.append("skipped " + ", ".join(f"{n} on {topic}" for topic, n in sorted(summary.skipped.items())))
     return f"{PROG}: " + "; ".join(parts)
 
 

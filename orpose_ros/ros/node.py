@@ -98,7 +98,7 @@ class OrPoseNode(Node):
                 camera.update_info(msg)
             except CameraInputError as error:
                 camera.stats.info_rejected += 1
-                self._warn_throttled(camera.info_topic, "camera_info", f"ignored a camera_info on "
+                self._warn_throttled(camera.info_topic, _cause(error), f"ignored a camera_info on "
                                      f"{camera.info_topic}: {error}")
 
         try:
@@ -132,7 +132,7 @@ class OrPoseNode(Node):
                 self.predictor.check_frame(frame, restore)
             except (UnsupportedImageError, CameraInputError, ValueError) as error:
                 camera.stats.rejected += 1
-                self._warn_throttled(camera.topic, type(error).__name__ + str(error),
+                self._warn_throttled(camera.topic, _cause(error),
                                      f"skipped a frame of {camera.topic} ({camera.describe(msg)}): {error}")
                 continue
             frames.append(frame)
@@ -198,6 +198,11 @@ class OrPoseNode(Node):
 def _changes(old: NodeConfig, new: NodeConfig) -> str:
     return ", ".join(f"{name} {getattr(old, name)!r} -> {getattr(new, name)!r}"
                      for name in vars(new) if getattr(old, name) != getattr(new, name)) or "none"
+
+
+def _cause(error: Exception) -> str:
+    """What kind of problem an error reports, for throttling: its type and first words (not its values)."""
+    return " ".join([type(error).__name__, *str(error).split()[:2]])
 
 
 def main(args: list[str] | None = None) -> int:

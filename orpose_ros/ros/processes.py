@@ -61,11 +61,12 @@ def ros_child_env(
 
 
 def format_parameter(value: object) -> str:
-    """A parameter value as ``--ros-args -p name:=VALUE`` reads it (lists as [a,b], booleans lower-case)."""
+    """A parameter value as ``--ros-args -p name:=VALUE`` reads it (YAML): booleans lower-case, lists
+    as [a,b] with their strings quoted (so that '' stays an element)."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(format_parameter(v) for v in value) + "]"
+        return "[" + ",".join(f"'{v}'" if isinstance(v, (str, Path)) else format_parameter(v) for v in value) + "]"
     return str(value)
 
 

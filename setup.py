@@ -32,6 +32,8 @@ setup(
             "orpose-download-models = orpose_ros.cli.download_models:main",
             "orpose-bench = orpose_ros.bench.cli:main",
             "orpose-soak = orpose_ros.bench.soak:main",
+            "orpose-bench-privacy = orpose_ros.bench.privacy_bench:main",
+            "orpose-privacy-filter = orpose_ros.cli.privacy_filter:main",
         ],
     },
 )

@@ -31,14 +31,6 @@ def _cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess
     return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
 
 
-def _write_video(path: Path, frames: int, size: tuple[int, int] = (64, 48)) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 7.0, size)
-    assert writer.isOpened()
-    for i in range(frames):
-        writer.write(np.full((size[1], size[0], 3), 40 * i, np.uint8))
-    writer.release()
-
-
 # ------------------------------------------------------------------------------------------
 # Pieces, without the model
 

@@ -114,13 +114,8 @@ def node_command(options: RosBenchOptions, topics: Sequence[str]) -> list[str]:
         "qos_reliability": options.qos_reliability,
         "publish_markers": options.publish_markers,
         "publish_debug_image": options.publish_debug_image,
+        **processes.model_parameters(options.weights, options.random_weights_seed, options.stats),
     }
-    if options.weights is not None:
-        params["weights"] = Path(options.weights).resolve()
-    else:
-        params["random_weights_seed"] = options.random_weights_seed
-    if options.stats is not None:
-        params["stats"] = Path(options.stats).resolve()
     params.update(options.extra_node_params)
     return processes.node_command("orpose_ros.ros.node", params)
 

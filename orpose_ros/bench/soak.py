@@ -67,15 +67,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _node_params(args: argparse.Namespace, topics: list[str]) -> dict[str, object]:
-    params: dict[str, object] = {"image_topics": topics, "device": args.device, "downsample_factor": args.downsample,
-                                 "publish_debug_image": True, "publish_markers": True}
-    if args.weights is not None:
-        params["weights"] = args.weights.resolve()
-    else:
-        params["random_weights_seed"] = args.random_weights
-    if args.stats is not None:
-        params["stats"] = args.stats.resolve()
-    return params
+    return {"image_topics": topics, "device": args.device, "downsample_factor": args.downsample,
+            "publish_debug_image": True, "publish_markers": True,
+            **processes.model_parameters(args.weights, args.random_weights, args.stats)}
 
 
 def _write(out: Path, samples: list[dict], summary: dict) -> None:

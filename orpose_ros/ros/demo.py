@@ -51,13 +51,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _node_command(args: argparse.Namespace, topics: list[str]) -> list[str]:
-    params: dict[str, object] = {"image_topics": topics, "device": args.device, "downsample_factor": args.downsample}
-    if args.weights is not None:
-        params["weights"] = args.weights.resolve()
-    else:
-        params["random_weights_seed"] = args.random_weights
-    if args.stats is not None:
-        params["stats"] = args.stats.resolve()
+    params = {"image_topics": topics, "device": args.device, "downsample_factor": args.downsample,
+              **processes.model_parameters(args.weights, args.random_weights, args.stats)}
     return processes.node_command("orpose_ros.ros.node", params,
                                   params_file=share_directory() / "config" / "orpose.yaml")
 

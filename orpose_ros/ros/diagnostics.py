@@ -29,7 +29,7 @@ class HasStats(Protocol):
     stats: CameraStats
 
 
-def _kv(key: str, value: float | int | str) -> KeyValue:
+def key_value(key: str, value: float | int | str) -> KeyValue:
     if isinstance(value, float):
         value = "nan" if math.isnan(value) else f"{value:.2f}"
     return KeyValue(key=key, value=str(value))
@@ -60,12 +60,12 @@ def diagnostics_msg(
                 message=message,
                 hardware_id=camera.topic,
                 values=[
-                    _kv("input_hz", input_hz),
-                    _kv("processed_hz", processed_hz),
-                    _kv("received", s.store.received),
-                    _kv("dropped", s.store.dropped),
-                    _kv("rejected", s.rejected),
-                    _kv("camera_info_rejected", s.info_rejected),
+                    key_value("input_hz", input_hz),
+                    key_value("processed_hz", processed_hz),
+                    key_value("received", s.store.received),
+                    key_value("dropped", s.store.dropped),
+                    key_value("rejected", s.rejected),
+                    key_value("camera_info_rejected", s.info_rejected),
                 ],
             )
         )
@@ -75,10 +75,10 @@ def diagnostics_msg(
             name=f"{node_name}: model",
             message="ok",
             values=[
-                _kv("inference_ms_mean", inference_ms["mean"]),
-                _kv("inference_ms_p95", inference_ms["p95"]),
-                _kv("end_to_end_ms_mean", end_to_end_ms["mean"]),
-                _kv("end_to_end_ms_p95", end_to_end_ms["p95"]),
+                key_value("inference_ms_mean", inference_ms["mean"]),
+                key_value("inference_ms_p95", inference_ms["p95"]),
+                key_value("end_to_end_ms_mean", end_to_end_ms["mean"]),
+                key_value("end_to_end_ms_p95", end_to_end_ms["p95"]),
             ],
         )
     )

@@ -1,8 +1,10 @@
-"""Python ``logging`` of the ROS-free core (``orpose_ros.*``) into a node's logger, hence ``/rosout``."""
+"""Logging of the nodes: the ROS-free core's Python ``logging`` (``orpose_ros.*``) into a node's logger
+(hence ``/rosout``), and warnings throttled per cause so that a bad stream cannot flood the log."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from rclpy.impl.rcutils_logger import RcutilsLogger
 
@@ -46,3 +48,23 @@ def unbridge_core_logging(handler: NodeLogHandler) -> None:
     core = logging.getLogger("orpose_ros")
     core.removeHandler(handler)
     core.propagate = True
+
+
+class ThrottledWarnings:
+    """Warnings logged at most once every ``every_s`` seconds per (source, cause)."""
+
+    def __init__(self, ros_logger: RcutilsLogger, every_s: float = 5.0) -> None:
+        self._ros_logger = ros_logger
+        self._every_s = every_s
+        self._last: dict[tuple[str, str], float] = {}
+
+    def warn(self, source: str, cause: str, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get((source, cause), -self._every_s) >= self._every_s:
+            self._last[(source, cause)] = now
+            self._ros_logger.warning(text)
+
+
+def cause_of(error: Exception) -> str:
+    """What kind of problem an error reports, for throttling: its type and first words (not its values)."""
+    return " ".join([type(error).__name__, *str(error).split()[:2]])

@@ -27,7 +27,7 @@ from orpose_ros.ros.diagnostics import diagnostics_msg
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.frame_store import LatestFrameStore
 from orpose_ros.ros.image_conversion import UnsupportedImageError, bgr_to_image_msg
-from orpose_ros.ros.log_bridge import bridge_core_logging, unbridge_core_logging
+from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
 from orpose_ros.ros.markers import skeleton_markers
 from orpose_ros.ros.model_loading import ModelLoadError, load_predictor
 from orpose_ros.ros.node_config import RESTORE_FROM_CAMERA_INFO, NodeConfig
@@ -53,7 +53,7 @@ class OrPoseNode(Node):
         self._store: LatestFrameStore[tuple[Image | CompressedImage, float]] = LatestFrameStore()
         self._inference = LatencyWindow()
         self._end_to_end = LatencyWindow()
-        self._last_warning: dict[tuple[str, str], float] = {}
+        self._warnings = ThrottledWarnings(self.get_logger(), WARN_EVERY_S)
 
         self._poses_pub = self.create_publisher(PersonPoseArray, "orpose/poses", OUTPUT_QOS)
         self._markers_pub = self.create_publisher(MarkerArray, "orpose/markers", OUTPUT_QOS)
@@ -98,7 +98,7 @@ class OrPoseNode(Node):
                 camera.update_info(msg)
             except CameraInputError as error:
                 camera.stats.info_rejected += 1
-                self._warn_throttled(camera.info_topic, _cause(error), f"ignored a camera_info on "
+                self._warnings.warn(camera.info_topic, cause_of(error), f"ignored a camera_info on "
                                      f"{camera.info_topic}: {error}")
 
         try:
@@ -132,7 +132,7 @@ class OrPoseNode(Node):
                 self.predictor.check_frame(frame, restore)
             except (UnsupportedImageError, CameraInputError, ValueError) as error:
                 camera.stats.rejected += 1
-                self._warn_throttled(camera.topic, _cause(error),
+                self._warnings.warn(camera.topic, cause_of(error),
                                      f"skipped a frame of {camera.topic} ({camera.describe(msg)}): {error}")
                 continue
             frames.append(frame)
@@ -164,13 +164,6 @@ class OrPoseNode(Node):
         return camera.intrinsics.scaled_to(width, height)
 
     # --- housekeeping ---------------------------------------------------------------------
-    def _warn_throttled(self, topic: str, reason: str, text: str) -> None:
-        """Log ``text`` at most every WARN_EVERY_S per topic and reason (so a bad stream cannot flood the log)."""
-        now = time.monotonic()
-        if now - self._last_warning.get((topic, reason), -WARN_EVERY_S) >= WARN_EVERY_S:
-            self._last_warning[(topic, reason)] = now
-            self.get_logger().warning(text)
-
     def _publish_diagnostics(self) -> None:
         for index, camera in enumerate(self.cameras):
             camera.stats.store = self._store.counters(index)
@@ -198,11 +191,6 @@ class OrPoseNode(Node):
 def _changes(old: NodeConfig, new: NodeConfig) -> str:
     return ", ".join(f"{name} {getattr(old, name)!r} -> {getattr(new, name)!r}"
                      for name in vars(new) if getattr(old, name) != getattr(new, name)) or "none"
-
-
-def _cause(error: Exception) -> str:
-    """What kind of problem an error reports, for throttling: its type and first words (not its values)."""
-    return " ".join([type(error).__name__, *str(error).split()[:2]])
 
 
 def main(args: list[str] | None = None) -> int:

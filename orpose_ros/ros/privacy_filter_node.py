@@ -12,15 +12,19 @@ import sys
 import time
 from dataclasses import dataclass
 
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
 
+from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
+from orpose_ros.ros.log_bridge import ThrottledWarnings, cause_of
 from orpose_ros.ros.node_config import topics_problem
 from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter
 from orpose_ros.ros.privacy_messages import LOWRES_NAMESPACE, lowres_topic, shrink_camera_msg, shrunk_camera_info
-from orpose_ros.ros.rate_stats import LatencyWindow
+from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 
 WARN_EVERY_S = 5.0
 
@@ -61,7 +65,11 @@ class PrivacyFilterNode(Node):
                          reliability=ReliabilityPolicy.RELIABLE if config.qos_reliability == "reliable"
                          else ReliabilityPolicy.BEST_EFFORT)
         self.cost = LatencyWindow()
-        self._last_warning: dict[tuple[str, str], float] = {}
+        self._warnings = ThrottledWarnings(self.get_logger(), WARN_EVERY_S)
+        self._counts = {topic: {"shrunk": 0, "dropped": 0} for topic in config.image_topics}
+        self._rates = {topic: RateMeter() for topic in config.image_topics}
+        self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(1.0, self._publish_diagnostics)
         outputs = []
         for index, topic in enumerate(config.image_topics):
             out = lowres_topic(topic, config.output_namespace)
@@ -82,27 +90,39 @@ class PrivacyFilterNode(Node):
             try:
                 small = shrink_camera_msg(msg, factor)
             except ValueError as error:  # UnsupportedImageError, too small to shrink
-                self._warn_throttled(topic, str(error), f"dropped a frame of {topic}: {error}")
+                self._counts[topic]["dropped"] += 1
+                self._warnings.warn(topic, cause_of(error), f"dropped a frame of {topic}: {error}")
                 return
             self.cost.add(time.perf_counter() - started)
             publisher.publish(small)
+            self._counts[topic]["shrunk"] += 1
+            self._rates[topic].tick()
 
         return on_frame
+
+    def _publish_diagnostics(self) -> None:
+        """1 Hz: per topic the rate and counts of shrunk and dropped frames, and the work per frame [ms]."""
+        cost = self.cost.summary_ms()
+        statuses = []
+        for topic, counts in self._counts.items():
+            level = DiagnosticStatus.WARN if counts["dropped"] and not counts["shrunk"] else DiagnosticStatus.OK
+            statuses.append(DiagnosticStatus(
+                level=level, name=f"{self.get_name()}: {topic}", hardware_id=topic,
+                message="frames dropped (see log)" if level else "ok",
+                values=[key_value("output_hz", self._rates[topic].rate()), key_value("shrunk", counts["shrunk"]),
+                        key_value("dropped", counts["dropped"]), key_value("shrink_ms_mean", cost["mean"]),
+                        key_value("shrink_ms_p95", cost["p95"])]))
+        self._diagnostics.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
+                                                  status=statuses))
 
     def _info_callback(self, topic: str, publisher, factor: int):
         def on_info(msg: CameraInfo) -> None:
             try:
                 publisher.publish(shrunk_camera_info(msg, factor))
             except ValueError as error:
-                self._warn_throttled(topic, "camera_info", f"dropped a camera_info of {topic}: {error}")
+                self._warnings.warn(topic, cause_of(error), f"dropped a camera_info of {topic}: {error}")
 
         return on_info
-
-    def _warn_throttled(self, topic: str, reason: str, text: str) -> None:
-        now = time.monotonic()
-        if now - self._last_warning.get((topic, reason), -WARN_EVERY_S) >= WARN_EVERY_S:
-            self._last_warning[(topic, reason)] = now
-            self.get_logger().warning(text)
 
 
 def main(args: list[str] | None = None) -> int:

@@ -88,6 +88,19 @@ def node_command(
     return command
 
 
+def model_parameters(weights: Path | None, random_weights_seed: int | None, stats: Path | None) -> dict[str, object]:
+    """orpose_node's model parameters for a child: the weights file (absolute), else random weights;
+    the statistics file when given."""
+    params: dict[str, object] = {}
+    if weights is not None:
+        params["weights"] = Path(weights).resolve()
+    else:
+        params["random_weights_seed"] = random_weights_seed
+    if stats is not None:
+        params["stats"] = Path(stats).resolve()
+    return params
+
+
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
     """SIGINT, then SIGKILL after ``timeout`` s; returns the exit code."""
     if process.poll() is None:

@@ -61,3 +61,38 @@ def stack_keypoints(detections: Sequence[PersonDetection]) -> tuple[np.ndarray, 
     kp3 = np.stack([d.keypoints_3d if d.keypoints_3d is not None else np.full((NUM_KEYPOINTS, 3), np.nan)
                     for d in detections])  # fmt: skip
     return kp2, kp3
+
+
+def duplicate_mask(
+    keypoints_2d: np.ndarray, scores: np.ndarray, min_joint_score: float, max_offset: float = 0.05
+) -> np.ndarray:
+    """(N,) True for detections that repeat a higher-scoring detection of the same image (pose NMS).
+
+    Two detections show the same person when they share >= 2 confident keypoints and the median distance
+    between those is at most ``max_offset`` times the size (keypoint-box diagonal) of the larger one: about
+    the keypoint noise of one person (OKS uses similar scales).
+
+    Args:
+        keypoints_2d: (N, 17, 3) x, y [px], score; scores: (N,) detection scores.
+    """
+    N = len(keypoints_2d)
+    duplicate = np.zeros(N, dtype=bool)
+    if N < 2:
+        return duplicate
+    confident = keypoints_2d[..., 2] >= max(min_joint_score, 1e-9)
+    xy = np.where(confident[..., None], keypoints_2d[..., :2], np.nan)
+    with np.errstate(invalid="ignore"):
+        size = np.hypot(*(np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1)).T)  # (N,)
+    size = np.nan_to_num(size)
+    shared = confident[:, None] & confident[None]  # (N, N, 17)
+    distance = np.where(shared, np.linalg.norm(xy[:, None] - xy[None], axis=-1), np.nan)
+    count = shared.sum(axis=-1)
+    median = np.full((N, N), np.inf)
+    pairs = count >= 2
+    median[pairs] = np.nanmedian(distance[pairs], axis=-1)
+    same = pairs & (median <= max_offset * np.maximum(size[:, None], size[None]))
+    np.fill_diagonal(same, False)
+    for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable"):
+        if not duplicate[i]:  # kept: the lower-scoring detections of the same person are duplicates
+            duplicate |= same[i]
+    return duplicate

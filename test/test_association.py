@@ -12,10 +12,10 @@ from orpose_ros.fusion.association import (
     body_scales,
     closest_points,
     keypoint_rays,
-    nan_median,
     pair_costs,
     view_pair_costs,
 )
+from orpose_ros.fusion.robust import nan_median
 from orpose_ros.geometry.body_model import standing_template_coco
 
 POSITIONS = [(-0.9, 0.2), (0.1, -0.6), (0.8, 0.7)]

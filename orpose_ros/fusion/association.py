@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from orpose_ros.fusion.robust import nan_median
 from orpose_ros.geometry.body_model import standing_template_coco
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON
@@ -123,19 +124,6 @@ def closest_points(
     point_a = centre_a + range_a[..., None] * a
     point_b = centre_b + range_b[..., None] * b
     return np.linalg.norm(point_a - point_b, axis=-1), range_a, range_b, 0.5 * (point_a + point_b)
-
-
-def nan_median(values: np.ndarray, min_count: int) -> np.ndarray:
-    """(...) median over the last axis of (..., K) values ignoring NaN; NaN with fewer than ``min_count`` values.
-
-    (Sort-based: no warnings for empty slices, unlike `np.nanmedian`.)
-    """
-    count = (~np.isnan(values)).sum(axis=-1)
-    ordered = np.sort(values, axis=-1)  # NaN last
-    lower = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], axis=-1)[..., 0]
-    upper = np.take_along_axis(ordered, np.maximum(count // 2, 0)[..., None], axis=-1)[..., 0]
-    with np.errstate(invalid="ignore"):
-        return np.where(count >= max(min_count, 1), 0.5 * (lower + upper), np.nan)
 
 
 def body_scales(joints: np.ndarray, min_limbs: int = 3) -> np.ndarray:

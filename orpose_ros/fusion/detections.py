@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from orpose_ros.fusion.robust import nan_median
 from orpose_ros.skeleton import NUM_KEYPOINTS
 
 
@@ -86,11 +87,9 @@ def duplicate_mask(
     size = np.nan_to_num(size)
     shared = confident[:, None] & confident[None]  # (N, N, 17)
     distance = np.where(shared, np.linalg.norm(xy[:, None] - xy[None], axis=-1), np.nan)
-    count = shared.sum(axis=-1)
-    median = np.full((N, N), np.inf)
-    pairs = count >= 2
-    median[pairs] = np.nanmedian(distance[pairs], axis=-1)
-    same = pairs & (median <= max_offset * np.maximum(size[:, None], size[None]))
+    median = nan_median(distance, 2)  # NaN with fewer than 2 shared keypoints
+    with np.errstate(invalid="ignore"):
+        same = median <= max_offset * np.maximum(size[:, None], size[None])
     np.fill_diagonal(same, False)
     for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable"):
         if not duplicate[i]:  # kept: the lower-scoring detections of the same person are duplicates

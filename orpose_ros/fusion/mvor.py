@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from orpose_ros.fusion.detections import PersonDetection
-from orpose_ros.geometry.calibration import RoomCalibration
+from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.calibration_files import calibration_from_mvor
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
 
@@ -140,6 +140,8 @@ def load_mvor(
         multiview, annotations, annotations3d = raw["multiview_images"], raw["annotations"], raw["annotations3D"]
     except (KeyError, IndexError, TypeError) as exc:
         raise MvorError(f"{path}: not an MVOR annotation file (missing {exc})") from None
+    except CalibrationError as exc:
+        raise MvorError(str(exc)) from None
     detections = _detections_by_image(Path(detections_path), min_detection_score) if detections_path else {}
     cam1 = calibration.camera("cam1")
 

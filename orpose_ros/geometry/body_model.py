@@ -113,8 +113,8 @@ def body_to_camera_rotations(up_camera: np.ndarray, headings_rad: np.ndarray) ->
     facing = -view  # heading 0: facing the camera
     right0 = np.cross(facing, up)  # x = y x z for a right-handed (x right, y forward, z up) frame
     c, s = np.cos(headings_rad)[:, None], np.sin(headings_rad)[:, None]
-    forward = c * facing + s * -right0  # turning left moves forward towards -right
-    right = np.cross(forward, up)
+    forward = c * facing - s * right0  # turning left moves forward towards -right
+    right = c * right0 + s * facing  # = forward x up, both turned by the same heading
     return np.stack([right, forward, np.broadcast_to(up, right.shape)], axis=-1)
 
 

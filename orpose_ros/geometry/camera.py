@@ -45,6 +45,7 @@ class PinholeCamera:
             zero means none.
         T_world_from_camera: (4, 4) rigid pose of the camera optical frame in the world frame [m].
         image_topic, camera_info_topic, frame_id: ROS names the calibration carries ("" = not given).
+        T_camera_from_world, projection_matrix (3, 4) K [R | t] [px], has_distortion: derived on creation.
     """
 
     name: str
@@ -58,6 +59,7 @@ class PinholeCamera:
     frame_id: str = ""
     T_camera_from_world: np.ndarray = field(init=False, repr=False)
     projection_matrix: np.ndarray = field(init=False, repr=False)
+    has_distortion: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         def fail(field_name: str, why: str) -> None:
@@ -94,6 +96,7 @@ class PinholeCamera:
         object.__setattr__(self, "T_world_from_camera", T)
         object.__setattr__(self, "T_camera_from_world", _frozen_array(invert_rigid(T)))
         object.__setattr__(self, "projection_matrix", _frozen_array(K @ self.T_camera_from_world[:3]))
+        object.__setattr__(self, "has_distortion", bool(np.any(distortion != 0.0)))
 
     # ---- constructors -----------------------------------------------------------------------
 
@@ -166,10 +169,6 @@ class PinholeCamera:
         return replace(self, T_world_from_camera=T_world_from_camera)
 
     # ---- properties -------------------------------------------------------------------------
-
-    @property
-    def has_distortion(self) -> bool:
-        return bool(np.any(self.distortion != 0.0))
 
     @property
     def centre_world(self) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.stats import chi2
+from scipy.special import gammaincinv
 
 _UNMATCHED = 1e9
 
@@ -139,7 +139,7 @@ class Tracker:
             innovation = positions[rows][None] - self._x[:, None, :D]  # (T, M, D)
             solved = np.linalg.solve(S[:, None], innovation[..., None])[..., 0]
             d2 = np.sum(innovation * solved, axis=-1)
-            gate = chi2.ppf(self.options.gate_probability, D)
+            gate = 2.0 * gammaincinv(D / 2.0, self.options.gate_probability)  # chi-square quantile, D dof
             t_idx, m_idx = linear_sum_assignment(np.where(d2 <= gate, d2, _UNMATCHED))
             for t, m in zip(t_idx, m_idx, strict=True):
                 if d2[t, m] <= gate:

@@ -27,7 +27,7 @@ def mvor_args() -> list[str]:
 
 def test_table_json_and_plot(tmp_path: Path, mvor_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     out, png = tmp_path / "scores.json", tmp_path / "plot.png"
-    assert main([*mvor_args, "--all-cores", "--json", str(out), "--plot", str(png)]) == 0
+    assert main([*mvor_args, "--all-cores", "--json", str(out), "--plot", str(png), "--annotation-consistency"]) == 0
     printed = capsys.readouterr().out
     assert "| all | 97 |" in printed and "False positives per frame" in printed and "Floor: z = " in printed
     scores = json.loads(out.read_text())
@@ -35,6 +35,8 @@ def test_table_json_and_plot(tmp_path: Path, mvor_args: list[str], capsys: pytes
     assert -1.3 < scores["floor_z_m"] < -0.8  # people's hips are ~1 m above the floor, near MVOR's z = 0
     assert scores["splits"]["all"]["recall_percent"] >= 90.0
     assert png.stat().st_size < 300_000 and png.read_bytes()[:4] == b"\x89PNG"
+    consistency = scores["annotation_consistency"]
+    assert consistency["3 views"]["mean_error_cm"] < consistency["2 views"]["mean_error_cm"] < 15.0
 
 
 def test_placement_study_and_given_floor(

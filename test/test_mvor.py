@@ -27,6 +27,8 @@ def test_frames_people_and_cameras(dataset: MvorDataset) -> None:
     assert sum(len(d) for f in dataset.frames for d in f.detections.values()) == 339
     frame = dataset.frames[0]
     assert set(frame.image_ids) == {"cam1", "cam2", "cam3"} and frame.image_ids["cam2"] == 10020000000
+    assert all(tuple(p.keypoints_2d) == p.cameras and all(k.shape == (10, 3) for k in p.keypoints_2d.values())
+               for p in people)  # fmt: skip
 
 
 def test_ground_truth_is_in_metres_in_the_room_frame(dataset: MvorDataset) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
-from orpose_ros.fusion.mvor_evaluation import JOINT_GROUPS, Evaluation, markdown_table
+from orpose_ros.fusion.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame
 from orpose_ros.geometry.body_model import upright_template_from_camera_pose
 from orpose_ros.geometry.calibration import FloorPlane
@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also place every detection from its camera alone with each method and template, and score them",
     )
     parser.add_argument("--h36m-stats", type=Path, help="h36stats.json: adds its mean pose as a template to the study")
+    parser.add_argument(
+        "--annotation-consistency",
+        action="store_true",
+        help="also triangulate MVOR's own 2D annotations and score them like the fusion (a floor for any method)",
+    )
     parser.add_argument("--mvor-distortion", action="store_true", help="use MVOR's lens distortion (default: pinhole)")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU core")
     return parser
@@ -237,6 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     floor_text = "none" if floor is None else f"z = {floor.offset_m:.3f} m ({summary['floor_source']})"
     print(f"Floor: {floor_text}. Timing: {core}; environment {environment or 'has no BLAS variables set'}.")
     print(f"Matched predictions by placement: {summary['matched_placements']}")
+    if args.annotation_consistency:
+        summary["annotation_consistency"] = annotation_consistency(dataset)
+        print("MVOR's 2D annotations triangulated, against its 3D annotations (shoulders, elbows, wrists):")
+        for views, scores in summary["annotation_consistency"].items():
+            print(f"- {views}: {scores['mean_error_cm']} cm mean over {scores['joints']} joints")
     if args.placement_study:
         templates: dict[str, np.ndarray | None] = {"anthropometric": None}
         if template is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +43,13 @@ class MvorPerson:
         person_id: MVOR's person id (shared by the person's 2D annotations).
         joints_world: (10, 3) MVOR-10 joints in the room frame [m]; NaN where unannotated.
         cameras: names of the cameras whose image annotates the person's keypoints.
+        keypoints_2d: camera name -> (10, 3) the 2D annotation x, y [px], visibility (0: not annotated).
     """
 
     person_id: int
     joints_world: np.ndarray
     cameras: tuple[str, ...]
+    keypoints_2d: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,12 +164,13 @@ def load_mvor(
             joints = points[: len(joint_names)] / _MM_PER_M
             joints[placeholder_mask(points)[: len(joint_names)]] = np.nan
             pid = int(a["person_id"])
-            cameras = tuple(
-                name
+            keypoints = {
+                name: np.asarray(b["keypoints"], dtype=np.float64).reshape(-1, 3)
                 for name, image_id in image_ids.items()
-                if any(int(b["person_id"]) == pid and not b.get("only_bbox", 0) for b in by_image[image_id])
-            )
-            people.append(MvorPerson(pid, cam1.to_world(joints), cameras))
+                for b in by_image[image_id]
+                if int(b["person_id"]) == pid and not b.get("only_bbox", 0)
+            }
+            people.append(MvorPerson(pid, cam1.to_world(joints), tuple(keypoints), keypoints))
             labelled.add(pid)
         unlabelled = {}
         for name, image_id in image_ids.items():

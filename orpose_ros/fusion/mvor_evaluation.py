@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from orpose_ros.fusion.mvor import MvorFrame, mvor_to_coco_indices
+from orpose_ros.fusion.mvor import MvorDataset, MvorFrame, mvor_to_coco_indices
 from orpose_ros.fusion.pipeline import FusedPerson
 from orpose_ros.geometry.calibration import RoomCalibration
+from orpose_ros.geometry.triangulation import triangulate
 
 MATCH_DISTANCE_M = 0.5
 JOINT_GROUPS = ("shoulder", "elbow", "wrist", "hip")
@@ -205,3 +206,34 @@ def markdown_table(summary: dict) -> str:
         f"max {t['max']} ms ({summary['frames']} frames).\n"
     )
     return header + "\n".join(rows) + "\n" + footer
+
+
+def annotation_consistency(dataset: MvorDataset) -> dict[str, dict[str, float | int]]:
+    """How well MVOR's own 2D annotations agree with its 3D ones: each ground-truth person's annotated 2D
+    keypoints are triangulated (`geometry.triangulation.triangulate`, the fusion's) and compared with the 3D
+    ground truth, over shoulders, elbows and wrists, by number of views: about the best any method whose
+    2D keypoints match the annotations can score."""
+    cameras = dataset.calibration.complete_cameras()
+    P = np.stack([c.projection_matrix for c in cameras])
+    shared = np.array(
+        [i for i in mvor_to_coco_indices(dataset.joint_names) if not dataset.joint_names[i].endswith("hip")]
+    )
+    errors: dict[int, list[float]] = {}
+    for frame in dataset.frames:
+        for person in frame.people:
+            uv = np.full((len(cameras), len(dataset.joint_names), 2), np.nan)
+            w = np.zeros((len(cameras), len(dataset.joint_names)))
+            for v, camera in enumerate(cameras):
+                kp = person.keypoints_2d.get(camera.name)
+                if kp is not None:
+                    seen = kp[:, 2] > 0
+                    uv[v, seen], w[v, seen] = camera.undistort_pixels(kp[seen, :2]), 1.0
+            result = triangulate(P, uv, w)
+            error = np.linalg.norm(result.points[shared] - person.joints_world[shared], axis=-1)
+            for e, views in zip(error, result.num_views[shared], strict=True):
+                if np.isfinite(e):
+                    errors.setdefault(int(views), []).append(float(e))
+    return {
+        f"{views} views": {"joints": len(e), "mean_error_cm": round(100.0 * float(np.mean(e)), 1)}
+        for views, e in sorted(errors.items())
+    }

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--mvor-distortion", action="store_true", help="use MVOR's lens distortion (default: pinhole)")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU core")
+    parser.add_argument(
+        "--timing-repeats", type=int, default=5, metavar="N", help="fuse each frame N times, time = median (default 5)"
+    )
     return parser
 
 
@@ -105,15 +108,23 @@ def self_calibrated_floor(dataset: MvorDataset, options: FusionOptions) -> Floor
     return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), options.placement.stature_m) if joints else None
 
 
-def run(dataset: MvorDataset, options: FusionOptions, progress: str | None = None) -> tuple[Evaluation, list]:
-    """Fuse and score every frame; returns the evaluation and the fused people per frame."""
+def run(
+    dataset: MvorDataset, options: FusionOptions, repeats: int = 1, progress: str | None = None
+) -> tuple[Evaluation, list]:
+    """Fuse and score every frame; returns the evaluation and the fused people per frame.
+
+    Each frame is fused ``repeats`` times (the result is the same) and its time is the median of those
+    runs, so that other processes on the machine disturb the measurement less.
+    """
     evaluation = Evaluation(dataset.joint_names, dataset.calibration)
     fused = []
     for frame in tqdm(dataset.frames, desc=progress, disable=progress is None, unit="frame"):
-        start = time.perf_counter()
-        people = fuse_frame(dataset.calibration, frame.detections, options)
-        elapsed_ms = 1000.0 * (time.perf_counter() - start)
-        evaluation.add_frame(frame, people, elapsed_ms)
+        times_ms = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            people = fuse_frame(dataset.calibration, frame.detections, options)
+            times_ms.append(1000.0 * (time.perf_counter() - start))
+        evaluation.add_frame(frame, people, float(np.median(times_ms)))
         fused.append(people)
     return evaluation, fused
 
@@ -231,16 +242,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         floor = None if args.floor == "none" else FloorPlane.horizontal(args.floor)
     dataset = replace(dataset, calibration=dataset.calibration.with_floor(floor))
-    evaluation, fused = run(dataset, options, progress="fusing")
+    evaluation, fused = run(dataset, options, max(1, args.timing_repeats), progress="fusing")
     summary = evaluation.summary()
     environment = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                                               "OMP_NUM_THREADS") if k in os.environ}  # fmt: skip
     summary["floor_z_m"] = None if floor is None else round(float(floor.offset_m), 4)
     summary["floor_source"] = "self-calibrated" if args.floor == "auto" else "given"
-    summary["timing"] = {"cpu": core, "environment": environment}
+    summary["timing"] = {"cpu": core, "environment": environment, "repeats_per_frame": max(1, args.timing_repeats)}
     print(markdown_table(summary))
     floor_text = "none" if floor is None else f"z = {floor.offset_m:.3f} m ({summary['floor_source']})"
-    print(f"Floor: {floor_text}. Timing: {core}; environment {environment or 'has no BLAS variables set'}.")
+    print(
+        f"Floor: {floor_text}. Timing: {core}, median of {max(1, args.timing_repeats)} runs per frame; "
+        f"environment {environment or 'has no BLAS variables set'}."
+    )
     print(f"Matched predictions by placement: {summary['matched_placements']}")
     if args.annotation_consistency:
         summary["annotation_consistency"] = annotation_consistency(dataset)

@@ -183,7 +183,7 @@ def save_plot(path: Path, dataset: MvorDataset, fused: list, summary: dict) -> N
     frame, people = dataset.frames[index], [p.with_id(k) for k, p in enumerate(fused[index])]
     truth = [p.joints_world for p in frame.people]
     points = np.concatenate([j.reshape(-1, 3) for j in truth] + [p.joints for p in people])
-    view = TopDownView.around(dataset.calibration, points, size_px=520, margin_m=0.4)
+    view = TopDownView.around(dataset.calibration, points, size_px=520, margin_m=0.7)
     picture = draw_top_down(
         view,
         dataset.calibration,
@@ -206,7 +206,7 @@ def save_plot(path: Path, dataset: MvorDataset, fused: list, summary: dict) -> N
     right.legend(fontsize=8)
     right.grid(axis="y", alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=80)
+    figure.savefig(path, dpi=100)
     plt.close(figure)
 
 

@@ -77,7 +77,7 @@ class PlacementOptions:
     size_noise: float = 0.05
     height_noise_m: float = 0.05
     headings: int = 12
-    iterations: int = 3
+    iterations: int = 2
     huber_m: float = 0.1
     template_coco: np.ndarray | None = field(default=None, compare=False, repr=False)
 

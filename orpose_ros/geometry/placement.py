@@ -269,12 +269,12 @@ def place_people(
         measured = np.all(np.isfinite(skeletons_h36m), axis=(1, 2))
     # Candidate skeletons in camera axes: (N, K, 17, 3) H36M joints and the COCO keypoints they stand for.
     K = options.headings
-    rotations = body_to_camera_rotations(up, np.arange(K) * (2.0 * np.pi / K))  # (K, 3, 3)
-    to_camera = np.swapaxes(rotations, -1, -2)
-    h36m = np.broadcast_to(standing_template_h36m(options.stature_m) @ to_camera, (N, K, 17, 3)).copy()
+    to_camera = np.swapaxes(body_to_camera_rotations(up, np.arange(K) * (2.0 * np.pi / K)), -1, -2)  # (K, 3, 3)
+    h36m = np.broadcast_to(standing_template_h36m(options.stature_m) @ to_camera, (N, K, 17, 3))
     template = standing_template_coco(options.stature_m) if options.template_coco is None else options.template_coco
-    coco = np.broadcast_to(template @ to_camera, (N, K, 17, 3)).copy()
+    coco = np.broadcast_to(template @ to_camera, (N, K, 17, 3))
     if measured.any():
+        h36m, coco = h36m.copy(), coco.copy()
         h36m[measured] = skeletons_h36m[measured][:, None]
         coco[measured] = coco_from_h36m(skeletons_h36m[measured])[:, None]
 

@@ -251,3 +251,10 @@ def test_pending_camera_needs_a_rigid_pose() -> None:
         PendingCamera("x", np.diag([1.0, 1.0, 3.0, 1.0]))
     camera = PendingCamera("x", np.eye(4), frame_id="x_optical").with_intrinsics(K9, 640, 480)
     assert isinstance(camera, PinholeCamera) and camera.frame_id == "x_optical"
+
+
+def test_docs_show_the_example_calibration_as_it_is() -> None:
+    """docs/fusion.md quotes config/cameras.example.yaml; the two must not drift apart."""
+    docs = (REPO / "docs" / "fusion.md").read_text()
+    block = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == EXAMPLE.read_text()

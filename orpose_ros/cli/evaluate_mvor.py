@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--placement", choices=PLACEMENT_METHODS, default=PlacementOptions().method, help="single-camera placement"
     )
     parser.add_argument(
+        "--no-fill",
+        action="store_true",
+        help="do not place the joints only one camera of a triangulated person sees (FusionOptions)",
+    )
+    parser.add_argument(
         "--placement-study",
         action="store_true",
         help="also place every detection from its camera alone with each method and template, and score them",
@@ -258,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     core = "all cores" if args.all_cores else pin_to_one_core()
-    options = FusionOptions(placement=PlacementOptions(method=args.placement))
+    options = FusionOptions(placement=PlacementOptions(method=args.placement), fill_single_view_joints=not args.no_fill)
     if args.floor == "auto":
         floor = self_calibrated_floor(dataset, options)
     else:

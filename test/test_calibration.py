@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,6 +92,11 @@ def test_image_sizes_rescale_cameras_with_the_same_aspect_ratio() -> None:
         cal.for_image_sizes({"nope": (640, 480)})
 
 
+def _slug(value: object) -> str:
+    """A test id for a parameter: words of a string, "edit" for a function."""
+    return "-".join(re.findall(r"[A-Za-z0-9_]+", value))[:60] if isinstance(value, str) else "edit"
+
+
 def _write(tmp_path: Path, content: dict | str) -> Path:
     path = tmp_path / "cal.yaml"
     path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
@@ -137,6 +143,7 @@ def _edit(change: Callable[[dict], object]) -> dict:
         (lambda c: c.update(floor={"normal": [0, 0, 0]}), "floor.normal: must not be zero"),
         (lambda c: c.update(extra=1), "unknown top-level field 'extra'"),
     ],
+    ids=_slug,
 )
 def test_yaml_errors_name_file_camera_and_field(tmp_path: Path, change: Callable[[dict], object], message: str) -> None:
     path = _write(tmp_path, _edit(change))
@@ -164,6 +171,7 @@ def test_floor_is_optional_or_unknown(tmp_path: Path) -> None:
         ("just a string", "not a calibration"),
         ("world_frame: x\n", "not a calibration"),
     ],
+    ids=_slug,
 )
 def test_unreadable_files_are_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(CalibrationError, match=message):

@@ -113,20 +113,20 @@ def test_video_rendering(inputs: tuple[Path, list[Path]], tmp_path: Path) -> Non
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ("count", "2 result files for 3 cameras"),
-        ("name", "unknown camera 'cam9'"),
-        ("frames", "different frame counts"),
-        ("json", "not valid JSON"),
-        ("missing", "no such file"),
-        ("aspect", r"image size 640x360 does not match"),
-        ("pending", "intrinsics come from camera_info"),
-        ("images", "--images needs --render"),
-        ("person", r"frame 0: person 0: .*keypoints_2d must be \(17, 3\)"),
-    ],
-)
+BAD_INPUTS = [
+    ("count", "2 result files for 3 cameras"),
+    ("name", "unknown camera 'cam9'"),
+    ("frames", "different frame counts"),
+    ("json", "not valid JSON"),
+    ("missing", "no such file"),
+    ("aspect", r"image size 640x360 does not match"),
+    ("pending", "intrinsics come from camera_info"),
+    ("images", "--images needs --render"),
+    ("person", r"frame 0: person 0: .*keypoints_2d must be \(17, 3\)"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [pytest.param(c, m, id=c) for c, m in BAD_INPUTS])
 def test_bad_inputs_are_one_line_exit_2(
     inputs: tuple[Path, list[Path]], tmp_path: Path, change: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,7 +10,7 @@ from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.mvor import load_mvor
 from orpose_ros.fusion.mvor_evaluation import Evaluation
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame, person_centres
-from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
+from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, PendingCamera, RoomCalibration
 from orpose_ros.geometry.placement import PlacementOptions
 
 POSITIONS = [(-0.9, 0.2), (0.1, -0.6), (0.8, 0.7)]
@@ -102,6 +102,9 @@ def test_inputs_that_name_no_known_camera_or_lack_intrinsics_are_refused() -> No
     with pytest.raises(CalibrationError, match=r"unknown camera 'cam7' \(cameras: cam1, cam2, cam3\)"):
         fuse_frame(calibration, {"cam7": []})
     assert fuse_frame(calibration, {}) == [] and fuse_frame(calibration, {"cam1": []}) == []
+    pending = calibration.with_camera(PendingCamera("cam2", calibration.camera("cam2").T_world_from_camera))
+    with pytest.raises(CalibrationError, match="'cam2': intrinsics: still waiting for camera_info"):
+        fuse_frame(pending, {"cam2": []})
 
 
 def test_people_too_close_to_be_two_are_one() -> None:

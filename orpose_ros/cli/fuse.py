@@ -1,0 +1,347 @@
+"""``orpose-fuse``: people in the room from several calibrated cameras, offline, from orpose-infer results.
+
+Reads one orpose-infer JSON per camera (frame i of every file taken at the same instant), fuses each frame
+(`orpose_ros.fusion.stream.FusionStream`: association, triangulation, single-camera placement, tracking)
+and writes the people, in the calibration's world frame, as JSON; optionally renders a top-down view
+of the room (and, with the camera images, the people reprojected onto them) as PNGs or an mp4.
+No ROS needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from orpose_ros.fusion.association import AssociationOptions
+from orpose_ros.fusion.detections import PersonDetection
+from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions
+from orpose_ros.fusion.room_view import TopDownView, draw_reprojections, draw_top_down
+from orpose_ros.fusion.smoothing import OneEuroOptions
+from orpose_ros.fusion.stream import FusionStream, StreamOptions
+from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
+from orpose_ros.geometry.calibration_files import load_calibration
+from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions
+
+PROG = "orpose-fuse"
+DEFAULT_FPS = 10.0
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
+_PANEL_HEIGHT = 360
+
+log = logging.getLogger(PROG)
+
+
+class CliError(Exception):
+    """A mistake in the arguments or inputs: reported as one line, exit status 2."""
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options of ``orpose-fuse``."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Fuse orpose-infer results of several calibrated cameras into tracked people in the room.",
+        epilog="Calibration format: config/cameras.example.yaml (or an MVOR annotation file). See docs/fusion.md.",
+    )
+    parser.add_argument("--calibration", type=Path, required=True, help="room calibration (YAML, or MVOR JSON)")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="RESULTS",
+        help="orpose-infer JSON files, one per camera in calibration order, or NAME=FILE to match by camera name",
+    )
+    parser.add_argument("--json", type=Path, required=True, metavar="OUT.json", help="fused people per frame")
+    parser.add_argument("--render", type=Path, metavar="OUT", help="a folder (one PNG per frame) or an .mp4 video")
+    parser.add_argument(
+        "--images",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        help="with --render: one folder of frames per input (same order), to draw the people reprojected onto",
+    )
+    parser.add_argument("--fps", type=positive_float, default=DEFAULT_FPS, help="frame rate for time stamps [Hz]")
+    parser.add_argument(
+        "--placement", choices=PLACEMENT_METHODS, default=PlacementOptions().method, help="single-camera placement"
+    )
+    parser.add_argument(
+        "--keypoint-noise-px",
+        type=float,
+        default=AssociationOptions().keypoint_noise_px,
+        help="keypoint noise in the results' pixels (e.g. the privacy shrink factor for restored images)",
+    )
+    parser.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the tracked joints")
+    parser.add_argument("--mvor-distortion", action="store_true", help="MVOR calibrations: use their distortion")
+    return parser
+
+
+# ---- inputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CameraResults:
+    """One camera's orpose-infer results: per frame, its image size and detections."""
+
+    name: str
+    path: Path
+    sources: list[str]
+    sizes: list[tuple[int, int]]
+    detections: list[list[PersonDetection]]
+
+
+def _person(raw: Any, where: str, index: int) -> PersonDetection:
+    if not isinstance(raw, dict) or "keypoints_2d" not in raw:
+        raise CliError(f"{where}: person {index}: expected an object with keypoints_2d")
+    try:
+        kp3 = raw.get("keypoints_3d")
+        return PersonDetection(
+            np.asarray(raw["keypoints_2d"], dtype=np.float64),
+            float(raw.get("score", 1.0)),
+            None if kp3 is None else np.asarray(kp3, dtype=np.float64),
+            index,
+        )
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"{where}: person {index}: {exc}") from None
+
+
+def read_results(name: str, path: Path) -> CameraResults:
+    """Read an orpose-infer JSON file; `CliError` naming the file, frame and person when malformed."""
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CliError(f"{path}: not valid JSON ({str(exc).splitlines()[0]})") from None
+    frames = raw.get("frames") if isinstance(raw, dict) else None
+    if not isinstance(frames, list):
+        raise CliError(f'{path}: not orpose-infer results (expected {{"frames": [...]}})')
+    sources, sizes, detections = [], [], []
+    for i, frame in enumerate(frames):
+        where = f"{path}: frame {i}"
+        try:
+            width, height, persons = int(frame["width"]), int(frame["height"]), frame["persons"]
+        except (KeyError, TypeError, ValueError):
+            raise CliError(f"{where}: needs width, height and persons") from None
+        if width < 1 or height < 1 or not isinstance(persons, list):
+            raise CliError(f"{where}: bad width/height or persons")
+        sources.append(str(frame.get("source", "")))
+        sizes.append((width, height))
+        detections.append([_person(p, where, k) for k, p in enumerate(persons)])
+    return CameraResults(name, path, sources, sizes, detections)
+
+
+def match_inputs(calibration: RoomCalibration, inputs: Sequence[str]) -> list[tuple[str, Path]]:
+    """(camera name, file) pairs: NAME=FILE arguments by name, plain files in calibration order."""
+    named = [text for text in inputs if "=" in text and not Path(text).exists()]
+    if named and len(named) != len(inputs):
+        raise CliError("give either all inputs as NAME=FILE or none")
+    if named:
+        pairs = [(text.split("=", 1)[0], Path(text.split("=", 1)[1])) for text in inputs]
+        for name, _ in pairs:
+            if name not in calibration.names:
+                raise CliError(f"unknown camera {name!r} (cameras: {', '.join(calibration.names)})")
+        if len({name for name, _ in pairs}) != len(pairs):
+            raise CliError("a camera is given twice")
+        return pairs
+    if len(inputs) != len(calibration.names):
+        raise CliError(
+            f"{len(inputs)} result files for {len(calibration.names)} cameras ({', '.join(calibration.names)}): "
+            "give one per camera in calibration order, or NAME=FILE"
+        )
+    return [(name, Path(text)) for name, text in zip(calibration.names, inputs, strict=True)]
+
+
+def frame_images(folder: Path, sources: list[str]) -> list[Path | None]:
+    """Per frame, the image of ``folder`` named like the frame's source, else the folder's i-th image."""
+    if not folder.is_dir():
+        raise CliError(f"--images {folder}: not a folder")
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    by_name = {p.name: p for p in images}
+    return [by_name.get(Path(s).name) or (images[i] if i < len(images) else None) for i, s in enumerate(sources)]
+
+
+# ---- outputs --------------------------------------------------------------------------------
+
+
+def person_to_dict(person: FusedPerson) -> dict[str, Any]:
+    """One fused person in the output layout: 17 x [x, y, z, confidence] or null per COCO joint."""
+    joints = [
+        [round(float(v), 4) for v in (*xyz, c)] if np.all(np.isfinite(xyz)) else None
+        for xyz, c in zip(person.joints, person.confidence, strict=True)
+    ]
+    return {
+        "id": int(person.id),
+        "score": round(float(person.score), 4),
+        "views": list(person.cameras),
+        "placement": person.placement,
+        "keypoints_3d": joints,
+    }
+
+
+class FrameSink:
+    """Rendered frames: one PNG each into a folder, or an mp4 (mp4v) video."""
+
+    def __init__(self, target: Path, fps: float) -> None:
+        self.target, self.fps = target, fps
+        self.video = target.suffix.lower() == ".mp4"
+        self.writer: cv2.VideoWriter | None = None
+        self.count = 0
+        if self.video:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        elif target.exists() and not target.is_dir():
+            raise CliError(f"--render {target}: exists and is not a folder (use a .mp4 name for a video)")
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+
+    def write(self, image: np.ndarray) -> None:
+        if not self.video:
+            path = self.target / f"{self.count:06d}.png"
+            if not cv2.imwrite(str(path), image):
+                raise CliError(f"cannot write {path}")
+        else:
+            if self.writer is None:
+                self.size = (image.shape[1], image.shape[0])
+                self.writer = cv2.VideoWriter(str(self.target), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+                if not self.writer.isOpened():
+                    raise CliError(f"cannot write the video {self.target}")
+            self.writer.write(cv2.resize(image, self.size) if image.shape[1::-1] != self.size else image)
+        self.count += 1
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+def _panel(image: np.ndarray, height: int) -> np.ndarray:
+    scale = height / image.shape[0]
+    return cv2.resize(image, (max(1, round(image.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
+
+
+def render_frame(
+    view: TopDownView,
+    calibration: RoomCalibration,
+    people: list[FusedPerson],
+    title: str,
+    camera_images: list[tuple[str, np.ndarray | None]],
+) -> np.ndarray:
+    """The top-down view, then (when given) each camera's image with the people reprojected, side by side."""
+    panels = [_panel(draw_top_down(view, calibration, people, title=title), _PANEL_HEIGHT)]
+    for name, image in camera_images:
+        if image is None:
+            continue
+        camera = calibration.camera(name).scaled_to(image.shape[1], image.shape[0])
+        drawn = draw_reprojections(image, camera, people)
+        cv2.putText(drawn, name, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        panels.append(_panel(drawn, _PANEL_HEIGHT))
+    return np.concatenate(panels, axis=1)
+
+
+def _load_image(path: Path | None) -> np.ndarray | None:
+    if path is None:
+        return None
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise CliError(f"cannot read the image {path}")
+    return image
+
+
+# ---- main -----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> None:
+    """Everything after argument parsing; raises `CliError` (or `CalibrationError`) for bad inputs."""
+    if args.images is not None and args.render is None:
+        raise CliError("--images needs --render")
+    calibration = load_calibration(args.calibration, mvor_distortion=args.mvor_distortion)
+    if calibration.pending_names:
+        raise CliError(
+            f"{args.calibration}: camera {calibration.pending_names[0]!r}: intrinsics come from camera_info; "
+            "orpose-fuse needs K, distortion, width and height in the calibration file"
+        )
+    results = [read_results(name, path) for name, path in match_inputs(calibration, args.inputs)]
+    counts = {r.name: len(r.detections) for r in results}
+    if len(set(counts.values())) != 1:
+        raise CliError(f"the result files have different frame counts: {counts}")
+    if args.images is not None and len(args.images) != len(results):
+        raise CliError(f"--images needs one folder per input ({len(results)}), got {len(args.images)}")
+    images = [frame_images(folder, r.sources) for folder, r in zip(args.images or [], results, strict=False)]
+
+    options = StreamOptions(
+        fusion=FusionOptions(
+            association=AssociationOptions(keypoint_noise_px=args.keypoint_noise_px),
+            placement=PlacementOptions(method=args.placement),
+        ),
+        smoothing=OneEuroOptions() if args.smooth else None,
+    )
+    frame_count = next(iter(counts.values()))
+    # the calibration rescaled to each combination of image sizes, checked before any work
+    frame_sizes = [tuple((r.name, r.sizes[i]) for r in results) for i in range(frame_count)]
+    sized = {sizes: calibration.for_image_sizes(dict(sizes)) for sizes in set(frame_sizes)}
+    frames_out = []
+    sink = FrameSink(args.render, args.fps) if args.render else None
+    view = None
+    stream = FusionStream(calibration, options)
+    try:
+        for i in tqdm(range(frame_count), desc=PROG, unit="frame"):
+            stream.calibration = sized[frame_sizes[i]]
+            stamp = i / args.fps
+            people = stream.process(stamp, {r.name: r.detections[i] for r in results})
+            frames_out.append({"index": i, "stamp": round(stamp, 6), "persons": [person_to_dict(p) for p in people]})
+            if sink is not None:
+                if view is None:
+                    view = TopDownView.around(calibration, np.array([p.joints for p in people]).reshape(-1, 3), 480)
+                camera_images = [(r.name, _load_image(frames[i])) for r, frames in zip(results, images, strict=False)]
+                sink.write(render_frame(view, calibration, people, f"frame {i}  t = {stamp:.2f} s", camera_images))
+    finally:
+        if sink is not None:
+            sink.close()
+    out = {
+        "world_frame": calibration.world_frame,
+        "fps": args.fps,
+        "cameras": [r.name for r in results],
+        "joint_order": "COCO-17",
+        "frames": frames_out,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.json.with_name(f".{args.json.name}.part")
+    partial.write_text(json.dumps(out, allow_nan=False) + "\n")
+    os.replace(partial, args.json)
+    people_total = sum(len(f["persons"]) for f in frames_out)
+    ids = {p["id"] for f in frames_out for p in f["persons"] if p["id"] >= 0}
+    print(f"{PROG}: {len(frames_out)} frames, {people_total} people ({len(ids)} tracks) -> {args.json}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit status (2 for a mistake in the arguments or inputs)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
+    try:
+        run(args)
+    except (CliError, CalibrationError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Multi-camera fusion of people, without ROS or torch: one stage per module, plain inputs and outputs.
+
+- `detections`: `PersonDetection`, the plain per-camera input; repeated detections (pose NMS).
+- `association`: which detections of different cameras show the same person.
+- `pipeline`: `fuse_frame`, one synchronised frame -> `FusedPerson` list in the world frame.
+- `tracking`: `Tracker`, ids over time for positions in any metric frame.
+- `smoothing`: One-Euro smoothing of joints per track.
+- `stream`: `FusionStream`, fusion + tracking + smoothing over a stream of frames.
+- `room_view`: top-down and reprojection pictures.
+- `mvor`, `mvor_evaluation`: reading and scoring on the MVOR dataset.
+"""
+
+from orpose_ros.fusion.association import AssociationOptions, associate
+from orpose_ros.fusion.detections import PersonDetection
+from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson, FusionOptions, fuse_frame
+from orpose_ros.fusion.smoothing import JointSmoother, OneEuroFilter, OneEuroOptions
+from orpose_ros.fusion.stream import FusionStream, StreamOptions, track_people
+from orpose_ros.fusion.tracking import Track, Tracker, TrackerOptions, TrackingError
+
+__all__ = [
+    "TRIANGULATED",
+    "AssociationOptions",
+    "FusedPerson",
+    "FusionOptions",
+    "FusionStream",
+    "JointSmoother",
+    "OneEuroFilter",
+    "OneEuroOptions",
+    "PersonDetection",
+    "StreamOptions",
+    "Track",
+    "Tracker",
+    "TrackerOptions",
+    "TrackingError",
+    "associate",
+    "fuse_frame",
+    "track_people",
+]

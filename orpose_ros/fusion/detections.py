@@ -1,0 +1,97 @@
+"""The plain input of fusion: the people one camera detected in one frame.
+
+Build them from any detector's results (ORPose through orpose-infer or the ROS node, OpenPose...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from orpose_ros.fusion.robust import nan_median
+from orpose_ros.skeleton import NUM_KEYPOINTS
+
+
+@dataclass(frozen=True, eq=False)
+class PersonDetection:
+    """One person detected in one camera frame.
+
+    Attributes:
+        keypoints_2d: (17, 3) float64 COCO-17 keypoints x, y [px of the camera's image], score (0 = not found).
+        score: detection score, 0..1.
+        keypoints_3d: (17, 3) float64 pelvis-relative Human3.6M-17 joints [m] in camera axes (x right, y down,
+            z forward), or None for 2D-only detectors.
+        index: position of the detection in its frame's results (reported back with the fused people).
+    """
+
+    keypoints_2d: np.ndarray
+    score: float = 1.0
+    keypoints_3d: np.ndarray | None = None
+    index: int = -1
+
+    def __post_init__(self) -> None:
+        try:
+            kp = np.array(self.keypoints_2d, dtype=np.float64)
+            kp3 = None if self.keypoints_3d is None else np.array(self.keypoints_3d, dtype=np.float64)
+            score = float(self.score)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"detection {self.index}: keypoints and score must be numbers ({exc})") from None
+        if kp.shape != (NUM_KEYPOINTS, 3):
+            raise ValueError(f"detection {self.index}: keypoints_2d must be (17, 3) x, y, score, got {kp.shape}")
+        if kp3 is not None and kp3.shape != (NUM_KEYPOINTS, 3):
+            raise ValueError(f"detection {self.index}: keypoints_3d must be (17, 3) x, y, z, got {kp3.shape}")
+        kp.setflags(write=False)
+        if kp3 is not None:
+            kp3.setflags(write=False)
+        object.__setattr__(self, "keypoints_2d", kp)
+        object.__setattr__(self, "keypoints_3d", kp3)
+        object.__setattr__(self, "score", score)
+
+
+#: Detections of one synchronised frame: camera name -> that camera's people.
+FrameDetections = Mapping[str, Sequence[PersonDetection]]
+
+
+def stack_keypoints(detections: Sequence[PersonDetection]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 17, 3) 2D keypoints and (N, 17, 3) 3D skeletons (rows of NaN where absent) of N detections."""
+    if not detections:
+        return np.zeros((0, NUM_KEYPOINTS, 3)), np.zeros((0, NUM_KEYPOINTS, 3))
+    kp2 = np.stack([d.keypoints_2d for d in detections])
+    kp3 = np.stack([d.keypoints_3d if d.keypoints_3d is not None else np.full((NUM_KEYPOINTS, 3), np.nan)
+                    for d in detections])  # fmt: skip
+    return kp2, kp3
+
+
+def duplicate_mask(
+    keypoints_2d: np.ndarray, scores: np.ndarray, min_joint_score: float, max_offset: float = 0.05
+) -> np.ndarray:
+    """(N,) True for detections that repeat a higher-scoring detection of the same image (pose NMS).
+
+    Two detections show the same person when they share >= 2 confident keypoints and the median distance
+    between those is at most ``max_offset`` times the size (keypoint-box diagonal) of the larger one: about
+    the keypoint noise of one person (OKS uses similar scales).
+
+    Args:
+        keypoints_2d: (N, 17, 3) x, y [px], score; scores: (N,) detection scores.
+    """
+    N = len(keypoints_2d)
+    duplicate = np.zeros(N, dtype=bool)
+    if N < 2:
+        return duplicate
+    confident = keypoints_2d[..., 2] >= max(min_joint_score, 1e-9)
+    xy = np.where(confident[..., None], keypoints_2d[..., :2], np.nan)
+    with np.errstate(invalid="ignore"):
+        size = np.hypot(*(np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1)).T)  # (N,)
+    size = np.nan_to_num(size)
+    shared = confident[:, None] & confident[None]  # (N, N, 17)
+    distance = np.where(shared, np.linalg.norm(xy[:, None] - xy[None], axis=-1), np.nan)
+    median = nan_median(distance, 2)  # NaN with fewer than 2 shared keypoints
+    with np.errstate(invalid="ignore"):
+        same = median <= max_offset * np.maximum(size[:, None], size[None])
+    np.fill_diagonal(same, False)
+    for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable"):
+        if not duplicate[i]:  # kept: the lower-scoring detections of the same person are duplicates
+            duplicate |= same[i]
+    return duplicate

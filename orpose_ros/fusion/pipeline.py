@@ -1,0 +1,328 @@
+"""One synchronised frame of several calibrated cameras -> the people in the room, in the world frame.
+
+Stages (each a function of plain arrays, see their modules):
+
+0. repeated detections of one person in one image are dropped (`fusion.detections.duplicate_mask`);
+1. association (`fusion.association`): detections of the same person across cameras;
+2. triangulation (`geometry.triangulation`) of every group seen by >= 2 cameras, all joints at once;
+   keypoints only one camera of the group sees are placed at the depth of their nearest triangulated
+   neighbour on the skeleton;
+3. single-camera placement (`geometry.placement`) of the people only one camera sees;
+4. duplicates removed: a single-camera detection whose rays pass through a triangulated person's joints
+   is that person, and two people whose centres are closer than two bodies allow are one.
+
+`fuse_frame` keeps no state; `fusion.stream.FusionStream` adds tracking and smoothing over time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from orpose_ros.fusion.association import (
+    AssociationOptions,
+    associate,
+    focal_length_px,
+    keypoint_rays,
+    noise_normalised,
+    pair_costs,
+)
+from orpose_ros.fusion.detections import PersonDetection, duplicate_mask, stack_keypoints
+from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
+from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.geometry.placement import PlacementOptions, place_people
+from orpose_ros.geometry.triangulation import MIN_RAY_ANGLE_DEG, OUTLIER_DISTANCE_M, triangulate
+from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_KEYPOINTS
+
+log = logging.getLogger(__name__)
+
+TRIANGULATED = "triangulated"
+SINGLE_VIEW = "single-view"
+_TORSO = np.array([n.endswith(("shoulder", "hip")) for n in COCO_KEYPOINT_NAMES])
+
+
+def _hop_distances(edges: tuple[tuple[int, int], ...], n: int) -> np.ndarray:
+    """(n, n) number of bones between joints of a skeleton (Floyd-Warshall on its edges)."""
+    hops = np.full((n, n), np.inf)
+    np.fill_diagonal(hops, 0.0)
+    for a, b in edges:
+        hops[a, b] = hops[b, a] = 1.0
+    for k in range(n):
+        hops = np.minimum(hops, hops[:, k : k + 1] + hops[k : k + 1, :])
+    return hops
+
+
+_COCO_HOPS = _hop_distances(COCO_SKELETON, NUM_KEYPOINTS)
+
+
+@dataclass(frozen=True)
+class FusionOptions:
+    """How `fuse_frame` turns detections into people (defaults are physical sizes, not tuned numbers).
+
+    Attributes:
+        min_person_score: detections scoring below are ignored.
+        association: matching across cameras (its ``min_joint_score`` also selects the keypoints
+            triangulated, and its ``max_ray_distance_m`` the detections that duplicate a triangulated person).
+        outlier_distance_m: a view whose ray misses a joint triangulated from the other views by more is
+            dropped for that joint [m] (a joint is about 0.1 m across).
+        min_ray_angle_deg: joints seen under rays closer than this are not triangulated [deg].
+        refine_iterations: Gauss-Newton steps on the reprojection error after the linear triangulation.
+        min_triangulated_joints: a group with fewer triangulated joints is treated as single-camera people.
+        fill_single_view_joints: place keypoints that only one camera of a group sees (see module doc).
+        single_view: place people seen by one camera only (`geometry.placement`).
+        placement: single-camera placement options.
+        min_person_distance_m: two people whose centres (mean of shoulders and hips) are closer on the floor
+            plane are one person [m]: two bodies (about 0.25 m deep, 0.45 m wide) cannot be closer.
+    """
+
+    min_person_score: float = 0.0
+    association: AssociationOptions = field(default_factory=AssociationOptions)
+    outlier_distance_m: float = OUTLIER_DISTANCE_M
+    min_ray_angle_deg: float = MIN_RAY_ANGLE_DEG
+    refine_iterations: int = 2
+    min_triangulated_joints: int = 3
+    fill_single_view_joints: bool = True
+    single_view: bool = True
+    placement: PlacementOptions = field(default_factory=PlacementOptions)
+    min_person_distance_m: float = 0.35
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_person_score <= 1.0:
+            raise ValueError(f"min_person_score must be in [0, 1], got {self.min_person_score}")
+        for name in ("outlier_distance_m", "min_person_distance_m"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.min_ray_angle_deg < 90.0:
+            raise ValueError(f"min_ray_angle_deg must be in [0, 90), got {self.min_ray_angle_deg}")
+        if self.refine_iterations < 0 or self.min_triangulated_joints < 1:
+            raise ValueError("refine_iterations must be >= 0 and min_triangulated_joints >= 1")
+
+
+@dataclass(frozen=True, eq=False)
+class FusedPerson:
+    """A person in the world frame.
+
+    Attributes:
+        joints: (17, 3) COCO-17 joints in the world frame [m]; NaN where not placed.
+        confidence: (17,) joint confidence 0..1 (mean keypoint score of the views used; 0 where not placed).
+        num_views: (17,) int, cameras each joint was placed from (0 = not placed).
+        reprojection_error_px: (17,) mean reprojection error over those views [px]; NaN where unknown.
+        score: mean detection score of the contributing detections.
+        cameras: names of the contributing cameras.
+        detection_indices: the contributing detections' ``index``, one per camera.
+        placement: ``triangulated`` or ``single-view <method>`` (``skeleton``, ``floor``, ``skeleton+floor``).
+        id: track id, -1 until tracked.
+    """
+
+    joints: np.ndarray
+    confidence: np.ndarray
+    num_views: np.ndarray
+    reprojection_error_px: np.ndarray
+    score: float
+    cameras: tuple[str, ...]
+    detection_indices: tuple[int, ...]
+    placement: str
+    id: int = -1
+
+    @property
+    def centre(self) -> np.ndarray:
+        """(3,) mean of the placed shoulders and hips [m] (of all placed joints when none is); NaN if none."""
+        return person_centres(self.joints[None])[0]
+
+    def with_id(self, track_id: int) -> FusedPerson:
+        return replace(self, id=int(track_id))
+
+
+def person_centres(joints: np.ndarray) -> np.ndarray:
+    """(N, 3) centres [m] of (N, 17, 3) COCO-17 joints: mean of placed shoulders and hips, else of all placed."""
+    placed = np.all(np.isfinite(joints), axis=-1)
+    use = np.where((placed & _TORSO).any(axis=-1, keepdims=True), placed & _TORSO, placed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(use[..., None], joints, 0.0).sum(axis=-2) / use.sum(axis=-1)[..., None]
+
+
+def _fill_from_neighbours(
+    camera: PinholeCamera, joints: np.ndarray, keypoints: np.ndarray, fill: np.ndarray
+) -> np.ndarray:
+    """(17, 3) joints with ``fill`` ones back-projected from ``keypoints`` (17, 3) [px] at the depth, in
+    ``camera``, of their nearest placed joint on the skeleton."""
+    placed = np.all(np.isfinite(joints), axis=-1)
+    if not placed.any() or not fill.any():
+        return joints
+    hops = np.where(placed[None, :], _COCO_HOPS, np.inf)
+    nearest = np.argmin(hops, axis=1)
+    depth = camera.to_camera(joints[nearest])[:, 2]
+    filled = camera.to_world(camera.back_project(keypoints[:, :2], depth))
+    return np.where((fill & (depth > 0))[:, None], filled, joints)
+
+
+def _triangulate_groups(
+    cameras: Sequence[PinholeCamera],
+    keypoints: Sequence[np.ndarray],
+    groups: list[list[tuple[int, int]]],
+    options: FusionOptions,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per group: joints (17, 3) [m], confidence (17,), num_views (17,), reprojection error (17,) [px]."""
+    V, G, J = len(cameras), len(groups), NUM_KEYPOINTS
+    P = np.stack([c.projection_matrix for c in cameras])
+    uv = np.full((V, G * J, 2), np.nan)
+    w = np.zeros((V, G * J))
+    for g, group in enumerate(groups):
+        for v, i in group:
+            kp = keypoints[v][i]
+            uv[v, g * J : (g + 1) * J] = cameras[v].undistort_pixels(kp[:, :2])
+            w[v, g * J : (g + 1) * J] = np.where(kp[:, 2] >= options.association.min_joint_score, kp[:, 2], 0.0)
+    result = triangulate(
+        P,
+        uv,
+        w,
+        outlier_distance_m=options.outlier_distance_m,
+        min_ray_angle_deg=options.min_ray_angle_deg,
+        refine_iterations=options.refine_iterations,
+    )
+    out = []
+    for g, group in enumerate(groups):
+        cols = slice(g * J, (g + 1) * J)
+        joints = result.points[cols].copy()
+        confidence, views = result.confidence[cols].copy(), result.num_views[cols].copy()
+        error = result.reprojection_error_px[cols].copy()
+        if options.fill_single_view_joints:
+            for v, i in sorted(group, key=lambda m: -keypoints[m[0]][m[1]][:, 2].sum()):
+                kp = keypoints[v][i]
+                fill = (views == 0) & (kp[:, 2] >= options.association.min_joint_score)
+                filled = _fill_from_neighbours(cameras[v], joints, kp, fill)
+                newly = fill & np.all(np.isfinite(filled), axis=-1)
+                joints[newly], views[newly], confidence[newly] = filled[newly], 1, kp[newly, 2]
+        out.append((joints, confidence, views, error))
+    return out
+
+
+def _single_view_duplicates(
+    camera: PinholeCamera, keypoints: np.ndarray, people: list[FusedPerson], options: FusionOptions
+) -> np.ndarray:
+    """(N,) whether each of N detections (N, 17, 3) [px] of ``camera`` has its keypoint rays through the joints
+    of one of ``people`` (median point-to-ray distance <= the association threshold)."""
+    if not people or not len(keypoints):
+        return np.zeros(len(keypoints), dtype=bool)
+    rays = keypoint_rays(camera, keypoints, options.association.min_joint_score)  # (N, 17, 3)
+    joints = np.stack([p.joints for p in people])  # (F, 17, 3)
+    to_joint = joints[None] - camera.centre_world  # (1, F, 17, 3)
+    along = np.sum(to_joint * rays[:, None], axis=-1)  # (N, F, 17)
+    distance = np.linalg.norm(to_joint - along[..., None] * rays[:, None], axis=-1)
+    distance = noise_normalised(distance, [along / focal_length_px(camera)], options.association)
+    distance = np.where(along > options.association.min_depth_m, distance, np.inf)
+    costs = pair_costs(np.where(np.isfinite(along), distance, np.nan), options.association.min_common_joints)
+    return (costs <= options.association.max_ray_distance_m).any(axis=1)
+
+
+def _remove_close_people(people: list[FusedPerson], up: np.ndarray, min_distance_m: float) -> list[FusedPerson]:
+    """Keep people whose centres, on the floor plane, are at least ``min_distance_m`` from every person kept
+    before them (most views, then most joints, then highest score first)."""
+    order = sorted(people, key=lambda p: (-p.num_views.max(initial=0), -int((p.num_views > 0).sum()), -p.score))
+    kept: list[FusedPerson] = []
+    kept_centres: list[np.ndarray] = []
+    for person in order:
+        centre = person.centre
+        if not np.all(np.isfinite(centre)):
+            continue
+        flat = centre - (centre @ up) * up
+        if all(np.linalg.norm(flat - c) >= min_distance_m for c in kept_centres):
+            kept.append(person)
+            kept_centres.append(flat)
+    return kept
+
+
+def fuse_frame(
+    calibration: RoomCalibration,
+    detections: Mapping[str, Sequence[PersonDetection]],
+    options: FusionOptions | None = None,
+) -> list[FusedPerson]:
+    """The people of one synchronised frame, in the calibration's world frame.
+
+    Args:
+        calibration: cameras named as the keys of ``detections`` (complete, at the detections' image size:
+            see `RoomCalibration.for_image_sizes`), and the floor when known.
+        detections: camera name -> that camera's detections (cameras without an entry saw nothing).
+        options: `FusionOptions`.
+
+    Returns:
+        People seen by >= 2 cameras (triangulated) first, then single-camera people, by decreasing score.
+    """
+    options = options or FusionOptions()
+    unknown = [name for name in detections if name not in calibration.names]
+    if unknown:
+        raise CalibrationError(
+            f"{calibration.source}: unknown camera {unknown[0]!r} (cameras: {', '.join(calibration.names)})"
+        )
+    names = [name for name in calibration.names if name in detections]
+    cameras = [calibration.camera(name) for name in names]
+    kept, keypoints, skeletons = [], [], []
+    for name in names:
+        dets = [d for d in detections[name] if d.score >= options.min_person_score]
+        kp2, kp3 = stack_keypoints(dets)
+        unique = ~duplicate_mask(kp2, np.array([d.score for d in dets]), options.association.min_joint_score)
+        kept.append([d for d, u in zip(dets, unique, strict=True) if u])
+        keypoints.append(kp2[unique])
+        skeletons.append(kp3[unique])
+
+    clusters = associate(cameras, keypoints, options.association)
+    groups = [c for c in clusters if len(c) >= 2]
+    singles = [c[0] for c in clusters if len(c) == 1]
+    people: list[FusedPerson] = []
+    for group, (joints, confidence, views, error) in zip(
+        groups, _triangulate_groups(cameras, keypoints, groups, options) if groups else [], strict=True
+    ):
+        if int((views >= 2).sum()) < options.min_triangulated_joints:
+            singles.extend(group)
+            continue
+        people.append(
+            FusedPerson(
+                joints,
+                confidence,
+                views,
+                error,
+                float(np.mean([kept[v][i].score for v, i in group])),
+                tuple(names[v] for v, _ in group),
+                tuple(kept[v][i].index for v, i in group),
+                TRIANGULATED,
+            )
+        )
+
+    if options.single_view and singles:
+        up = calibration.floor.normal_world if calibration.floor is not None else np.array([0.0, 0.0, 1.0])
+        for v in sorted({v for v, _ in singles}):
+            rows = np.array([i for u, i in singles if u == v])
+            rows = rows[~_single_view_duplicates(cameras[v], keypoints[v][rows], people, options)]
+            if not len(rows):
+                continue
+            placed = place_people(
+                cameras[v],
+                keypoints[v][rows],
+                skeletons[v][rows],
+                floor=calibration.floor,
+                up_world=up,
+                options=options.placement,
+            )
+            joints_world = cameras[v].to_world(placed.joints_coco)
+            for k, i in enumerate(rows):
+                if not placed.success[k]:
+                    continue
+                found = np.all(np.isfinite(joints_world[k]), axis=-1)
+                people.append(
+                    FusedPerson(
+                        joints_world[k],
+                        np.where(found, keypoints[v][i, :, 2], 0.0),
+                        found.astype(np.int64),
+                        np.where(found, placed.joint_residual_px[k], np.nan),
+                        kept[v][i].score,
+                        (names[v],),
+                        (kept[v][i].index,),
+                        f"{SINGLE_VIEW} {placed.method[k]}",
+                    )
+                )
+    up = calibration.floor.normal_world if calibration.floor is not None else np.array([0.0, 0.0, 1.0])
+    people = _remove_close_people(people, up, options.min_person_distance_m)
+    return sorted(people, key=lambda p: (p.placement != TRIANGULATED, -p.score))

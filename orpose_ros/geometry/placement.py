@@ -1,0 +1,381 @@
+"""Metric placement of people seen by ONE calibrated camera.
+
+A detector gives each person's COCO-17 keypoints [px] and, for ORPose, a pelvis-relative Human3.6M-17
+skeleton [m] in camera axes (2D-only detectors such as OpenPose give none: an upright anthropometric
+template stands in, `body_model.standing_template_h36m`, turned to the heading that fits best).
+Three methods find the translation of the skeleton in the camera frame:
+
+- ``skeleton``: the translation (and scale, about 1 +- 5 %) whose projection of the skeleton best matches
+  the keypoints (score-weighted linear least squares, then Gauss-Newton steps on the reprojection error
+  with a Huber loss). Depth comes from the apparent size of the skeleton.
+- ``floor``: people stand on a known floor: the ray through each confident torso, head or leg keypoint
+  meets the horizontal plane at that keypoint's standing height; the person's vertical axis is the
+  weighted mean of those points. Depth comes from where the person touches the floor.
+- ``skeleton+floor`` (default): the skeleton fit with one more residual, the pelvis height above the floor
+  (a Gaussian prior: the scaled skeleton's standing pelvis height), so both cues weigh in as their noise
+  says; the unknown scale lets the floor correct a person taller or shorter than the skeleton.
+
+Without a floor, ``skeleton+floor`` and ``floor`` fall back to ``skeleton``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from orpose_ros.geometry.body_model import (
+    COCO_RIGID_WHEN_STANDING,
+    COCO_SHARED_WITH_H36M,
+    DEFAULT_STATURE_M,
+    body_to_camera_rotations,
+    coco_from_h36m,
+    pelvis_height_m,
+    standing_heights_coco,
+    standing_template_coco,
+    standing_template_h36m,
+)
+from orpose_ros.geometry.calibration import FloorPlane
+from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
+
+PLACEMENT_METHODS = ("skeleton", "floor", "skeleton+floor")
+_NOSE = COCO_KEYPOINT_NAMES.index("nose")
+#: Keypoints a skeleton is fitted to: those the H36M skeleton has, and the nose (H36M neck/nose).
+_FIT_JOINTS = COCO_SHARED_WITH_H36M.copy()
+_FIT_JOINTS[_NOSE] = True
+_MIN_DEPTH_M = 0.1
+
+
+@dataclass(frozen=True)
+class PlacementOptions:
+    """How single-camera people are placed.
+
+    Attributes:
+        method: one of ``PLACEMENT_METHODS``.
+        min_joint_score: keypoints scoring below are ignored.
+        min_joints: fewest confident keypoints to place a person.
+        stature_m: stature of the template and of the standing heights [m].
+        lateral_noise_m: standard deviation of a keypoint's position across its ray [m]: detection noise plus
+            the difference between the skeleton and the person (the size of a joint, about 5 cm).
+        size_noise: relative standard deviation of a person's size about the skeleton's (stature SD about 9 cm
+            over 1.72 m): the skeleton is scaled by an unknown factor with this prior.
+        height_noise_m: standard deviation of a standing person's pelvis height about the (scaled) skeleton's
+            standing height [m]: posture (knees, leaning, shoes), about 5 cm.
+        headings: number of headings tried for the template (evenly spaced over 360 degrees).
+        iterations: Gauss-Newton steps after the linear solution.
+        huber_m: residuals larger than this [m, across the ray] are down-weighted (Huber loss).
+        template_coco: (17, 3) COCO-17 template [m], pelvis-relative, body frame (x right, y forward, z up);
+            None: the anthropometric `body_model.standing_template_coco` at ``stature_m``.
+    """
+
+    method: str = "skeleton+floor"
+    min_joint_score: float = 0.2
+    min_joints: int = 4
+    stature_m: float = DEFAULT_STATURE_M
+    lateral_noise_m: float = 0.05
+    size_noise: float = 0.05
+    height_noise_m: float = 0.05
+    headings: int = 12
+    iterations: int = 2
+    huber_m: float = 0.1
+    template_coco: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.method not in PLACEMENT_METHODS:
+            raise ValueError(f"placement method must be one of {PLACEMENT_METHODS}, got {self.method!r}")
+        if not 0.0 <= self.min_joint_score <= 1.0:
+            raise ValueError(f"min_joint_score must be in [0, 1], got {self.min_joint_score}")
+        if self.min_joints < 2:
+            raise ValueError(f"min_joints must be >= 2 (a translation needs two keypoints), got {self.min_joints}")
+        for name in ("stature_m", "lateral_noise_m", "size_noise", "height_noise_m", "huber_m"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.headings < 1 or self.iterations < 0:
+            raise ValueError("headings must be >= 1 and iterations >= 0")
+        if self.template_coco is not None:
+            template = np.array(self.template_coco, dtype=np.float64)
+            if template.shape != (17, 3) or not np.all(np.isfinite(template)):
+                raise ValueError(f"template_coco must be (17, 3) finite values, got shape {template.shape}")
+            template.setflags(write=False)
+            object.__setattr__(self, "template_coco", template)
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """People placed from one camera, all in the camera frame (x right, y down, z forward) [m].
+
+    Attributes:
+        pelvis: (N, 3) pelvis positions; NaN where not placed.
+        joints_coco: (N, 17, 3) COCO-17 joints: confident keypoints back-projected to the depth of their
+            skeleton joint; other keypoints from the skeleton when a measured one was given, else NaN.
+        joints_h36m: (N, 17, 3) the fitted Human3.6M-17 skeleton (the template's when none was given;
+            NaN for the floor method without a skeleton).
+        success: (N,) bool, False when too few confident keypoints, behind the camera or degenerate.
+        residual_px: (N,) RMS reprojection error of the fitted skeleton over the keypoints used [px]; NaN where
+            not placed or without a skeleton (floor method and template).
+        joint_residual_px: (N, 17) the same per keypoint; NaN where not used.
+        num_joints: (N,) int, confident keypoints used.
+        method: (N,) str, the method that placed each person (``skeleton`` when a floor method fell back).
+    """
+
+    pelvis: np.ndarray
+    joints_coco: np.ndarray
+    joints_h36m: np.ndarray
+    success: np.ndarray
+    residual_px: np.ndarray
+    joint_residual_px: np.ndarray
+    num_joints: np.ndarray
+    method: np.ndarray
+
+
+def floor_in_camera(camera: PinholeCamera, floor: FloorPlane) -> tuple[np.ndarray, float]:
+    """(3,) up normal and offset [m] of the floor in the camera frame: height(p_cam) = n @ p_cam - offset."""
+    R, C = camera.T_world_from_camera[:3, :3], camera.T_world_from_camera[:3, 3]
+    normal = R.T @ floor.normal_world
+    return normal, float(floor.offset_m - floor.normal_world @ C)
+
+
+def _priors(
+    N: int, up: np.ndarray, floor_offset: float | None, options: PlacementOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prior rows on theta = (t_x, t_y, t_z, scale), divided by their sigmas: (R, 4) and (N, R).
+
+    scale = 1 +- size_noise; with a floor, pelvis height n . t - offset = scale * standing pelvis height
+    +- height_noise.
+    """
+    rows = [np.array([0.0, 0.0, 0.0, 1.0]) / options.size_noise]
+    rhs = [np.full(N, 1.0 / options.size_noise)]
+    if floor_offset is not None:
+        rows.append(np.append(up, -pelvis_height_m(options.stature_m)) / options.height_noise_m)
+        rhs.append(np.full(N, floor_offset / options.height_noise_m))
+    return np.stack(rows), np.stack(rhs, axis=-1)
+
+
+def _solve_linear(
+    xy: np.ndarray, skel: np.ndarray, w: np.ndarray, prior_rows: np.ndarray, prior_rhs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted linear least squares for theta = (t, scale): x (scale S_z + t_z) = scale S_x + t_x per keypoint
+    (in metres across the ray at the keypoint's depth), plus the prior rows.
+
+    Args: xy (..., 17, 2) normalised coordinates; skel (..., 17, 3) [m]; w (..., 17) row weights [1/m];
+    prior_rows (R, 4) and prior_rhs (..., R), already divided by their sigmas.
+    Returns (..., 4) solutions and (...) weighted residual costs.
+    """
+    scale_x = skel[..., 0] - xy[..., 0] * skel[..., 2]
+    scale_y = skel[..., 1] - xy[..., 1] * skel[..., 2]
+    zeros, ones = np.zeros(scale_x.shape), np.ones(scale_x.shape)
+    x, y = np.broadcast_to(xy[..., 0], scale_x.shape), np.broadcast_to(xy[..., 1], scale_x.shape)
+    a_x = np.stack([ones, zeros, -x, scale_x], axis=-1)  # (..., 17, 4)
+    a_y = np.stack([zeros, ones, -y, scale_y], axis=-1)
+    A = np.concatenate([a_x, a_y], axis=-2) * np.concatenate([w, w], axis=-1)[..., None]
+    A = np.concatenate([A, np.broadcast_to(prior_rows, (*A.shape[:-2], *prior_rows.shape))], axis=-2)
+    b = np.concatenate(
+        [np.zeros((*A.shape[:-2], 2 * xy.shape[-2])), np.broadcast_to(prior_rhs, (*A.shape[:-2], prior_rhs.shape[-1]))],
+        axis=-1,
+    )
+    At = np.swapaxes(A, -1, -2)
+    theta = np.linalg.solve(At @ A + 1e-12 * np.eye(4), (At @ b[..., None]))[..., 0]
+    cost = ((A @ theta[..., None])[..., 0] - b) ** 2
+    return theta, cost.sum(axis=-1)
+
+
+def _gauss_newton(
+    xy: np.ndarray,
+    skel: np.ndarray,
+    w: np.ndarray,
+    theta: np.ndarray,
+    priors: tuple[np.ndarray, np.ndarray],
+    options: PlacementOptions,
+) -> np.ndarray:
+    """Gauss-Newton steps for theta = (t, scale) on the reprojection error (normalised coordinates times the
+    person's depth: metres across the ray) with a Huber loss, plus the linear prior rows.
+
+    Args: xy (N, 17, 2), skel (N, 17, 3), w (N, 17) [1/m], theta (N, 4), priors (R, 4) and (N, R). Returns (N, 4).
+    """
+    prior_rows, prior_rhs = priors
+    for _ in range(options.iterations):
+        t, scale = theta[:, :3], theta[:, 3:]
+        X = scale[:, None] * skel + t[:, None, :]  # (N, 17, 3)
+        z = np.maximum(X[..., 2], _MIN_DEPTH_M)
+        proj = X[..., :2] / z[..., None]
+        depth = np.maximum(t[:, 2:3], _MIN_DEPTH_M)  # metres per unit of normalised coordinates
+        residual = (proj - xy) * depth[..., None]  # (N, 17, 2) [m]
+        size = np.linalg.norm(residual, axis=-1)
+        huber = np.where(size > options.huber_m, options.huber_m / np.maximum(size, 1e-12), 1.0)
+        ww = (w * w * huber)[..., None, None]
+        # d proj / d X = [[1/z, 0, -x/z^2], [0, 1/z, -y/z^2]] (times depth); d X / d t = I, d X / d scale = S
+        d_point = np.zeros((*X.shape[:-1], 2, 3))
+        d_point[..., 0, 0] = d_point[..., 1, 1] = 1.0 / z
+        d_point[..., :, 2] = -proj / z[..., None]
+        d_point *= depth[..., None, None]
+        jac = np.concatenate([d_point, d_point @ skel[..., None]], axis=-1)  # (N, 17, 2, 4)
+        jac_t = np.swapaxes(jac, -1, -2)
+        H = (ww * (jac_t @ jac)).sum(axis=1) + prior_rows.T @ prior_rows
+        g = (ww * (jac_t @ residual[..., None])).sum(axis=1)[..., 0] + (theta @ prior_rows.T - prior_rhs) @ prior_rows
+        theta = theta - np.linalg.solve(H + 1e-12 * np.eye(4), g[..., None])[..., 0]
+    return theta
+
+
+def _up_and_floor(
+    camera: PinholeCamera, floor: FloorPlane | None, up_world: np.ndarray | None
+) -> tuple[np.ndarray, float | None]:
+    """(3,) unit up direction in the camera frame, and the floor offset in the camera frame (None: no floor)."""
+    if floor is not None:
+        return floor_in_camera(camera, floor)
+    if up_world is None:
+        return np.array([0.0, -1.0, 0.0]), None
+    up = camera.T_world_from_camera[:3, :3].T @ np.asarray(up_world, dtype=np.float64)
+    return up / np.linalg.norm(up), None
+
+
+def place_people(
+    camera: PinholeCamera,
+    keypoints_2d: np.ndarray,
+    skeletons_h36m: np.ndarray | None = None,
+    *,
+    floor: FloorPlane | None = None,
+    up_world: np.ndarray | None = None,
+    options: PlacementOptions | None = None,
+) -> Placement:
+    """Place N people seen by ``camera`` in its frame [m].
+
+    Args:
+        camera: the camera (distortion is removed from the keypoints).
+        keypoints_2d: (N, 17, 3) COCO-17 keypoints x, y [px], score.
+        skeletons_h36m: (N, 17, 3) pelvis-relative Human3.6M-17 joints [m] in camera axes, or None for the
+            upright template (a person whose skeleton has a NaN also gets the template).
+        floor: the floor in the world frame (`camera.T_world_from_camera` places the camera in it).
+        up_world: (3,) up direction in the world frame, orienting the template when there is no floor;
+            default: the camera's -y axis (a level camera).
+        options: `PlacementOptions`.
+
+    Returns:
+        A `Placement` of the N people.
+    """
+    options = options or PlacementOptions()
+    keypoints_2d = np.asarray(keypoints_2d, dtype=np.float64).reshape(-1, 17, 3)
+    N = keypoints_2d.shape[0]
+    xy = camera.normalised_coordinates(keypoints_2d[..., :2])
+    score = np.where(np.all(np.isfinite(xy), axis=-1), np.nan_to_num(keypoints_2d[..., 2]), 0.0)
+    confident = score >= max(options.min_joint_score, 1e-9)
+    xy = np.where(confident[..., None], xy, 0.0)
+    up, floor_offset = _up_and_floor(camera, floor, up_world)
+    method = options.method if floor_offset is not None else "skeleton"
+
+    measured = np.zeros(N, dtype=bool)
+    if skeletons_h36m is not None:
+        skeletons_h36m = np.asarray(skeletons_h36m, dtype=np.float64).reshape(N, 17, 3)
+        measured = np.all(np.isfinite(skeletons_h36m), axis=(1, 2))
+    # Candidate skeletons in camera axes: (N, K, 17, 3) H36M joints and the COCO keypoints they stand for.
+    K = options.headings
+    to_camera = np.swapaxes(body_to_camera_rotations(up, np.arange(K) * (2.0 * np.pi / K)), -1, -2)  # (K, 3, 3)
+    h36m = np.broadcast_to(standing_template_h36m(options.stature_m) @ to_camera, (N, K, 17, 3))
+    template = standing_template_coco(options.stature_m) if options.template_coco is None else options.template_coco
+    coco = np.broadcast_to(template @ to_camera, (N, K, 17, 3))
+    if measured.any():
+        h36m, coco = h36m.copy(), coco.copy()
+        h36m[measured] = skeletons_h36m[measured][:, None]
+        coco[measured] = coco_from_h36m(skeletons_h36m[measured])[:, None]
+
+    if method == "floor":
+        used = confident & COCO_RIGID_WHEN_STANDING
+        pelvis = _place_on_floor(xy, score, used, up, floor_offset, options)
+        h36m_fit = np.where(measured[:, None, None], h36m[:, 0] + pelvis[:, None], np.nan)
+        joints_fit = np.where(measured[:, None, None], coco[:, 0] + pelvis[:, None], np.nan)
+        depth = _depth_nearest_axis(xy, pelvis, up)
+    else:
+        used = confident & np.where(measured[:, None], _FIT_JOINTS, COCO_RIGID_WHEN_STANDING)
+        w = np.where(used, np.sqrt(score), 0.0) / options.lateral_noise_m  # rows in metres across the ray
+        priors = _priors(N, up, floor_offset if method == "skeleton+floor" else None, options)
+        theta_all, cost = _solve_linear(xy[:, None], coco, w[:, None], priors[0], priors[1][:, None])
+        best = np.where(measured, 0, np.argmin(cost, axis=1))  # the template's best heading
+        rows = np.arange(N)
+        theta = _gauss_newton(xy, coco[rows, best], w, theta_all[rows, best], priors, options)
+        t, scale = theta[:, None, :3], theta[:, 3:, None]
+        h36m_fit = scale * h36m[rows, best] + t
+        joints_fit = scale * coco[rows, best] + t
+        pelvis = h36m_fit[:, 0]
+        depth = joints_fit[..., 2]
+    num_joints = used.sum(axis=1)
+
+    success = (num_joints >= options.min_joints) & np.all(np.isfinite(pelvis), axis=1)
+    success &= np.where(used, depth > _MIN_DEPTH_M, True).all(axis=1) & (pelvis[:, 2] > _MIN_DEPTH_M)
+    rays = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
+    fallback = np.where(measured[:, None, None], joints_fit, np.nan)
+    joints = np.where((confident & (depth > _MIN_DEPTH_M))[..., None], rays * depth[..., None], fallback)
+    with np.errstate(invalid="ignore"):
+        joint_residual = np.linalg.norm(camera.project_camera(joints_fit) - keypoints_2d[..., :2], axis=-1)
+    joint_residual = np.where(used & success[:, None], joint_residual, np.nan)
+    finite = np.isfinite(joint_residual)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        residual = np.sqrt(np.where(finite, joint_residual**2, 0.0).sum(axis=1) / finite.sum(axis=1))
+    failed = ~success
+    pelvis = np.where(failed[:, None], np.nan, pelvis)
+    joints[failed] = np.nan
+    h36m_fit = np.where(failed[:, None, None], np.nan, h36m_fit)
+    residual[failed] = np.nan
+    return Placement(pelvis, joints, h36m_fit, success, residual, joint_residual, num_joints, np.full(N, method))
+
+
+def _place_on_floor(
+    xy: np.ndarray,
+    score: np.ndarray,
+    used: np.ndarray,
+    up: np.ndarray,
+    floor_offset: float,
+    options: PlacementOptions,
+) -> np.ndarray:
+    """(N, 3) pelvis positions [m, camera frame] from the rays of the used keypoints meeting their standing heights.
+
+    Each ray r meets the plane n . p = offset + h at s = (offset + h) / (n . r); its horizontal position
+    varies with the height error dh by dh / |n . r_unit| along the ray: weights score * (n . r_unit)^2.
+    """
+    rays = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)  # (N, 17, 3)
+    n_dot = rays @ up
+    heights = standing_heights_coco(options.stature_m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = (floor_offset + heights) / n_dot
+    ok = used & (s > _MIN_DEPTH_M) & (np.abs(n_dot) > 1e-6)
+    points = rays * np.where(ok, s, 0.0)[..., None]
+    # Horizontal component: remove the part along the up normal, then put the pelvis at its standing height.
+    horizontal = points - (points @ up)[..., None] * up
+    weight = np.where(ok, score * n_dot**2 / np.sum(rays**2, axis=-1), 0.0)
+    total = weight.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = (weight[..., None] * horizontal).sum(axis=1) / total[:, None]
+    centre[total <= 0] = np.nan
+    return centre + (floor_offset + pelvis_height_m(options.stature_m)) * up
+
+
+def _depth_nearest_axis(xy: np.ndarray, pelvis: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(N, 17) depths z [m] of the points of the rays (N, 17) closest to the vertical lines through (N, 3) pelvis."""
+    rays = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
+    # Closest point of s * r to p + a * up: minimise |s r - p - a up|^2 over s, a.
+    r_up = rays @ up
+    r_r = np.sum(rays**2, axis=-1)
+    r_p = np.einsum("njk,nk->nj", rays, pelvis)
+    p_up = pelvis @ up
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = (r_p - r_up * p_up[:, None]) / (r_r - r_up**2)
+    return s  # z of s * r is s (r_z = 1)
+
+
+def estimate_floor(
+    joints_world: np.ndarray, up_world: np.ndarray | None = None, stature_m: float = DEFAULT_STATURE_M
+) -> FloorPlane | None:
+    """The floor under people assumed standing, from their (N, 17, 3) COCO-17 joints [m] in the world frame.
+
+    Each person votes the median, over their placed head, torso and leg keypoints, of the keypoint's height
+    along ``up_world`` (default +z) minus its standing height (`body_model.standing_heights_coco`); the
+    floor offset is the median vote. Triangulated people make it a self-calibration; None without people.
+    """
+    up = np.array([0.0, 0.0, 1.0]) if up_world is None else np.asarray(up_world, dtype=np.float64)
+    up = up / np.linalg.norm(up)
+    joints = np.asarray(joints_world, dtype=np.float64).reshape(-1, 17, 3)
+    votes = joints @ up - standing_heights_coco(stature_m)  # (N, 17)
+    usable = np.isfinite(votes) & COCO_RIGID_WHEN_STANDING
+    per_person = [float(np.median(v[u])) for v, u in zip(votes, usable, strict=True) if u.any()]
+    if not per_person:
+        return None
+    return FloorPlane(up, float(np.median(per_person)))

@@ -1,0 +1,166 @@
+"""PinholeCamera: projection, back-projection, distortion, rescaling, nominal cameras and validation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fusion_data import look_at
+
+from orpose_ros.geometry.camera import CameraModelError, PinholeCamera
+
+K = np.array([[540.0, 0.0, 315.8], [0.0, 538.2, 241.9], [0.0, 0.0, 1.0]])
+# Strong radial terms like MVOR's cameras, in OpenCV order (k1, k2, p1, p2, k3).
+DISTORTION = np.array([0.03, -0.6, 0.0004, -0.0002, 2.5])
+
+
+def posed_camera(distortion: np.ndarray | tuple = ()) -> PinholeCamera:
+    return PinholeCamera("cam", 640, 480, K, np.asarray(distortion), look_at(np.array([2.0, -1.0, 2.5]), [0, 0, 1]))
+
+
+def scene_points(n: int = 50) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    return rng.uniform([-1.0, -1.0, 0.0], [1.0, 1.0, 2.0], (n, 3))
+
+
+def test_projection_matrix_and_project_agree() -> None:
+    cam = posed_camera()
+    X = scene_points()
+    uvw = np.c_[X, np.ones(len(X))] @ cam.projection_matrix.T
+    np.testing.assert_allclose(cam.project(X), uvw[:, :2] / uvw[:, 2:], atol=1e-9)
+
+
+def test_back_projection_inverts_projection() -> None:
+    cam = posed_camera()
+    X = scene_points()
+    X_cam = cam.to_camera(X)
+    uv = cam.project(X)
+    np.testing.assert_allclose(cam.back_project(uv, X_cam[:, 2]), X_cam, atol=1e-9)
+    np.testing.assert_allclose(cam.to_world(cam.back_project(uv, X_cam[:, 2])), X, atol=1e-9)
+
+
+def test_rays_pass_through_the_points() -> None:
+    cam = posed_camera(DISTORTION)
+    X = scene_points()
+    rays = cam.rays_world(cam.project(X))
+    to_points = X - cam.centre_world
+    np.testing.assert_allclose(np.linalg.norm(rays, axis=-1), 1.0)
+    np.testing.assert_allclose(np.cross(rays, to_points), 0.0, atol=1e-8)
+    np.testing.assert_allclose(cam.optical_axis_world, cam.T_world_from_camera[:3, 2])
+
+
+def test_points_behind_the_camera_or_nan_do_not_project() -> None:
+    cam = posed_camera(DISTORTION)
+    behind = cam.to_world(np.array([[0.1, 0.2, -1.0], [0.0, 0.0, 0.0]]))
+    assert np.isnan(cam.project(behind)).all()
+    assert np.isnan(cam.project(np.array([np.nan, 0.0, 1.0]))).all()
+    out = cam.project(np.stack([behind[0], scene_points(1)[0]]))
+    assert np.isnan(out[0]).all() and np.isfinite(out[1]).all()
+
+
+def test_undistortion_inverts_distortion_to_a_small_fraction_of_a_pixel() -> None:
+    distorted = posed_camera(DISTORTION)
+    pinhole = posed_camera()
+    X = scene_points(200)
+    uv_distorted = distorted.project(X)
+    assert np.abs(uv_distorted - pinhole.project(X)).max() > 5.0  # the distortion matters here
+    np.testing.assert_allclose(distorted.undistort_pixels(uv_distorted), pinhole.project(X), atol=1e-6)
+    X_cam = distorted.to_camera(X)
+    np.testing.assert_allclose(distorted.back_project(uv_distorted, X_cam[:, 2]), X_cam, atol=1e-8)
+    # no distortion: a copy
+    uv = pinhole.project(X)
+    assert pinhole.undistort_pixels(uv) is not uv
+    np.testing.assert_array_equal(pinhole.undistort_pixels(uv), uv)
+
+
+def test_shapes_broadcast_over_leading_axes() -> None:
+    cam = posed_camera(DISTORTION)
+    X = scene_points(12).reshape(2, 2, 3, 3)
+    assert cam.project(X).shape == (2, 2, 3, 2)
+    assert cam.back_project(cam.project(X), 2.0).shape == (2, 2, 3, 3)
+    assert cam.rays_world(cam.project(X)).shape == (2, 2, 3, 3)
+
+
+@pytest.mark.parametrize(("width", "height"), [(53, 40), (320, 240), (1280, 960), (64, 48)])
+def test_scaled_camera_sees_the_resized_image(width: int, height: int) -> None:
+    cam = posed_camera(DISTORTION)
+    small = cam.scaled_to(width, height)
+    X = scene_points()
+    sx, sy = width / 640, height / 480
+    expected = (cam.project(X) + 0.5) * [sx, sy] - 0.5  # pixel centres as cv2.resize maps them
+    np.testing.assert_allclose(small.project(X), expected, atol=1e-9)
+    np.testing.assert_allclose(small.scaled_to(640, 480).K, cam.K, atol=1e-12)
+    assert (small.width, small.height, small.name) == (width, height, "cam")
+    np.testing.assert_array_equal(small.distortion, cam.distortion)
+    assert cam.scaled_to(640, 480) is cam
+
+
+def test_nominal_camera_from_horizontal_field_of_view() -> None:
+    cam = PinholeCamera.nominal("webcam", 640, 480, 90.0)
+    assert cam.K[0, 0] == pytest.approx(320.0) and cam.K[1, 1] == pytest.approx(320.0)
+    np.testing.assert_allclose(cam.back_project(np.array([319.5, 239.5]), 3.0), [0.0, 0.0, 3.0])
+    # the right border of the image (right edge of the last pixel) is 45 degrees off-axis
+    x, _, z = cam.back_project(np.array([639.5, 239.5]), 2.0)
+    assert math.degrees(math.atan2(x, z)) == pytest.approx(45.0)
+    assert not cam.has_distortion
+    np.testing.assert_array_equal(cam.T_world_from_camera, np.eye(4))
+
+
+@pytest.mark.parametrize("fov", [0.0, 180.0, -5.0, float("nan")])
+def test_impossible_field_of_view_is_refused(fov: float) -> None:
+    with pytest.raises(CameraModelError, match=r"'webcam'.*field of view"):
+        PinholeCamera.nominal("webcam", 640, 480, fov)
+
+
+def test_from_k_reads_row_major_values() -> None:
+    cam = PinholeCamera.from_k("c", [500, 0, 330, 0, 510, 250, 0, 0, 1], 640, 480, frame_id="c_optical")
+    np.testing.assert_allclose(cam.back_project(np.array([830.0, 250.0]), 1.0), [1.0, 0.0, 1.0])
+    assert cam.frame_id == "c_optical" and cam.image_topic == ""
+    half = cam.scaled_to(320, 240)
+    np.testing.assert_allclose(half.K[0], [250.0, 0.0, 164.75])
+
+
+def _rotation_about_z(deg: float) -> np.ndarray:
+    T = np.eye(4)
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    T[:2, :2] = [[c, -s], [s, c]]
+    return T
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"K": [0.0] * 9}, "K is singular"),
+        ({"K": [500, 0, 320, 0, -500, 240, 0, 0, 1]}, "K is singular"),
+        ({"K": [500, 0, 320, 0, float("nan"), 240, 0, 0, 1]}, "K has non-finite"),
+        ({"K": [500, 0, 320, 0, 500, 240]}, "K must be 9 numbers"),
+        ({"K": [500, 0, 320, 0, 500, 240, 0, 0, 2]}, "K must have the form"),
+        ({"width": 0}, "width must be a positive integer"),
+        ({"height": 480.5}, "height must be a positive integer"),
+        ({"distortion": [0.1, 0.2, 0.3]}, "distortion must hold"),
+        ({"distortion": [0.1, float("inf"), 0, 0]}, "distortion has non-finite"),
+        ({"T_world_from_camera": np.diag([2.0, 1.0, 1.0, 1.0])}, "T_world_from_camera rotation is not orthonormal"),
+        ({"T_world_from_camera": np.diag([-1.0, 1.0, 1.0, 1.0])}, "T_world_from_camera rotation has det"),
+        ({"T_world_from_camera": np.eye(3)}, "T_world_from_camera must be a 4x4"),
+        ({"T_world_from_camera": np.full((4, 4), np.nan)}, "T_world_from_camera has non-finite"),
+    ],
+)
+def test_invalid_cameras_are_refused_naming_camera_and_field(kwargs: dict, message: str) -> None:
+    args = {"K": [500, 0, 320, 0, 500, 240, 0, 0, 1], "width": 640, "height": 480} | kwargs
+    with pytest.raises(CameraModelError, match=f"camera 'left': {message}"):
+        PinholeCamera.from_k("left", **args)
+
+
+def test_nearly_rigid_pose_is_accepted() -> None:
+    T = _rotation_about_z(30.0)
+    T[:3, :3] += 1e-7  # rounding of printed values
+    PinholeCamera.from_k("c", [500, 0, 320, 0, 500, 240, 0, 0, 1], 640, 480, T_world_from_camera=T)
+
+
+def test_camera_arrays_are_read_only() -> None:
+    cam = posed_camera()
+    with pytest.raises(ValueError, match="read-only"):
+        cam.K[0, 0] = 1.0
+    with pytest.raises(AttributeError):
+        cam.width = 3  # type: ignore[misc]

@@ -1,0 +1,73 @@
+"""orpose-eval-mvor: the Markdown table, JSON and picture on MVOR day 1; one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from fusion_data import mvor_file
+
+from orpose_ros.cli.evaluate_mvor import build_parser, main
+
+
+@pytest.fixture(scope="module")
+def mvor_args() -> list[str]:
+    return [
+        "--annotations",
+        str(mvor_file("camma_mvor_2018_day1.json")),
+        "--detections",
+        str(mvor_file("openpose_kps_day1.json")),
+    ]
+
+
+def test_table_json_and_plot(tmp_path: Path, mvor_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    out, png = tmp_path / "scores.json", tmp_path / "plot.png"
+    assert main([*mvor_args, "--all-cores", "--json", str(out), "--plot", str(png), "--annotation-consistency"]) == 0
+    printed = capsys.readouterr().out
+    assert "| all | 97 |" in printed and "False positives per frame" in printed and "Floor: z = " in printed
+    scores = json.loads(out.read_text())
+    assert scores["frames"] == 57 and scores["floor_source"] == "self-calibrated"
+    assert -1.3 < scores["floor_z_m"] < -0.8  # people's hips are ~1 m above the floor, near MVOR's z = 0
+    assert scores["splits"]["all"]["recall_percent"] >= 90.0
+    assert png.stat().st_size < 300_000 and png.read_bytes()[:4] == b"\x89PNG"
+    consistency = scores["annotation_consistency"]
+    assert consistency["3 views"]["mean_error_cm"] < consistency["2 views"]["mean_error_cm"] < 15.0
+
+
+def test_placement_study_and_given_floor(
+    mvor_args: list[str], stats_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "scores.json"
+    code = main([*mvor_args, "--all-cores", "--floor", "-1.0", "--placement-study", "--h36m-stats", str(stats_path),
+                 "--json", str(out)])  # fmt: skip
+    assert code == 0
+    study = json.loads(out.read_text())["placement_study"]
+    assert set(study) == {
+        f"{m} / {t}" for m in ("skeleton", "floor", "skeleton+floor") for t in ("anthropometric", "h36m-mean")
+    }
+    assert "| skeleton+floor / anthropometric |" in capsys.readouterr().out
+
+
+def test_missing_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--annotations", str(tmp_path / "a.json"), "--detections", str(tmp_path / "d.json"), "--all-cores"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "orpose-eval-mvor: error: no such file" in err
+
+
+def test_bad_floor_argument_is_refused() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--annotations", "a", "--detections", "b", "--floor", "low"])
+
+
+def test_runs_as_a_program_pinned_to_one_core(mvor_args: list[str]) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-m", "orpose_ros.cli.evaluate_mvor", *mvor_args],
+                            capture_output=True, text=True, env=env, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "pinned to CPU" in result.stdout and "Fusion time per 3-camera frame" in result.stdout

@@ -1,0 +1,163 @@
+"""orpose-fuse: orpose-infer results of three cameras -> tracked people in the room (JSON, pictures)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from conftest import REPO
+from fusion_data import ceiling_room, keypoints_of, standing_person
+
+from orpose_ros.cli.fuse import main
+from orpose_ros.geometry.body_model import standing_template_h36m
+from orpose_ros.geometry.transforms import translation_quaternion_from_rigid
+
+FRAMES = 6
+
+
+def write_calibration(path: Path) -> None:
+    """The synthetic ceiling room in the documented YAML format."""
+    cameras = []
+    for camera in ceiling_room(3).complete_cameras():
+        t, q = translation_quaternion_from_rigid(camera.T_world_from_camera)
+        cameras.append({
+            "name": camera.name,
+            "frame_id": f"{camera.name}_optical",
+            "intrinsics": {"K": camera.K.ravel().tolist(), "distortion": [], "width": 640, "height": 480},
+            "pose": {"translation": t.tolist(), "rotation": q.tolist()},
+        })  # fmt: skip
+    path.write_text(yaml.safe_dump({"world_frame": "room", "cameras": cameras}))
+
+
+def write_results(folder: Path, size: tuple[int, int] = (640, 480)) -> list[Path]:
+    """orpose-infer JSON of two people walking, per camera; keypoints in pixels of ``size``."""
+    calibration = ceiling_room(3)
+    paths = []
+    for camera in calibration.complete_cameras():
+        small = camera.scaled_to(*size)
+        frames = []
+        for i in range(FRAMES):
+            people = [standing_person((-1.0 + 0.05 * i, 0.0), 0.0), standing_person((1.0, 0.5), 2.0)]
+            persons = []
+            for k, joints in enumerate(people):
+                person = {"score": 0.9, "bbox": [0, 0, 1, 1], "keypoints_2d": keypoints_of(small, joints).tolist()}
+                if k == 0:
+                    person["keypoints_3d"] = standing_template_h36m().tolist()  # axes do not matter here
+                persons.append(person)
+            frames.append({"source": f"/data/{camera.name}/{i:04d}.png", "width": size[0], "height": size[1],
+                           "persons": persons})  # fmt: skip
+        path = folder / f"{camera.name}.json"
+        path.write_text(json.dumps({"frames": frames}))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> tuple[Path, list[Path]]:
+    calibration = tmp_path / "room.yaml"
+    write_calibration(calibration)
+    return calibration, write_results(tmp_path)
+
+
+def test_fused_people_as_json_with_stable_ids(inputs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    calibration, results = inputs
+    out = tmp_path / "fused.json"
+    assert main(["--calibration", str(calibration), *map(str, results), "--json", str(out), "--fps", "5"]) == 0
+    fused = json.loads(out.read_text())
+    assert fused["world_frame"] == "room" and fused["cameras"] == ["cam1", "cam2", "cam3"]
+    assert len(fused["frames"]) == FRAMES and fused["frames"][1]["stamp"] == 0.2
+    ids = [sorted(p["id"] for p in f["persons"]) for f in fused["frames"]]
+    assert all(i == [0, 1] for i in ids)
+    person = fused["frames"][0]["persons"][0]
+    assert person["views"] == ["cam1", "cam2", "cam3"] and person["placement"] == "triangulated"
+    assert len(person["keypoints_3d"]) == 17 and len(person["keypoints_3d"][5]) == 4
+    walker = next(p for p in fused["frames"][-1]["persons"] if p["keypoints_3d"][5][0] < 0)
+    expected = standing_person((-1.0 + 0.05 * (FRAMES - 1), 0.0), 0.0)[5]
+    np.testing.assert_allclose(walker["keypoints_3d"][5][:3], expected, atol=1e-3)
+
+
+def test_named_inputs_smaller_images_and_rendering(tmp_path: Path) -> None:
+    calibration = tmp_path / "room.yaml"
+    write_calibration(calibration)
+    results = write_results(tmp_path, size=(320, 240))  # keypoints of half-size images
+    images = []
+    for name in ("cam1", "cam2"):
+        folder = tmp_path / f"img_{name}"
+        folder.mkdir()
+        for i in range(FRAMES):
+            cv2.imwrite(str(folder / f"{i:04d}.png"), np.full((240, 320, 3), 40, np.uint8))
+        images.append(folder)
+    out, render = tmp_path / "fused.json", tmp_path / "render"
+    args = ["--calibration", str(calibration), f"cam2={results[1]}", f"cam1={results[0]}", "--json", str(out),
+            "--render", str(render), "--images", *map(str, images[::-1]), "--smooth"]  # fmt: skip
+    assert main(args) == 0
+    fused = json.loads(out.read_text())
+    assert fused["cameras"] == ["cam2", "cam1"] and all(len(f["persons"]) == 2 for f in fused["frames"])
+    pngs = sorted(render.glob("*.png"))
+    assert len(pngs) == FRAMES
+    picture = cv2.imread(str(pngs[0]))
+    assert picture.shape[0] == 360 and picture.shape[1] > 2 * 360  # top view + two camera panels
+
+
+def test_video_rendering(inputs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    calibration, results = inputs
+    video = tmp_path / "out.mp4"
+    assert main(["--calibration", str(calibration), *map(str, results), "--json", str(tmp_path / "f.json"),
+                 "--render", str(video)]) == 0  # fmt: skip
+    capture = cv2.VideoCapture(str(video))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
+
+
+BAD_INPUTS = [
+    ("count", "2 result files for 3 cameras"),
+    ("name", "unknown camera 'cam9'"),
+    ("frames", "different frame counts"),
+    ("json", "not valid JSON"),
+    ("missing", "no such file"),
+    ("aspect", r"image size 640x360 does not match"),
+    ("pending", "intrinsics come from camera_info"),
+    ("images", "--images needs --render"),
+    ("person", r"frame 0: person 0: .*keypoints_2d must be \(17, 3\)"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [pytest.param(c, m, id=c) for c, m in BAD_INPUTS])
+def test_bad_inputs_are_one_line_exit_2(
+    inputs: tuple[Path, list[Path]], tmp_path: Path, change: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calibration, results = inputs
+    args = ["--calibration", str(calibration), *map(str, results), "--json", str(tmp_path / "f.json")]
+    if change == "count":
+        args = ["--calibration", str(calibration), *map(str, results[:2]), "--json", str(tmp_path / "f.json")]
+    elif change == "name":
+        args[2] = f"cam9={results[0]}"
+        args[3:5] = [f"cam2={results[1]}", f"cam3={results[2]}"]
+    elif change == "frames":
+        data = json.loads(results[1].read_text())
+        results[1].write_text(json.dumps({"frames": data["frames"][:2]}))
+    elif change == "json":
+        results[0].write_text("{oops")
+    elif change == "missing":
+        results[2].unlink()
+    elif change == "aspect":
+        data = json.loads(results[0].read_text())
+        for frame in data["frames"]:
+            frame["height"] = 360
+        results[0].write_text(json.dumps(data))
+    elif change == "pending":
+        args[1] = str(REPO / "config" / "cameras.example.yaml")
+    elif change == "images":
+        args += ["--images", str(tmp_path), str(tmp_path), str(tmp_path)]
+    elif change == "person":
+        data = json.loads(results[0].read_text())
+        data["frames"][0]["persons"][0]["keypoints_2d"] = [[0, 0]]
+        results[0].write_text(json.dumps(data))
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("orpose-fuse: error:") and "\n" not in err
+    assert re.search(message, err), err

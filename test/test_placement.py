@@ -1,0 +1,185 @@
+"""Single-camera placement: skeleton fit, floor, both; template; failures; floor self-calibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fusion_data import ceiling_room, keypoints_of, standing_person
+
+from orpose_ros.geometry.body_model import (
+    body_to_camera_rotations,
+    coco_from_h36m,
+    pelvis_height_m,
+    standing_heights_coco,
+    standing_template_coco,
+    standing_template_h36m,
+    upright_template_from_camera_pose,
+)
+from orpose_ros.geometry.calibration import FloorPlane
+from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.geometry.placement import Placement, PlacementOptions, estimate_floor, place_people
+from orpose_ros.h36m_stats import H36MStats
+
+UP = np.array([0.0, 0.0, 1.0])
+FLOOR = FloorPlane.horizontal(0.0)
+
+
+@pytest.fixture(scope="module")
+def camera() -> PinholeCamera:
+    return ceiling_room(3).camera("cam1")
+
+
+def place(camera: PinholeCamera, joints_world: np.ndarray, method: str, **kwargs: object) -> Placement:
+    keypoints = keypoints_of(camera, joints_world)
+    floor = kwargs.pop("floor", FLOOR)
+    return place_people(
+        camera, keypoints[None], floor=floor, up_world=UP, options=PlacementOptions(method=method, **kwargs)
+    )
+
+
+@pytest.mark.parametrize("method", ["skeleton", "skeleton+floor"])
+def test_exact_template_person_is_placed_exactly(camera: PinholeCamera, method: str) -> None:
+    # heading 60 degrees from facing the camera: on the template's 30-degree search grid
+    up_cam = camera.T_world_from_camera[:3, :3].T @ UP
+    R = body_to_camera_rotations(up_cam, np.array([np.radians(60.0)]))[0]
+    pelvis_cam = camera.to_camera(np.array([0.4, -0.3, pelvis_height_m()]))
+    joints_cam = standing_template_coco() @ R.T + pelvis_cam
+    placed = place(camera, camera.to_world(joints_cam), method)
+    assert placed.success.all() and placed.method[0] == method
+    np.testing.assert_allclose(placed.pelvis[0], pelvis_cam, atol=1e-6)
+    np.testing.assert_allclose(placed.joints_coco[0], joints_cam, atol=1e-6)
+    np.testing.assert_allclose(placed.joints_h36m[0], standing_template_h36m() @ R.T + pelvis_cam, atol=1e-6)
+    assert placed.residual_px[0] < 1e-4 and placed.num_joints[0] == 13  # arms are not fitted to a template
+
+
+def test_measured_skeleton_in_any_pose_is_placed_exactly(camera: PinholeCamera) -> None:
+    rng = np.random.default_rng(3)
+    skeleton = standing_template_h36m() @ np.eye(3)[[0, 2, 1]] * [1, -1, 1] + rng.normal(0, 0.05, (17, 3))
+    skeleton -= skeleton[0]
+    pelvis_cam = np.array([0.2, 0.5, 3.2])
+    joints_cam = coco_from_h36m(skeleton) + pelvis_cam
+    keypoints = keypoints_of(camera, camera.to_world(joints_cam))
+    placed = place_people(camera, keypoints[None], skeleton[None], options=PlacementOptions(method="skeleton"))
+    np.testing.assert_allclose(placed.pelvis[0], pelvis_cam, atol=1e-6)
+    np.testing.assert_allclose(placed.joints_h36m[0], skeleton + pelvis_cam, atol=1e-6)
+    shared = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+    np.testing.assert_allclose(placed.joints_coco[0, shared], joints_cam[shared], atol=1e-6)
+
+
+def test_confident_keypoints_are_back_projected_onto_their_rays(camera: PinholeCamera) -> None:
+    joints = standing_person((0.3, 0.2), heading_rad=0.7)
+    joints[9] += [0.2, 0.3, 0.5]  # a raised wrist, far from the template's hanging arm
+    keypoints = keypoints_of(camera, joints)
+    placed = place_people(camera, keypoints[None], floor=FLOOR)
+    np.testing.assert_allclose(camera.project_camera(placed.joints_coco[0]), keypoints[:, :2], atol=1e-6)
+
+
+def test_floor_method_finds_a_standing_person(camera: PinholeCamera) -> None:
+    joints = standing_person((0.5, -0.4), heading_rad=1.0)
+    placed = place(camera, joints, "floor")
+    pelvis_world = camera.to_world(placed.pelvis[0])
+    assert np.linalg.norm(pelvis_world - (0.5, -0.4, pelvis_height_m())) < 0.05
+    assert np.isnan(placed.joints_h36m).all() and np.isnan(placed.residual_px).all()
+    # keypoints sit on their rays near the person's vertical axis
+    assert np.all(np.linalg.norm(camera.to_world(placed.joints_coco[0])[:, :2] - (0.5, -0.4), axis=-1) < 0.3)
+
+
+def test_the_floor_corrects_a_wrong_stature(camera: PinholeCamera) -> None:
+    """A 1.95 m person fitted with a 1.72 m template: depth from the size alone is ~13 % short; the floor
+    prior with a free scale corrects most of it."""
+    joints = standing_person((0.3, 0.0), heading_rad=0.0, stature_m=1.95)
+    errors = {m: np.linalg.norm(camera.to_world(place(camera, joints, m).pelvis[0])[:2] - (0.3, 0.0))
+              for m in ("skeleton", "floor", "skeleton+floor")}  # fmt: skip
+    assert errors["skeleton"] > 0.2
+    assert errors["skeleton+floor"] < 0.5 * errors["skeleton"]
+    assert errors["skeleton+floor"] < errors["floor"]  # the floor alone assumes the template's standing heights
+
+
+def test_pixel_noise_moves_a_person_little(camera: PinholeCamera) -> None:
+    rng = np.random.default_rng(4)
+    joints = standing_person((-0.2, 0.3), heading_rad=2.0)
+    keypoints = np.repeat(keypoints_of(camera, joints)[None], 50, axis=0)
+    keypoints[..., :2] += rng.normal(0.0, 2.0, keypoints[..., :2].shape)
+    placed = place_people(camera, keypoints, floor=FLOOR, up_world=UP)
+    error = np.linalg.norm(camera.to_world(placed.pelvis) - (-0.2, 0.3, pelvis_height_m()), axis=-1)
+    assert placed.success.all() and np.median(error) < 0.1
+
+
+def test_distortion_is_removed_from_the_keypoints() -> None:
+    pinhole = ceiling_room(3).camera("cam2")
+    distorted = PinholeCamera(pinhole.name, 640, 480, pinhole.K, np.array([0.05, -0.2, 0.001, 0.0, 0.3]),
+                              pinhole.T_world_from_camera)  # fmt: skip
+    joints = standing_person((0.0, 0.0), 0.3)
+    a = place_people(pinhole, keypoints_of(pinhole, joints)[None], floor=FLOOR)
+    b = place_people(distorted, keypoints_of(distorted, joints)[None], floor=FLOOR)
+    np.testing.assert_allclose(a.pelvis, b.pelvis, atol=1e-6)
+
+
+def test_unplaceable_people_fail_cleanly(camera: PinholeCamera) -> None:
+    keypoints = np.repeat(keypoints_of(camera, standing_person((0.0, 0.0)))[None], 3, axis=0)
+    keypoints[0, 3:, 2] = 0.0  # three face keypoints only
+    keypoints[1, :, 2] = 0.05  # nothing confident
+    placed = place_people(camera, keypoints, floor=FLOOR)
+    np.testing.assert_array_equal(placed.success, [False, False, True])
+    assert np.isnan(placed.pelvis[:2]).all() and np.isnan(placed.joints_coco[:2]).all()
+    assert np.isnan(placed.residual_px[:2]).all()
+    empty = place_people(camera, np.zeros((0, 17, 3)), floor=FLOOR)
+    assert empty.pelvis.shape == (0, 3) and empty.joints_coco.shape == (0, 17, 3)
+
+
+def test_a_person_behind_the_camera_is_not_placed(camera: PinholeCamera) -> None:
+    skeleton = standing_template_h36m() @ np.eye(3)[[0, 2, 1]] * [1, -1, 1]
+    joints_cam = coco_from_h36m(skeleton) + np.array([0.0, 0.0, -3.0])
+    K = camera.K
+    uv = (joints_cam[:, :2] / joints_cam[:, 2:]) @ K[:2, :2].T + K[:2, 2]  # the pinhole's mirror image
+    keypoints = np.c_[uv, np.full(17, 0.9)]
+    placed = place_people(camera, keypoints[None], skeleton[None], options=PlacementOptions(method="skeleton"))
+    assert not placed.success[0] or placed.pelvis[0, 2] > 0
+
+
+def test_without_floor_the_floor_methods_fall_back_to_the_skeleton(camera: PinholeCamera) -> None:
+    placed = place(camera, standing_person((0.0, 0.0)), "skeleton+floor", floor=None)
+    assert placed.method[0] == "skeleton" and placed.success[0]
+
+
+def test_floor_self_calibration_from_standing_people() -> None:
+    people = np.stack([standing_person((x, 0.0), x) for x in (-1.0, 0.0, 1.0)]) + np.array([0.0, 0.0, -1.05])
+    people[1, :5] = np.nan  # a person without face keypoints still votes
+    floor = estimate_floor(people)
+    assert floor.offset_m == pytest.approx(-1.05, abs=1e-9)
+    np.testing.assert_allclose(floor.normal_world, UP)
+    assert estimate_floor(np.zeros((0, 17, 3))) is None
+
+
+def test_standing_heights_and_template_agree() -> None:
+    np.testing.assert_allclose(standing_heights_coco(), standing_template_coco()[:, 2] + pelvis_height_m())
+    assert standing_heights_coco(2.0)[0] == pytest.approx(2.0 / 1.72 * standing_heights_coco()[0])
+
+
+def test_h36m_mean_pose_as_an_upright_template(stats_path: Path) -> None:
+    template = upright_template_from_camera_pose(H36MStats.from_json(stats_path).mean_pose_m())
+    assert template.shape == (17, 3)
+    # upright: the shoulders right above the hips, the nose highest; left and right coincide (mean over headings)
+    assert template[0, 2] > template[5, 2] > 0 > template[15, 2]
+    assert np.abs(template[:, :2]).max() < 0.02
+    options = PlacementOptions(template_coco=template)
+    with pytest.raises(ValueError, match="template_coco must be"):
+        PlacementOptions(template_coco=np.zeros((3, 3)))
+    assert options.template_coco.flags.writeable is False
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "guess"}, "placement method"),
+        ({"min_joint_score": 2.0}, "min_joint_score"),
+        ({"min_joints": 1}, "min_joints"),
+        ({"height_noise_m": 0.0}, "height_noise_m"),
+        ({"headings": 0}, "headings"),
+    ],
+)
+def test_invalid_options(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PlacementOptions(**kwargs)

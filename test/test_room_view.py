@@ -1,0 +1,44 @@
+"""Pictures: the top-down room view and reprojections onto camera frames."""
+
+from __future__ import annotations
+
+import numpy as np
+from fusion_data import ceiling_room, standing_person
+
+from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
+from orpose_ros.fusion.room_view import BACKGROUND, TopDownView, draw_reprojections, draw_top_down, id_colour
+
+
+def person(x: float, y: float, track_id: int) -> FusedPerson:
+    joints = standing_person((x, y))
+    return FusedPerson(joints, np.ones(17), np.full(17, 2), np.zeros(17), 0.9, ("cam1",), (0,), TRIANGULATED, track_id)
+
+
+def test_colours_are_stable_and_distinct() -> None:
+    assert id_colour(3) == id_colour(3) and id_colour(-1) == (110, 110, 110)
+    colours = {id_colour(i) for i in range(20)}
+    assert len(colours) == 20
+
+
+def test_top_down_view_places_people_and_cameras() -> None:
+    calibration = ceiling_room(3)
+    view = TopDownView.around(calibration, size_px=400)
+    assert max(view.width, view.height) == 400
+    np.testing.assert_allclose(view.to_pixels(np.array([view.x_min_m, view.y_max_m, 5.0])), [0.0, 0.0])
+    image = draw_top_down(view, calibration, [person(0.5, -0.5, 7)], title="t")
+    assert image.shape == (view.height, view.width, 3) and image.dtype == np.uint8
+    u, v = np.round(view.to_pixels(np.array([0.5, -0.5]))).astype(int)
+    patch = image[v - 15 : v + 15, u - 15 : u + 15].reshape(-1, 3)
+    assert (patch == id_colour(7)).all(axis=1).any()  # the person's colour near their position
+    for camera in calibration.cameras:
+        cu, cv = np.round(view.to_pixels(camera.centre_world)).astype(int)
+        assert (image[cv, cu] != BACKGROUND).any()
+
+
+def test_reprojections_land_on_the_camera_frame() -> None:
+    camera = ceiling_room(3).camera("cam2")
+    frame = np.zeros((480, 640, 3), np.uint8)
+    drawn = draw_reprojections(frame, camera, [person(0.0, 0.0, 2)])
+    assert (frame == 0).all() and drawn.shape == frame.shape
+    u, v = np.round(camera.project(standing_person((0.0, 0.0))[5])).astype(int)
+    assert (drawn[v - 3 : v + 4, u - 3 : u + 4].reshape(-1, 3) == id_colour(2)).all(axis=1).any()

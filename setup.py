@@ -26,6 +26,7 @@ setup(
         "console_scripts": [
             "orpose_node = orpose_ros.ros.node:main",
             "orpose_privacy_filter = orpose_ros.ros.privacy_filter_node:main",
+            "orpose_fusion_node = orpose_ros.ros.fusion_node:main",
             "orpose_demo = orpose_ros.ros.demo:main",
             "camera_replay = orpose_ros.ros.camera_replay:main",
             "orpose-infer = orpose_ros.cli.infer:main",
@@ -34,6 +35,8 @@ setup(
             "orpose-soak = orpose_ros.bench.soak:main",
             "orpose-bench-privacy = orpose_ros.bench.privacy_bench:main",
             "orpose-privacy-filter = orpose_ros.cli.privacy_filter:main",
+            "orpose-fuse = orpose_ros.cli.fuse:main",
+            "orpose-eval-mvor = orpose_ros.cli.evaluate_mvor:main",
         ],
     },
 )

@@ -1,8 +1,10 @@
-"""ros2 launch orpose_ros orpose.launch.py [image_topics:=...] [weights:=...] [rviz:=true] ...
+"""ros2 launch orpose_ros orpose.launch.py [image_topics:=...] [weights:=...] [calibration:=... fusion:=true]
 
 Starts orpose_node with config/orpose.yaml (or params_file:=...). Launch arguments left empty keep
-the params file's value; given ones override it. Optionally starts RViz with config/orpose.rviz.
-When the node exits with an error, the launch stops and exits non-zero.
+the params file's value; given ones override it. With calibration:=FILE the node places people with
+the room's calibration, and its cameras' topics come from the file unless image_topics:= is given;
+fusion:=true also starts orpose_fusion_node on the same file. Optionally starts RViz.
+When a node exits with an error, the launch stops and exits non-zero.
 """
 
 from pathlib import Path
@@ -21,7 +23,7 @@ from launch.event_handlers import OnProcessExit
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration
 from launch_ros.actions import Node
 
-from orpose_ros.ros.launch_support import check_exit, parameter_overrides
+from orpose_ros.ros.launch_support import calibration_overrides, check_exit, parameter_overrides
 
 SHARE = Path(get_package_share_directory("orpose_ros"))
 
@@ -37,25 +39,31 @@ OVERRIDES = {
 }
 
 
-def _orpose_node(context) -> list:
-    """orpose_node with the params file plus the override arguments that were given."""
-    given = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
-    node = Node(
-        package="orpose_ros",
-        executable="orpose_node",
-        name="orpose_node",
-        namespace=LaunchConfiguration("namespace"),
-        parameters=[LaunchConfiguration("params_file"), parameter_overrides(given)],
-        output="screen",
-        emulate_tty=True,
-    )
-    on_exit = OnProcessExit(target_action=node, on_exit=lambda event, _: check_exit(event.action.name,
-                                                                                     event.returncode))
-    return [node, RegisterEventHandler(on_exit)]
+def _failing_the_launch(node: Node) -> RegisterEventHandler:
+    return RegisterEventHandler(OnProcessExit(target_action=node, on_exit=lambda event, _: check_exit(
+        event.action.name, event.returncode)))
+
+
+def _nodes(context) -> list:
+    """orpose_node with the params file and the given overrides; the fusion node when asked for."""
+    overrides = parameter_overrides({name: LaunchConfiguration(name).perform(context) for name in OVERRIDES})
+    calibration = LaunchConfiguration("calibration").perform(context).strip()
+    if calibration:
+        overrides.update(calibration_overrides(calibration, overrides))
+    namespace = LaunchConfiguration("namespace")
+    nodes = [Node(package="orpose_ros", executable="orpose_node", name="orpose_node", namespace=namespace,
+                  parameters=[LaunchConfiguration("params_file"), overrides], output="screen", emulate_tty=True)]
+    if LaunchConfiguration("fusion").perform(context).lower() in ("true", "1", "yes"):
+        if not calibration:
+            return [LogInfo(msg="fusion:=true needs calibration:=FILE")]
+        nodes.append(Node(package="orpose_ros", executable="orpose_fusion_node", name="orpose_fusion_node",
+                          namespace=namespace, parameters=[{"calibration": calibration}], output="screen",
+                          emulate_tty=True))
+    return [*nodes, *(_failing_the_launch(node) for node in nodes)]
 
 
 def _rviz_if_installed(context) -> list:
-    """RViz with config/orpose.rviz; a warning instead when rviz2 is not installed (the node runs on)."""
+    """RViz with config/orpose.rviz; a warning instead when rviz2 is not installed (the nodes run on)."""
     try:
         get_package_prefix("rviz2")
     except PackageNotFoundError:
@@ -69,7 +77,11 @@ def generate_launch_description() -> LaunchDescription:
         [
             DeclareLaunchArgument("params_file", default_value=str(SHARE / "config" / "orpose.yaml"),
                                   description="Parameters of orpose_node"),
-            DeclareLaunchArgument("namespace", default_value="", description="Namespace of the node"),
+            DeclareLaunchArgument("namespace", default_value="", description="Namespace of the nodes"),
+            DeclareLaunchArgument("calibration", default_value="",
+                                  description="Room calibration file (config/cameras.example.yaml)"),
+            DeclareLaunchArgument("fusion", default_value="false",
+                                  description="Also start orpose_fusion_node (needs calibration)"),
             DeclareLaunchArgument("rviz", default_value="false", description="Start RViz with config/orpose.rviz"),
             *(DeclareLaunchArgument(name, default_value="", description=text) for name, text in OVERRIDES.items()),
             # Large images need a bigger shared-memory segment than Fast DDS's default; keep the
@@ -79,7 +91,7 @@ def generate_launch_description() -> LaunchDescription:
                 EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE",
                                     default_value=str(SHARE / "config" / "fastdds_shm.xml")),
             ),
-            OpaqueFunction(function=_orpose_node),
+            OpaqueFunction(function=_nodes),
             OpaqueFunction(function=_rviz_if_installed, condition=IfCondition(LaunchConfiguration("rviz"))),
         ]
     )

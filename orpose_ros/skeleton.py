@@ -6,6 +6,7 @@ network. The same orders are published as constants in ``orpose_msgs/msg/PersonP
 
 from __future__ import annotations
 
+import colorsys
 from typing import TypeVar
 
 ArrayT = TypeVar("ArrayT")  # numpy arrays and torch tensors alike
@@ -69,3 +70,11 @@ def colour_bgr8(side: str) -> tuple[int, int, int]:
     """The colour of ``side`` as an OpenCV BGR 0..255 triple."""
     r, g, b = (round(255 * c) for c in SIDE_COLOURS[side])
     return b, g, r
+
+
+def track_colour(track_id: int) -> tuple[float, float, float]:
+    """An RGB colour (0..1) per identity: hues spread by the golden ratio, so that neighbouring ids
+    differ; grey for 0 (not tracked)."""
+    if track_id <= 0:
+        return 0.6, 0.6, 0.6
+    return colorsys.hsv_to_rgb((track_id * 0.618033988749895) % 1.0, 0.75, 0.95)

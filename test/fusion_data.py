@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from conftest import SHARED
 from scipy.spatial.transform import Rotation
 
@@ -66,3 +67,27 @@ def keypoints_of(camera: PinholeCamera, joints_world: np.ndarray, score: float =
     """(..., 17, 3) keypoints x, y [px], score of world joints seen by ``camera``."""
     uv = camera.project(joints_world)
     return np.concatenate([uv, np.full((*uv.shape[:-1], 1), score)], axis=-1)
+
+
+def write_calibration_yaml(calibration: RoomCalibration, path: Path, pending: tuple[str, ...] = ()) -> Path:
+    """``calibration`` in the documented YAML format (config/cameras.example.yaml); the cameras named in
+    ``pending`` get ``intrinsics: from_camera_info`` and a camera_info topic. Image topics: /NAME/image_raw."""
+    cameras = []
+    for camera in calibration.cameras:
+        T = camera.T_world_from_camera
+        entry = {
+            "name": camera.name, "image_topic": f"/{camera.name}/image_raw", "frame_id": f"{camera.name}_optical",
+            "pose": {"translation": T[:3, 3].tolist(), "rotation": Rotation.from_matrix(T[:3, :3]).as_quat().tolist()},
+        }
+        if camera.name in pending:
+            entry["intrinsics"] = "from_camera_info"
+            entry["camera_info_topic"] = f"/{camera.name}/camera_info"
+        else:
+            entry["intrinsics"] = {"K": camera.K.ravel().tolist(), "distortion": camera.distortion.tolist(),
+                                   "width": camera.width, "height": camera.height}
+        cameras.append(entry)
+    floor = calibration.floor
+    content = {"world_frame": calibration.world_frame, "cameras": cameras,
+               "floor": None if floor is None else {"normal": floor.normal_world.tolist(), "offset": floor.offset_m}}
+    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return path

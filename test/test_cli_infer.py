@@ -18,7 +18,7 @@ import pytest
 
 from orpose_ros.cli import infer
 from orpose_ros.cli.arguments import parse_size
-from orpose_ros.cli.infer import CliError, Mp4Sink, PngSink, frame_to_dict
+from orpose_ros.cli.infer import frame_to_dict
 from orpose_ros.poses import DetectedPerson, FramePoses
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,6 +59,7 @@ def test_frame_to_dict_has_the_exact_layout() -> None:
         "source": "a/b.png",
         "width": 640,
         "height": 480,
+        "downsample_factor": 12,
         "persons": [
             {
                 "score": 0.75,
@@ -70,35 +71,6 @@ def test_frame_to_dict_has_the_exact_layout() -> None:
     }
     assert type(out["persons"][0]["score"]) is float
     json.dumps(out, allow_nan=False)  # valid strict JSON
-
-
-def test_png_and_mp4_sinks(tmp_path: Path) -> None:
-    pngs = PngSink(tmp_path / "render")
-    for i in range(2):
-        pngs.write(f"f{i}", np.full((40, 53, 3), 100 + i, np.uint8))
-    pngs.close()
-    written = sorted((tmp_path / "render").iterdir())
-    assert [p.name for p in written] == ["000000_f0.png", "000001_f1.png"]
-    assert cv2.imread(str(written[1]))[0, 0].tolist() == [101, 101, 101]
-
-    video = Mp4Sink(tmp_path / "out" / "v.mp4", fps=5.0)
-    for i in range(3):
-        video.write(f"f{i}", np.full((48, 64, 3), 60 * i, np.uint8))
-    video.write("odd", np.zeros((10, 10, 3), np.uint8))  # another size: resized, not dropped
-    video.close()
-    capture = cv2.VideoCapture(str(tmp_path / "out" / "v.mp4"))
-    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
-    assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (64, 48)
-    capture.release()
-
-
-def test_render_sink_kind_follows_the_path(tmp_path: Path) -> None:
-    assert isinstance(infer.open_render_sink(tmp_path / "x.MP4", []), Mp4Sink)
-    assert isinstance(infer.open_render_sink(tmp_path / "pngs", []), PngSink)
-    clash = tmp_path / "file.txt"
-    clash.write_text("")
-    with pytest.raises(CliError, match="not a folder"):
-        infer.open_render_sink(clash, [])
 
 
 # ------------------------------------------------------------------------------------------
@@ -163,7 +135,7 @@ def test_five_frames_to_json_and_mp4(mvor_frames: list[Path], stats_path: Path, 
     assert list(result) == ["frames"] and len(result["frames"]) == 5
     persons_total = 0
     for frame, path in zip(result["frames"], frames, strict=True):
-        assert list(frame) == ["source", "width", "height", "persons"]
+        assert list(frame) == ["source", "width", "height", "downsample_factor", "persons"]
         assert frame["source"] == str(path)
         assert (frame["width"], frame["height"]) == (640, 480)
         for person in frame["persons"]:

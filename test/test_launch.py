@@ -14,15 +14,15 @@ import yaml
 from conftest import REPO
 from ros_tools.node_harness import node_command
 
-from orpose_ros.ros.launch_support import LaunchedNodeError, check_exit, parameter_overrides
+from orpose_ros.ros.launch_support import LaunchedNodeError, calibration_overrides, check_exit, parameter_overrides
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ParameterSet
 
 pytestmark = pytest.mark.ros
 
 LAUNCH = REPO / "launch" / "orpose.launch.py"
-DOCUMENTED_ARGUMENTS = {"params_file", "namespace", "rviz", "image_topics", "camera_info_topics", "weights", "stats",
-                        "downsample_factor", "restore_size", "device"}
+DOCUMENTED_ARGUMENTS = {"params_file", "namespace", "rviz", "calibration", "fusion", "image_topics",
+                        "camera_info_topics", "weights", "stats", "downsample_factor", "restore_size", "device"}
 
 
 def _tree() -> ast.Module:
@@ -75,6 +75,18 @@ def test_launch_arguments_become_typed_parameters_as_launch_ros_reads_them() -> 
     assert parameter_overrides({"weights": "/m/orpose: bad [yaml"}) == {"weights": "/m/orpose: bad [yaml"}
 
 
+def test_a_calibration_gives_the_node_its_cameras_topics(tmp_path: Path) -> None:
+    from fusion_data import ceiling_room, write_calibration_yaml
+
+    path = str(write_calibration_yaml(ceiling_room(2), tmp_path / "room.yaml", pending=("cam2",)))
+    assert calibration_overrides(path, {}) == {
+        "calibration": path, "image_topics": ["/cam1/image_raw", "/cam2/image_raw"],
+        "camera_info_topics": ["", "/cam2/camera_info"]}
+    assert calibration_overrides(path, {"image_topics": ["/mine"]}) == {"calibration": path}
+    with pytest.raises(LaunchedNodeError, match=r"calibration:=.*nowhere\.yaml"):
+        calibration_overrides(str(tmp_path / "nowhere.yaml"), {})
+
+
 def test_a_failed_node_fails_the_launch() -> None:
     check_exit("orpose_node-1", 0)
     check_exit("orpose_node-1", None)
@@ -93,7 +105,7 @@ def test_shipped_config_files_parse() -> None:
     assert segment is not None and int(segment.text) >= 32 * 1024 * 1024
     rviz = yaml.safe_load((REPO / "config" / "orpose.rviz").read_text())
     topics = {d.get("Topic", {}).get("Value") for d in rviz["Visualization Manager"]["Displays"]}
-    assert {"/orpose/markers", "/orpose/debug_image"} <= topics
+    assert {"/orpose/markers", "/orpose/people_markers", "/orpose/debug_image"} <= topics
 
 
 @pytest.mark.timeout(120)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ros_tools import processes
-from ros_tools.sample_poses import FRAME_ID, STAMP, sample_frame_poses
+from ros_tools.sample_poses import FRAME_ID, STAMP, sample_frame_poses, sample_placements
 
 from orpose_msgs.msg import PersonPose
 from orpose_ros import skeleton
@@ -43,7 +43,7 @@ def test_a_dropped_joint_is_refused_before_it_reaches_the_serializer() -> None:
     person = sample_frame_poses(1).persons[0]
     short = DetectedPerson(person.score, person.bbox, person.keypoints_2d[:16], person.keypoints_3d)
     with pytest.raises(ValueError, match=r"keypoints_2d must have shape \(17, 3\)"):
-        person_to_msg(short, 0)
+        person_to_msg(short)
 
 
 @pytest.mark.timeout(120)
@@ -63,8 +63,9 @@ def test_pose_message_with_three_people_crosses_processes_intact(tmp_path: Path,
     assert (msg["image_width"], msg["image_height"], msg["downsample_factor"]) == (640, 480, 12)
     assert msg["source_topic"] == "/camera/image_raw"
     assert len(msg["persons"]) == 3
-    for i, (got, want) in enumerate(zip(msg["persons"], expected.persons, strict=True)):
-        assert got["id"] == i
+    placements = sample_placements()
+    for got, want, where in zip(msg["persons"], expected.persons, placements, strict=True):
+        assert got["id"] == where.id
         assert got["score"] == pytest.approx(want.score, abs=1e-6)
         np.testing.assert_allclose(got["bbox"], want.bbox, atol=1e-4)
         kp2d = np.array([[k["x"], k["y"], k["score"]] for k in got["keypoints_2d"]])
@@ -72,3 +73,14 @@ def test_pose_message_with_three_people_crosses_processes_intact(tmp_path: Path,
         assert kp2d.shape == kp3d.shape == (17, 3)
         np.testing.assert_allclose(kp2d, want.keypoints_2d, atol=1e-4)
         np.testing.assert_allclose(kp3d, want.keypoints_3d, atol=1e-6)
+        placed = np.array([[p["x"], p["y"], p["z"]] for p in got["keypoints_3d_camera"]])
+        position = [got["position"][k] for k in "xyz"]
+        if where.placed:
+            assert got["placement"] == (PersonPose.PLACEMENT_SKELETON if where.method == "skeleton"
+                                        else PersonPose.PLACEMENT_FLOOR)
+            np.testing.assert_allclose(placed, where.joints_h36m)
+            np.testing.assert_allclose(position, where.pelvis)
+            assert got["placement_error"] == pytest.approx(where.residual_px)
+        else:
+            assert got["placement"] == PersonPose.PLACEMENT_NONE
+            assert np.isnan(placed).all() and np.isnan(position).all() and np.isnan(got["placement_error"])

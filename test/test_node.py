@@ -27,7 +27,10 @@ from ros_tools.node_harness import (
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import Marker
 
+from orpose_msgs.msg import PersonPose
 from orpose_ros import privacy
+from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.geometry.placement import PlacementOptions, place_people
 from orpose_ros.synthetic_scene import synthetic_frame
 
 RAW, COMPRESSED = "/cam_a/image_raw", "/cam_b/image_raw/compressed"
@@ -58,6 +61,7 @@ def running(tmp_path_factory: pytest.TempPathFactory, stats_path: Path, ros_env_
         "image_topics": [RAW, COMPRESSED], "random_weights_seed": 0, "stats": stats_path,
         "downsample_factor": FACTOR, "device": "cpu", "qos_reliability": "reliable", "qos_depth": 1,
         "camera_info_topics": [INFO_A, INFO_B], "marker_depth": 2.5,
+        "placement_min_keypoint_score": 0.0,  # random weights score keypoints ~0.002: place them all the same
     }
     process = start_node(params, ros_env_module, log)
     peer = NodePeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage, INFO_A: CameraInfo},
@@ -96,7 +100,8 @@ def test_poses_for_two_cameras_keep_each_frames_header(running) -> None:
             assert all(0 <= k.x <= 640 and 0 <= k.y <= 480 for k in person.keypoints_2d)
             assert person.keypoints_3d[0].x == person.keypoints_3d[0].y == person.keypoints_3d[0].z == 0.0
             assert 0.5 <= person.score <= 1.0
-        assert [p.id for p in msg.persons] == list(range(len(msg.persons)))
+        ids = [p.id for p in msg.persons]
+        assert min(ids) >= 1 and len(set(ids)) == len(ids)  # tracked: distinct identities
 
 
 def _markers_with_stamp(peer: NodePeer, sec: int) -> list:
@@ -113,12 +118,25 @@ def test_markers_start_with_deleteall_and_carry_the_image_stamp(running) -> None
         assert first.action == Marker.DELETEALL
         assert first.ns in (RAW.strip("/"), COMPRESSED.strip("/"))
         kinds = [m.type for m in array_msg.markers[1:]]
-        assert kinds and kinds == [Marker.LINE_LIST, Marker.SPHERE_LIST] * (len(kinds) // 2)
+        assert kinds and kinds == [Marker.LINE_LIST, Marker.SPHERE_LIST, Marker.TEXT_VIEW_FACING] * (len(kinds) // 3)
         assert all(m.header.stamp == first.header.stamp for m in array_msg.markers)
 
 
-def test_camera_info_places_the_skeleton_markers(running) -> None:
-    """cam_a gets a CameraInfo (at twice the image resolution: the node rescales K); cam_b has none."""
+def _expected_placement(poses, k: list[float], info_size: tuple[int, int]) -> list:
+    """What the node's placement gives for these poses with this K (at info_size), recomputed here."""
+    camera = PinholeCamera.from_k("cam", k, *info_size).scaled_to(poses.image_width, poses.image_height)
+    keypoints = np.array([[[p.x, p.y, p.score] for p in person.keypoints_2d] for person in poses.persons])
+    skeletons = np.array([[[p.x, p.y, p.z] for p in person.keypoints_3d] for person in poses.persons])
+    return place_people(camera, keypoints, skeletons, options=PlacementOptions(min_joint_score=0.0))
+
+
+def _joints(points) -> np.ndarray:
+    return np.array([[p.x, p.y, p.z] for p in points])
+
+
+def test_camera_info_places_people_metrically(running) -> None:
+    """cam_a gets a CameraInfo (at twice the image resolution: the node rescales K); the published
+    placement and the markers are the ones this K gives."""
     _, peer, log = running
     k = [1000.0, 0.0, 600.0, 0.0, 1100.0, 500.0, 0.0, 0.0, 1.0]
     info = CameraInfo(header=header(0, 0, "cam_a_optical"), width=1280, height=960, k=k)
@@ -128,18 +146,21 @@ def test_camera_info_places_the_skeleton_markers(running) -> None:
     peer.publish(RAW, image_msg(_frame(4), "bgr8", header(150, 0, "cam_a_optical")))
     poses = _await_poses(peer, (150, 0), log)
     assert poses.persons
-    assert wait_until(lambda: any(m.markers[0].header.stamp.sec == 150 for m in peer.inbox.markers), 30)
-    markers = next(m for m in peer.inbox.markers if m.markers[0].header.stamp.sec == 150).markers
-    person = poses.persons[0]
-    pelvis_u = (person.keypoints_2d[11].x + person.keypoints_2d[12].x) / 2
-    pelvis_v = (person.keypoints_2d[11].y + person.keypoints_2d[12].y) / 2
-    fx, fy, cx, cy = 500.0, 550.0, 300.0, 250.0  # K scaled from 1280x960 to 640x480
-    anchor = np.array([(pelvis_u - cx) / fx * 2.5, (pelvis_v - cy) / fy * 2.5, 2.5])
-    joints = markers[2]  # DELETEALL, bones of person 0, joints of person 0
-    assert joints.type == Marker.SPHERE_LIST
-    placed = np.array([[p.x, p.y, p.z] for p in joints.points])
-    lifted = np.array([[p.x, p.y, p.z] for p in person.keypoints_3d])
-    np.testing.assert_allclose(placed, lifted + anchor, atol=1e-3)
+    expected = _expected_placement(poses, k, (1280, 960))
+    assert expected.success.any(), "nobody placed: the test would prove nothing"
+    for i, person in enumerate(poses.persons):
+        assert person.placement == (PersonPose.PLACEMENT_SKELETON if expected.success[i] else PersonPose.PLACEMENT_NONE)
+        if not expected.success[i]:
+            continue
+        np.testing.assert_allclose(_joints(person.keypoints_3d_camera), expected.joints_h36m[i], atol=1e-4)
+        np.testing.assert_allclose([person.position.x, person.position.y, person.position.z],
+                                   expected.pelvis[i], atol=1e-4)
+        assert person.placement_error == pytest.approx(expected.residual_px[i], rel=1e-3)
+    markers = _markers_with_stamp(peer, 150)
+    assert markers
+    spheres = [m for m in markers[0].markers if m.type == Marker.SPHERE_LIST]
+    first = int(np.argmax(expected.success))
+    np.testing.assert_allclose(_joints(spheres[first].points), expected.joints_h36m[first], atol=1e-4)
 
 
 def test_debug_image_in_privacy_mode_is_the_restored_low_resolution_frame(running) -> None:
@@ -236,16 +257,8 @@ def test_a_best_effort_camera_info_publisher_is_heard(running) -> None:
     peer.publish(COMPRESSED, _png(_frame(8), header(340, 0, "cam_b_optical")))
     poses = _await_poses(peer, (340, 0), log)
     assert poses.persons
-    assert wait_until(lambda: _markers_with_stamp(peer, 340), 30)
-    markers = _markers_with_stamp(peer, 340)[0].markers
-    person = poses.persons[0]
-    u = (person.keypoints_2d[11].x + person.keypoints_2d[12].x) / 2
-    v = (person.keypoints_2d[11].y + person.keypoints_2d[12].y) / 2
-    joints = np.array([[p.x, p.y, p.z] for p in markers[2].points])
-    lifted = np.array([[p.x, p.y, p.z] for p in person.keypoints_3d])
-    pelvis = joints[0] - lifted[0]
-    assert pelvis[0] / pelvis[2] * 400.0 + 330.0 == pytest.approx(u, abs=0.01)  # this K, not a nominal one
-    assert pelvis[1] / pelvis[2] * 400.0 + 250.0 == pytest.approx(v, abs=0.01)
+    expected = _expected_placement(poses, k, (640, 480))
+    np.testing.assert_allclose(_joints(poses.persons[0].keypoints_3d_camera), expected.joints_h36m[0], atol=1e-4)
 
 
 def test_runtime_parameters_change_through_the_parameter_service(running) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from orpose_ros.cli.arguments import CliError
 from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
 from orpose_ros.fusion.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame
@@ -32,10 +33,6 @@ from orpose_ros.h36m_stats import H36MStats, StatsError
 
 PROG = "orpose-eval-mvor"
 log = logging.getLogger(PROG)
-
-
-class CliError(Exception):
-    """A mistake in the arguments or inputs: reported as one line, exit status 2."""
 
 
 def floor_argument(text: str) -> str | float:

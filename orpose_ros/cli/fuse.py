@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +22,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from orpose_ros.cli.arguments import CliError, positive_float
+from orpose_ros.cli.outputs import open_render_sink, write_json_atomic
 from orpose_ros.fusion.association import AssociationOptions
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions
@@ -40,21 +40,6 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 _PANEL_HEIGHT = 360
 
 log = logging.getLogger(PROG)
-
-
-class CliError(Exception):
-    """A mistake in the arguments or inputs: reported as one line, exit status 2."""
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--keypoint-noise-px",
-        type=float,
-        default=AssociationOptions().keypoint_noise_px,
-        help="keypoint noise in the results' pixels (e.g. the privacy shrink factor for restored images)",
+        type=positive_float,
+        help="keypoint noise in the results' pixels (default: the privacy factor the results record, as "
+        "keypoints of shrunk-and-restored frames are that coarse; else 1)",
     )
     parser.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the tracked joints")
     parser.add_argument("--mvor-distortion", action="store_true", help="MVOR calibrations: use their distortion")
@@ -100,13 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 @dataclass(frozen=True)
 class CameraResults:
-    """One camera's orpose-infer results: per frame, its image size and detections."""
+    """One camera's orpose-infer results: per frame, its image size and detections; the largest privacy
+    factor its frames went through (1 when not recorded)."""
 
     name: str
     path: Path
     sources: list[str]
     sizes: list[tuple[int, int]]
     detections: list[list[PersonDetection]]
+    downsample_factor: int = 1
 
 
 def _person(raw: Any, where: str, index: int) -> PersonDetection:
@@ -135,7 +122,7 @@ def read_results(name: str, path: Path) -> CameraResults:
     frames = raw.get("frames") if isinstance(raw, dict) else None
     if not isinstance(frames, list):
         raise CliError(f'{path}: not orpose-infer results (expected {{"frames": [...]}})')
-    sources, sizes, detections = [], [], []
+    sources, sizes, detections, factors = [], [], [], []
     for i, frame in enumerate(frames):
         where = f"{path}: frame {i}"
         try:
@@ -145,9 +132,11 @@ def read_results(name: str, path: Path) -> CameraResults:
         if width < 1 or height < 1 or not isinstance(persons, list):
             raise CliError(f"{where}: bad width/height or persons")
         sources.append(str(frame.get("source", "")))
+        factor = frame.get("downsample_factor", 1)
+        factors.append(factor if isinstance(factor, int) and factor >= 1 else 1)
         sizes.append((width, height))
         detections.append([_person(p, where, k) for k, p in enumerate(persons)])
-    return CameraResults(name, path, sources, sizes, detections)
+    return CameraResults(name, path, sources, sizes, detections, max(factors, default=1))
 
 
 def match_inputs(calibration: RoomCalibration, inputs: Sequence[str]) -> list[tuple[str, Path]]:
@@ -196,40 +185,6 @@ def person_to_dict(person: FusedPerson) -> dict[str, Any]:
         "placement": person.placement,
         "keypoints_3d": joints,
     }
-
-
-class FrameSink:
-    """Rendered frames: one PNG each into a folder, or an mp4 (mp4v) video."""
-
-    def __init__(self, target: Path, fps: float) -> None:
-        self.target, self.fps = target, fps
-        self.video = target.suffix.lower() == ".mp4"
-        self.writer: cv2.VideoWriter | None = None
-        self.count = 0
-        if self.video:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        elif target.exists() and not target.is_dir():
-            raise CliError(f"--render {target}: exists and is not a folder (use a .mp4 name for a video)")
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-
-    def write(self, image: np.ndarray) -> None:
-        if not self.video:
-            path = self.target / f"{self.count:06d}.png"
-            if not cv2.imwrite(str(path), image):
-                raise CliError(f"cannot write {path}")
-        else:
-            if self.writer is None:
-                self.size = (image.shape[1], image.shape[0])
-                self.writer = cv2.VideoWriter(str(self.target), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
-                if not self.writer.isOpened():
-                    raise CliError(f"cannot write the video {self.target}")
-            self.writer.write(cv2.resize(image, self.size) if image.shape[1::-1] != self.size else image)
-        self.count += 1
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
 
 
 def _panel(image: np.ndarray, height: int) -> np.ndarray:
@@ -288,7 +243,8 @@ def run(args: argparse.Namespace) -> None:
 
     options = StreamOptions(
         fusion=FusionOptions(
-            association=AssociationOptions(keypoint_noise_px=args.keypoint_noise_px),
+            association=AssociationOptions(keypoint_noise_px=args.keypoint_noise_px
+                                           or float(max(r.downsample_factor for r in results))),
             placement=PlacementOptions(method=args.placement),
         ),
         smoothing=OneEuroOptions() if args.smooth else None,
@@ -298,7 +254,7 @@ def run(args: argparse.Namespace) -> None:
     frame_sizes = [tuple((r.name, r.sizes[i]) for r in results) for i in range(frame_count)]
     sized = {sizes: calibration.for_image_sizes(dict(sizes)) for sizes in set(frame_sizes)}
     frames_out = []
-    sink = FrameSink(args.render, args.fps) if args.render else None
+    sink = open_render_sink(args.render, args.fps) if args.render else None
     view = None
     stream = FusionStream(calibration, options)
     try:
@@ -311,7 +267,8 @@ def run(args: argparse.Namespace) -> None:
                 if view is None:
                     view = TopDownView.around(calibration, np.array([p.joints for p in people]).reshape(-1, 3), 480)
                 camera_images = [(r.name, _load_image(frames[i])) for r, frames in zip(results, images, strict=False)]
-                sink.write(render_frame(view, calibration, people, f"frame {i}  t = {stamp:.2f} s", camera_images))
+                sink.write(f"frame_{i:06d}",
+                           render_frame(view, calibration, people, f"frame {i}  t = {stamp:.2f} s", camera_images))
     finally:
         if sink is not None:
             sink.close()
@@ -323,9 +280,7 @@ def run(args: argparse.Namespace) -> None:
         "frames": frames_out,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.json.with_name(f".{args.json.name}.part")
-    partial.write_text(json.dumps(out, allow_nan=False) + "\n")
-    os.replace(partial, args.json)
+    write_json_atomic(args.json, out)
     people_total = sum(len(f["persons"]) for f in frames_out)
     ids = {p["id"] for f in frames_out for p in f["persons"] if p["id"] >= 0}
     print(f"{PROG}: {len(frames_out)} frames, {people_total} people ({len(ids)} tracks) -> {args.json}")

@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import math
-import os
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
-from orpose_ros.cli.arguments import parse_size, positive_int, unit_interval
+from orpose_ros.cli.arguments import CliError, parse_size, positive_int, unit_interval
+from orpose_ros.cli.outputs import Mp4Sink, PngSink, open_render_sink, write_json_atomic
 from orpose_ros.drawing import draw_poses
 from orpose_ros.frames import FrameSourceError, InputFile, count_frames, discover_inputs, is_bag, iter_frames
 from orpose_ros.poses import DetectedPerson, FramePoses
@@ -37,13 +35,11 @@ if TYPE_CHECKING:
 
 PROG = "orpose-infer"
 DEFAULT_FPS = 10.0
+#: Horizontal field of view [deg] of the nominal camera of bag topics (bags rarely record camera_info).
+NOMINAL_HFOV_DEG = 60.0
 
 log = logging.getLogger(PROG)
 T = TypeVar("T")
-
-
-class CliError(Exception):
-    """A mistake in the arguments or inputs: reported as one line, exit status 2."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,85 +178,9 @@ def frame_to_dict(source: str, poses: FramePoses) -> dict[str, Any]:
         "source": source,
         "width": int(poses.width),
         "height": int(poses.height),
+        "downsample_factor": int(poses.downsample_factor),
         "persons": [person_to_dict(p) for p in poses.persons],
     }
-
-
-def write_json(path: Path, frames: list[dict[str, Any]]) -> None:
-    """Write ``{"frames": [...]}`` through a temporary file, so a crash never leaves half a file."""
-    partial = path.with_name(f".{path.name}.part")
-    with partial.open("w", encoding="utf-8") as out:
-        json.dump({"frames": frames}, out, allow_nan=False)
-        out.write("\n")
-    os.replace(partial, path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Rendering
-
-
-class PngSink:
-    """One PNG per frame in a folder: ``<index>_<name>.png``."""
-
-    def __init__(self, folder: Path) -> None:
-        if folder.exists() and not folder.is_dir():
-            raise CliError(f"--render {folder}: exists and is not a folder (use a .mp4 name for a video)")
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder = folder
-        self.count = 0
-
-    def write(self, name: str, image: np.ndarray) -> None:
-        """Save one drawn frame."""
-        path = self.folder / f"{self.count:06d}_{name}.png"
-        if not cv2.imwrite(str(path), image):
-            raise CliError(f"cannot write {path}")
-        self.count += 1
-
-    def close(self) -> None:
-        """Nothing to flush."""
-
-
-class Mp4Sink:
-    """An mp4 (mp4v) video; its size is the first frame's, later frames of another size are resized."""
-
-    def __init__(self, path: Path, fps: float) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.fps = path, fps
-        self.writer: cv2.VideoWriter | None = None
-        self.size: tuple[int, int] | None = None
-        self.count = 0
-        self.warned = False
-
-    def write(self, name: str, image: np.ndarray) -> None:
-        """Append one drawn frame."""
-        height, width = image.shape[:2]
-        if self.writer is None:
-            self.size = (width, height)
-            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self.size)
-            if not self.writer.isOpened():
-                raise CliError(f"cannot write video {self.path}")
-        elif (width, height) != self.size:
-            if not self.warned:
-                log.warning("%s is %dx%d, the video %dx%d: resized", name, width, height, *self.size)
-                self.warned = True
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(image)
-        self.count += 1
-
-    def close(self) -> None:
-        """Finish the video file."""
-        if self.writer is not None:
-            self.writer.release()
-
-
-def open_render_sink(path: Path, inputs: Sequence[InputFile]) -> PngSink | Mp4Sink:
-    """A video for ``*.mp4`` (at the input video's rate when there is exactly one), else a PNG folder."""
-    if path.suffix.lower() != ".mp4":
-        return PngSink(path)
-    rates = [f.fps for f in inputs if f.is_video and f.fps > 0]
-    fps = rates[0] if len(inputs) == 1 and rates else DEFAULT_FPS
-    return Mp4Sink(path, fps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,6 +288,12 @@ def _takes(predictor: OrPosePredictor, frame: Any, restore: tuple[int, int] | No
     return True
 
 
+def _render_fps(inputs: Sequence[InputFile]) -> float:
+    """The input video's frame rate when there is exactly one video, else DEFAULT_FPS."""
+    rates = [f.fps for f in inputs if f.is_video and f.fps > 0]
+    return rates[0] if len(inputs) == 1 and rates else DEFAULT_FPS
+
+
 def run(args: argparse.Namespace) -> Summary:
     """Check the inputs, load the model, process every frame, write the outputs."""
     if any(is_bag(a) for a in args.inputs):
@@ -376,7 +302,7 @@ def run(args: argparse.Namespace) -> Summary:
         raise CliError("--topics and --out-bag* need a bag as the input")
     inputs = discover_inputs(args.inputs)
     check_paths(args)
-    sink = open_render_sink(args.render, inputs) if args.render is not None else None
+    sink = open_render_sink(args.render, _render_fps(inputs)) if args.render is not None else None
     try:
         predictor = build_predictor(args)
         log.info("model on %s, downsample factor %d", predictor.device, predictor.downsample_factor)
@@ -388,7 +314,7 @@ def run(args: argparse.Namespace) -> Summary:
         if sink is not None:
             sink.close()
     if args.json is not None:
-        write_json(args.json, results)
+        write_json_atomic(args.json, {"frames": results})
     return summary
 
 
@@ -397,6 +323,8 @@ def run_bag(args: argparse.Namespace) -> Summary:
     if len(args.inputs) != 1:
         raise CliError("a bag is processed alone: give it as the only input")
     from orpose_ros import privacy
+    from orpose_ros.fusion.camera_people import CameraPeople
+    from orpose_ros.geometry.camera import PinholeCamera
     from orpose_ros.ros.bags import (
         BagError,
         BagWriter,
@@ -413,12 +341,14 @@ def run_bag(args: argparse.Namespace) -> Summary:
         reader = open_bag(bag_path)
     except BagError as err:
         raise CliError(str(err)) from err
-    sink = open_render_sink(args.render, []) if args.render is not None else None
+    sink = open_render_sink(args.render, DEFAULT_FPS) if args.render is not None else None
     summary = Summary()
     try:
         connections = image_connections(reader, args.topics)
         predictor = build_predictor(args)
         out = BagWriter(args.out_bag, args.out_bag_storage or storage_of(bag_path)) if args.out_bag else None
+
+        people_of = defaultdict(CameraPeople)  # per topic: identities over the session
 
         def on_result(frame: Any, poses: FramePoses) -> None:
             if out is None:
@@ -426,7 +356,9 @@ def run_bag(args: argparse.Namespace) -> Summary:
             lowres = None
             if args.out_bag_frames:
                 lowres = frame.image if args.restore_size else privacy.shrink(frame.image, poses.downsample_factor)
-            write_results(out, frame, poses, lowres)
+            camera = PinholeCamera.nominal(frame.topic, poses.width, poses.height, NOMINAL_HFOV_DEG)
+            people = people_of[frame.topic].update(frame.log_time_ns * 1e-9, poses.persons, camera, metric=False)
+            write_results(out, frame, poses, people, camera, lowres)
 
         total = sum(c.msgcount for c in connections)
         with contextlib.ExitStack() as stack:
@@ -450,7 +382,7 @@ def run_bag(args: argparse.Namespace) -> Summary:
         for frame in results:
             topic, _, stamp = frame["source"].rpartition("@")
             frame["topic"], frame["stamp"] = topic, stamp
-        write_json(args.json, results)
+        write_json_atomic(args.json, {"frames": results})
     return summary
 
 

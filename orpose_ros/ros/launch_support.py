@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import yaml
+
+from orpose_ros.geometry.calibration import CalibrationError
+from orpose_ros.geometry.calibration_files import load_calibration
 
 
 class LaunchedNodeError(RuntimeError):
@@ -42,3 +46,25 @@ def check_exit(process_name: str, returncode: int | None) -> None:
     """Raise `LaunchedNodeError` unless the process ended cleanly (code 0)."""
     if returncode:
         raise LaunchedNodeError(f"{process_name} exited with code {returncode} (its error is logged above)")
+
+
+def calibration_overrides(path: str, given: Mapping[str, object]) -> dict[str, object]:
+    """orpose_node's parameters for a room calibration file: the file itself, and its cameras' image and
+    camera_info topics unless ``given`` (the overrides already given) names image topics.
+
+    Raises:
+        LaunchedNodeError: the calibration cannot be read (its message names the file and the field).
+    """
+    try:
+        calibration = load_calibration(Path(path).expanduser())
+    except (CalibrationError, OSError, ValueError) as error:
+        raise LaunchedNodeError(f"calibration:={path}: {' '.join(str(error).split())}") from None
+    overrides: dict[str, object] = {"calibration": path}
+    if "image_topics" not in given:
+        cameras = [c for c in calibration.cameras if c.image_topic]
+        if not cameras:
+            raise LaunchedNodeError(f"calibration:={path}: no camera has an image_topic; give image_topics:=")
+        overrides["image_topics"] = [c.image_topic for c in cameras]
+        info = [c.camera_info_topic for c in cameras]
+        overrides["camera_info_topics"] = info if any(info) else [""]
+    return overrides

@@ -21,7 +21,6 @@ from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import PersonPoseArray
 from orpose_ros.drawing import draw_poses
-from orpose_ros.projection import Intrinsics
 from orpose_ros.ros.camera_input import CameraInput, CameraInputError
 from orpose_ros.ros.diagnostics import diagnostics_msg
 from orpose_ros.ros.entry_point import run_node
@@ -31,6 +30,7 @@ from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, ca
 from orpose_ros.ros.markers import skeleton_markers
 from orpose_ros.ros.model_loading import ModelLoadError, load_predictor
 from orpose_ros.ros.node_config import RESTORE_FROM_CAMERA_INFO, NodeConfig
+from orpose_ros.ros.node_geometry import calibrated_camera, load_node_calibration, skeletons_to_draw, stamp_seconds
 from orpose_ros.ros.parameters import ConfigError, ParameterSet
 from orpose_ros.ros.pose_messages import frame_poses_to_msg
 from orpose_ros.ros.processes import SIGINT_GRACE_S
@@ -60,6 +60,7 @@ class OrPoseNode(Node):
         self._debug_pub = self.create_publisher(Image, "orpose/debug_image", OUTPUT_QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", OUTPUT_QOS)
 
+        self.calibration = load_node_calibration(config.calibration_path)
         self.cameras = [self._subscribe_camera(i, topic) for i, topic in enumerate(config.image_topics)]
         self.create_timer(1.0, self._publish_diagnostics)
 
@@ -80,7 +81,11 @@ class OrPoseNode(Node):
     def _subscribe_camera(self, index: int, topic: str) -> CameraInput:
         config = self.config
         camera = CameraInput(index, topic, config.info_topic(index), fixed_restore=config.fixed_restore_size,
-                             restore_from_info=config.restore_size == RESTORE_FROM_CAMERA_INFO)
+                             restore_from_info=config.restore_size == RESTORE_FROM_CAMERA_INFO,
+                             calibrated=calibrated_camera(self.calibration, topic), people=config.camera_people())
+        if self.calibration is not None and camera.calibrated is None:
+            self.get_logger().warning(f"{topic} is not in the calibration {config.calibration}: its people are "
+                                      "placed with its camera_info alone")
         qos = QoSProfile(
             depth=config.qos_depth,
             history=HistoryPolicy.KEEP_LAST,
@@ -147,21 +152,17 @@ class OrPoseNode(Node):
         self._inference.add(time.monotonic() - started)
 
         for (camera, header, received), poses in zip(sources, results, strict=True):
-            self._poses_pub.publish(frame_poses_to_msg(poses, header, camera.topic))
+            model, metric = camera.camera_at(poses.width, poses.height, config.nominal_hfov_deg)
+            floor = self.calibration.floor if self.calibration is not None and camera.calibrated is not None else None
+            people = camera.people.update(stamp_seconds(header), poses.persons, model, metric, floor)
+            self._poses_pub.publish(frame_poses_to_msg(poses, header, camera.topic, people))
             if config.publish_markers:
-                intrinsics = self._intrinsics(camera, poses.width, poses.height)
-                self._markers_pub.publish(
-                    skeleton_markers(poses, header, camera.namespace, intrinsics, config.marker_depth)
-                )
+                drawn = skeletons_to_draw(poses, people, model, config.marker_depth)
+                self._markers_pub.publish(skeleton_markers(header, camera.namespace, drawn))
             if config.publish_debug_image and poses.model_view is not None:
                 self._debug_pub.publish(bgr_to_image_msg(draw_poses(poses.model_view, poses), header))
             camera.stats.processed_rate.tick()
             self._end_to_end.add(time.monotonic() - received)
-
-    def _intrinsics(self, camera: CameraInput, width: int, height: int) -> Intrinsics:
-        if camera.intrinsics is None:
-            return Intrinsics.from_horizontal_fov(width, height, self.config.nominal_hfov_deg)
-        return camera.intrinsics.scaled_to(width, height)
 
     # --- housekeeping ---------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from orpose_ros.fusion.camera_people import SINGLE_CAMERA_NOISE_M, CameraPeople
+from orpose_ros.fusion.smoothing import OneEuroOptions
+from orpose_ros.fusion.tracking import TrackerOptions
+from orpose_ros.geometry.placement import PlacementOptions
 from orpose_ros.ros.parameters import ConfigError, parameter
 
 #: ``restore_size`` value: restore each camera's frames to the size of its camera_info.
@@ -56,6 +60,24 @@ class NodeConfig:
     publish_debug_image: bool = parameter(
         True, "Publish the debug image on orpose/debug_image (drawn on the frame the model saw: the "
         "shrunk-and-restored one in privacy mode).", dynamic=True)
+    calibration: str = parameter(
+        "", "Room calibration file (YAML, or MVOR's annotation JSON): cameras matched by their image_topic give "
+        "their intrinsics (unless 'from_camera_info') and pose, so that people can be placed on the floor; "
+        "'' = none (camera_info alone).")
+    placement_method: str = parameter(
+        "skeleton+floor", "How people are placed from one camera: the skeleton fitted to the keypoints, the "
+        "floor of a calibrated room, or both (without a calibrated floor: skeleton).",
+        choices=("skeleton", "floor", "skeleton+floor"))
+    placement_min_keypoint_score: float = parameter(
+        0.2, "Keypoints scoring below are not used to place a person (at least 4 are needed).",
+        float_range=(0.0, 1.0))
+    track_max_age_s: float = parameter(1.0, "A person unseen for longer loses their identity [s].",
+                                       float_range=(0.05, 60.0))
+    smoothing: bool = parameter(False, "Smooth the placed joints over time per identity (One-Euro filter).")
+    smoothing_min_cutoff_hz: float = parameter(1.0, "One-Euro minimum cutoff frequency [Hz]: lower is smoother "
+                                               "at rest.", float_range=(0.01, 100.0))
+    smoothing_beta: float = parameter(1.0, "One-Euro speed coefficient [Hz per m/s]: higher follows fast "
+                                      "motion sooner.", float_range=(0.0, 100.0))
     marker_depth: float = parameter(3.0, "Distance from the camera [m] at which skeletons are drawn when "
                                     "they cannot be placed metrically.", float_range=(0.1, 50.0))
     nominal_hfov_deg: float = parameter(60.0, "Horizontal field of view [deg] assumed for cameras without "
@@ -77,6 +99,19 @@ class NodeConfig:
     def info_topic(self, camera: int) -> str:
         """The camera_info topic of camera ``camera`` ('' when it has none)."""
         return self.camera_info_topics[camera] if any(self.camera_info_topics) else ""
+
+    @property
+    def calibration_path(self) -> Path | None:
+        return Path(self.calibration).expanduser() if self.calibration else None
+
+    def camera_people(self) -> CameraPeople:
+        """A fresh `CameraPeople` (placement, tracking, smoothing) as these parameters say."""
+        smoothing = OneEuroOptions(self.smoothing_min_cutoff_hz, self.smoothing_beta) if self.smoothing else None
+        return CameraPeople(TrackerOptions(max_age_s=self.track_max_age_s, measurement_noise_m=SINGLE_CAMERA_NOISE_M),
+                            self.placement_options(), smoothing, self.marker_depth)
+
+    def placement_options(self) -> PlacementOptions:
+        return PlacementOptions(method=self.placement_method, min_joint_score=self.placement_min_keypoint_score)
 
     @property
     def weights_path(self) -> Path | None:

@@ -1,41 +1,86 @@
-"""FramePoses (plain results) -> orpose_msgs/PersonPoseArray, stamped with the source header."""
+"""Plain results -> orpose_msgs: a camera frame's people (PersonPoseArray, stamped with the source
+header) and the people located in the room (People3D)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from geometry_msgs.msg import Point
 from std_msgs.msg import Header
 
-from orpose_msgs.msg import Keypoint2D, PersonPose, PersonPoseArray
+from orpose_msgs.msg import Joint3D, Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
+from orpose_ros.fusion.camera_people import CameraPerson
+from orpose_ros.fusion.pipeline import FusedPerson
 from orpose_ros.poses import DetectedPerson, FramePoses
 
+_PLACEMENTS = {"": PersonPose.PLACEMENT_NONE, "skeleton": PersonPose.PLACEMENT_SKELETON,
+               "floor": PersonPose.PLACEMENT_FLOOR, "skeleton+floor": PersonPose.PLACEMENT_FLOOR}
 
-def person_to_msg(person: DetectedPerson, person_id: int) -> PersonPose:
-    """Raises ValueError unless both keypoint arrays are (17, 3) and the box has 4 values.
 
-    The fixed-size arrays of PersonPose are not checked on assignment by default and a wrong
-    length crashes the serializer (segfault), so the shapes are checked here.
+def _points(rows: np.ndarray) -> list[Point]:
+    return [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in rows]
+
+
+def person_to_msg(person: DetectedPerson, placed: CameraPerson | None = None) -> PersonPose:
+    """One person of a camera frame, with its identity and placement when given.
+
+    Raises ValueError unless the keypoint arrays are (17, 3) and the box has 4 values: the fixed-size
+    arrays of PersonPose are not checked on assignment by default and a wrong length crashes the
+    serializer (segfault).
     """
     for name, array, shape in (("keypoints_2d", person.keypoints_2d, (17, 3)),
                                ("keypoints_3d", person.keypoints_3d, (17, 3)), ("bbox", person.bbox, (4,))):
         if np.shape(array) != shape:
             raise ValueError(f"{name} must have shape {shape}, got {np.shape(array)}")
     msg = PersonPose()
-    msg.id = person_id
     msg.score = float(person.score)
     msg.bbox = [float(v) for v in person.bbox]
     msg.keypoints_2d = [Keypoint2D(x=float(x), y=float(y), score=float(s)) for x, y, s in person.keypoints_2d]
-    msg.keypoints_3d = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in person.keypoints_3d]
+    msg.keypoints_3d = _points(person.keypoints_3d)
+    if placed is None:
+        placed = CameraPerson(0, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"))
+    msg.id = max(placed.id, 0)
+    msg.placement = _PLACEMENTS[placed.method]
+    msg.position = _points(placed.pelvis[None])[0]
+    msg.keypoints_3d_camera = _points(placed.joints_h36m)
+    msg.placement_error = float(placed.residual_px)
     return msg
 
 
-def frame_poses_to_msg(poses: FramePoses, header: Header, source_topic: str) -> PersonPoseArray:
-    """One message for one processed frame. ``header`` is the source image's, copied as is."""
+def frame_poses_to_msg(poses: FramePoses, header: Header, source_topic: str,
+                       placed: Sequence[CameraPerson] | None = None) -> PersonPoseArray:
+    """One message for one processed frame; ``header`` is the source image's, copied as is."""
     msg = PersonPoseArray()
     msg.header = header
     msg.source_topic = source_topic
     msg.image_width = poses.width
     msg.image_height = poses.height
     msg.downsample_factor = poses.downsample_factor
-    msg.persons = [person_to_msg(person, i) for i, person in enumerate(poses.persons)]
+    placed = list(placed) if placed is not None else [None] * len(poses.persons)
+    msg.persons = [person_to_msg(person, where) for person, where in zip(poses.persons, placed, strict=True)]
     return msg
+
+
+def fused_person_to_msg(person: FusedPerson) -> Person3D:
+    """One person located in the room (world frame)."""
+    msg = Person3D()
+    msg.id = person.id + 1  # the tracker counts from 0 and says -1 for unconfirmed tracks
+    msg.score = float(person.score)
+    msg.placement = Person3D.PLACEMENT_TRIANGULATED if person.placement == "triangulated" else \
+        Person3D.PLACEMENT_SINGLE_VIEW
+    msg.joints = [
+        Joint3D(position=point, confidence=float(c), views=int(v), reprojection_error=float(e))
+        for point, c, v, e in zip(_points(person.joints), person.confidence, person.num_views,
+                                  person.reprojection_error_px, strict=True)
+    ]
+    msg.cameras = list(person.cameras)
+    msg.detection_indices = [int(i) for i in person.detection_indices]
+    return msg
+
+
+def people_to_msg(people: Sequence[FusedPerson], header: Header, cameras: Sequence[str],
+                  missing: Sequence[str]) -> People3D:
+    """The people of one group of frames; ``header``: the world frame and the group's stamp."""
+    return People3D(header=header, cameras=list(cameras), missing_cameras=list(missing),
+                    people=[fused_person_to_msg(p) for p in people])

@@ -14,7 +14,7 @@ from std_msgs.msg import Header
 from orpose_msgs.msg import PersonPoseArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sample_poses import FRAME_ID, STAMP, sample_frame_poses
+from sample_poses import FRAME_ID, STAMP, sample_frame_poses, sample_placements
 
 from orpose_ros.ros.pose_messages import frame_poses_to_msg
 
@@ -28,7 +28,7 @@ def main() -> int:
     node = rclpy.create_node("publish_sample_poses")
     pub = node.create_publisher(PersonPoseArray, args.topic, 10)
     header = Header(stamp=Time(sec=STAMP[0], nanosec=STAMP[1]), frame_id=FRAME_ID)
-    msg = frame_poses_to_msg(sample_frame_poses(), header, "/camera/image_raw")
+    msg = frame_poses_to_msg(sample_frame_poses(), header, "/camera/image_raw", sample_placements())
     end = time.monotonic() + args.duration
     try:
         while time.monotonic() < end:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.poses import DetectedPerson, FramePoses
 
 STAMP = (1_700_000_000, 123_456_789)
@@ -21,3 +22,15 @@ def sample_frame_poses(people: int = 3, seed: int = 7) -> FramePoses:
         kp3d[0] = 0.0
         persons.append(DetectedPerson(float(0.99 - 0.1 * i), box, kp2d.astype(np.float32), kp3d.astype(np.float32)))
     return FramePoses(width=640, height=480, downsample_factor=12, persons=tuple(persons))
+
+
+def sample_placements(people: int = 3) -> list[CameraPerson]:
+    """Identities and placements for the people of `sample_frame_poses` (the last one not placed)."""
+    placed = []
+    for i in range(people):
+        joints = np.arange(51, dtype=float).reshape(17, 3) / 10.0 + i
+        if i == people - 1:
+            placed.append(CameraPerson(5 + i, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan")))
+        else:
+            placed.append(CameraPerson(5 + i, True, ("skeleton", "skeleton+floor")[i % 2], joints[0], joints, 0.5 + i))
+    return placed

@@ -1,0 +1,90 @@
+"""People of one camera over time: placed in the camera frame, identities kept, never reused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fusion_data import ceiling_room, keypoints_of, standing_person
+
+from orpose_ros.fusion.camera_people import CameraPeople
+from orpose_ros.fusion.smoothing import OneEuroOptions
+from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.poses import DetectedPerson
+
+ROOM = ceiling_room(1)
+CAMERA = ROOM.cameras[0]
+
+
+def _person(position_xy: tuple[float, float], noise_px: float = 0.0, seed: int = 0) -> DetectedPerson:
+    keypoints = keypoints_of(CAMERA, standing_person(position_xy))
+    keypoints[:, :2] += np.random.default_rng(seed).normal(0.0, noise_px, (17, 2)) if noise_px else 0.0
+    return DetectedPerson(score=0.9, bbox=np.zeros(4, np.float32), keypoints_2d=keypoints.astype(np.float32),
+                          keypoints_3d=np.full((17, 3), np.nan, np.float32))  # a 2D-only person: the template
+
+
+def _camera_pelvis(position_xy: tuple[float, float]) -> np.ndarray:
+    joints = standing_person(position_xy)
+    return CAMERA.to_camera((joints[11] + joints[12]) / 2.0)
+
+
+def test_people_are_placed_where_they_stand_in_the_camera_frame() -> None:
+    people = CameraPeople().update(0.0, [_person((0.5, 0.2)), _person((-0.6, -0.4))], CAMERA, metric=True,
+                                   floor=ROOM.floor)
+    assert [p.placed for p in people] == [True, True]
+    assert [p.method for p in people] == ["skeleton+floor"] * 2
+    for person, truth in zip(people, (_camera_pelvis((0.5, 0.2)), _camera_pelvis((-0.6, -0.4))), strict=True):
+        assert np.linalg.norm(person.pelvis - truth) < 0.1  # the H36M pelvis lies near the COCO hips' middle
+        assert person.joints_h36m.shape == (17, 3) and np.allclose(person.joints_h36m[0], person.pelvis)
+        assert person.residual_px < 5.0
+
+
+def test_identities_follow_people_and_are_never_reused() -> None:
+    tracker = CameraPeople()
+    seen = []
+    for k in range(10):  # two people walking 0.1 m per frame at 10 Hz, in opposite directions
+        a, b = (-1.0 + 0.1 * k, 0.3), (1.0 - 0.1 * k, -0.6)
+        people = tracker.update(0.1 * k, [_person(a, 1.0, k), _person(b, 1.0, 100 + k)], CAMERA, True, ROOM.floor)
+        seen.append([p.id for p in people])
+    assert all(ids == seen[0] for ids in seen) and len(set(seen[0])) == 2 and min(seen[0]) >= 1
+    # gone for longer than max_age (1 s), then back: a new identity, never an old one
+    people = tracker.update(3.0, [_person((0.0, 0.0))], CAMERA, True, ROOM.floor)
+    assert people[0].id not in seen[0]
+    # a replay that starts again (stamps going backwards): tracks restart, ids still never reused
+    again = tracker.update(0.0, [_person((0.0, 0.0))], CAMERA, True, ROOM.floor)
+    assert tracker.restarts == 1 and again[0].id not in {*seen[0], people[0].id}
+
+
+def test_without_real_intrinsics_nobody_is_placed_but_identities_are_kept() -> None:
+    nominal = PinholeCamera.nominal("nominal", 640, 480, 60.0)
+    tracker = CameraPeople()
+    first = tracker.update(0.0, [_person((0.0, 0.0))], nominal, metric=False)
+    second = tracker.update(0.1, [_person((0.05, 0.0))], nominal, metric=False)
+    assert not first[0].placed and first[0].method == "" and np.isnan(first[0].pelvis).all()
+    assert first[0].id == second[0].id >= 1
+
+
+def test_smoothing_damps_jitter_of_the_placed_joints() -> None:
+    raw, smooth = CameraPeople(), CameraPeople(smoothing=OneEuroOptions(min_cutoff_hz=0.5, beta=0.0))
+    raw_pelvis, smooth_pelvis = [], []
+    for k in range(30):  # a person standing still, keypoints jittering by 2 px
+        person = _person((0.2, 0.1), noise_px=2.0, seed=k)
+        raw_pelvis.append(raw.update(k / 30, [person], CAMERA, True, ROOM.floor)[0].pelvis)
+        smooth_pelvis.append(smooth.update(k / 30, [person], CAMERA, True, ROOM.floor)[0].pelvis)
+    assert np.std(smooth_pelvis[10:], axis=0).sum() < 0.5 * np.std(raw_pelvis[10:], axis=0).sum()
+
+
+def test_a_frame_without_people_keeps_tracks_alive() -> None:
+    tracker = CameraPeople()
+    first = tracker.update(0.0, [_person((0.0, 0.0))], CAMERA, True, ROOM.floor)
+    assert tracker.update(0.3, [], CAMERA, True, ROOM.floor) == []
+    assert tracker.update(0.6, [_person((0.0, 0.0))], CAMERA, True, ROOM.floor)[0].id == first[0].id
+
+
+@pytest.mark.parametrize("confident", [0, 3])
+def test_too_few_keypoints_are_not_placed(confident: int) -> None:
+    person = _person((0.0, 0.0))
+    keypoints = person.keypoints_2d.copy()
+    keypoints[confident:, 2] = 0.0
+    lonely = DetectedPerson(0.9, person.bbox, keypoints, person.keypoints_3d)
+    (placed,) = CameraPeople().update(0.0, [lonely], CAMERA, True, ROOM.floor)
+    assert not placed.placed and np.isnan(placed.joints_h36m).all() and placed.id >= 1

@@ -1,0 +1,114 @@
+"""orpose_fusion_node as deployed: a separate process fed with the /orpose/poses of three simulated
+calibrated cameras that see the same two people walking; the people come out where they are, in the
+world frame, with identities that last."""
+
+from __future__ import annotations
+
+import array
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fusion_data import ceiling_room, keypoints_of, standing_person, write_calibration_yaml
+from geometry_msgs.msg import Point
+from ros_tools.node_harness import NodePeer, diagnostics_value, header, wait_until
+from sensor_msgs.msg import CameraInfo
+
+from orpose_msgs.msg import Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
+from orpose_ros.ros import processes
+
+pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
+
+ROOM = ceiling_room(3)
+POSES = "/orpose/poses"
+
+
+def _walkers(k: int) -> list[np.ndarray]:
+    """Two people at frame k (10 Hz): one walks along x, one stands still; (17, 3) COCO joints [m]."""
+    return [standing_person((-1.0 + 0.08 * k, 0.4), heading_rad=0.0), standing_person((0.6, -0.7), 1.2)]
+
+
+def _poses_msg(camera_index: int, k: int, sec: int, nanosec: int) -> PersonPoseArray:
+    camera = ROOM.cameras[camera_index]
+    msg = PersonPoseArray(header=header(sec, nanosec, f"{camera.name}_optical"),
+                          source_topic=f"/{camera.name}/image_raw", image_width=camera.width,
+                          image_height=camera.height, downsample_factor=1)
+    for joints in _walkers(k):
+        person = PersonPose(score=0.9)
+        person.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), score=float(s))
+                               for u, v, s in keypoints_of(camera, joints)]
+        person.keypoints_3d = [Point(x=float("nan"), y=float("nan"), z=float("nan")) for _ in range(17)]
+        person.bbox = array.array("f", [0.0, 0.0, 1.0, 1.0])
+        msg.persons.append(person)
+    return msg
+
+
+def _start(env: dict, log: Path, **params: object) -> subprocess.Popen:
+    command = processes.node_command("orpose_ros.ros.fusion_node", params)
+    return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def _centre(person: Person3D) -> np.ndarray:
+    joints = np.array([[j.position.x, j.position.y, j.position.z] for j in person.joints])
+    return np.nanmean(joints[[5, 6, 11, 12]], axis=0)
+
+
+def test_people_of_three_cameras_are_located_in_the_room_with_lasting_ids(tmp_path: Path, ros_env: dict) -> None:
+    calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml", pending=("cam3",))
+    log = tmp_path / "fusion.log"
+    process = _start(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=0.5)
+    peer = NodePeer(ros_env, {POSES: PersonPoseArray, "/cam3/camera_info": CameraInfo},
+                    listen={"/orpose/people": People3D})
+    people = peer.inbox.other["/orpose/people"]
+    try:
+        assert peer.wait_for_subscriber(POSES, 60), log.read_text()
+        assert peer.wait_for_subscriber("/cam3/camera_info", 30), log.read_text()
+        cam3 = ROOM.cameras[2]
+        info = CameraInfo(header=header(0, 0, "cam3_optical"), width=cam3.width, height=cam3.height,
+                          k=cam3.K.ravel().tolist())
+        for _ in range(3):  # best effort: say it a few times
+            peer.publish("/cam3/camera_info", info)
+            time.sleep(0.2)
+        for k in range(15):
+            for c in (2, 0, 1):  # cameras answer in any order, a few ms apart
+                peer.publish(POSES, _poses_msg(c, k, 50 + k // 10, (k % 10) * 100_000_000 + c * 3_000_000))
+            time.sleep(0.05)
+        peer.publish(POSES, _poses_msg(0, 99, 60, 0))  # cam1 alone, much later: cam2 and cam3 are missing
+        assert wait_until(lambda: len(people) >= 16, 30), log.read_text()[-3000:]
+        peer.publish(POSES, PersonPoseArray(header=header(61, 0, "nowhere"), source_topic="/unknown/image_raw"))
+        assert wait_until(lambda: (diagnostics_value(peer.inbox.diagnostics, "fusion", "unknown_camera_frames")
+                                   or 0) >= 1, 10)
+    finally:
+        peer.close()
+        assert processes.stop(process) == 0, log.read_text()
+
+    groups = people[:15]
+    ids = set()
+    for k, msg in enumerate(groups):
+        assert msg.header.frame_id == "room" and list(msg.cameras) == ["cam1", "cam2", "cam3"]
+        assert msg.missing_cameras == []
+        assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (50 + k // 10, (k % 10) * 100_000_000 + 6_000_000)
+        assert len(msg.people) == 2
+        truth = [np.mean(j[[5, 6, 11, 12]], axis=0) for j in _walkers(k)]
+        for person in msg.people:
+            assert person.placement == Person3D.PLACEMENT_TRIANGULATED and person.id >= 1
+            assert sorted(person.cameras) == ["cam1", "cam2", "cam3"] and list(person.detection_indices) in (
+                [0, 0, 0], [1, 1, 1])
+            assert min(np.linalg.norm(_centre(person) - t) for t in truth) < 0.05
+            assert all(j.views == 3 and j.confidence > 0.5 and j.reprojection_error < 1.0 for j in person.joints)
+        ids.add(tuple(sorted((p.detection_indices[0], p.id) for p in msg.people)))
+    assert len(ids) == 1, ids  # the same identity for each person in every frame
+    last = people[15]
+    assert list(last.cameras) == ["cam1"] and last.missing_cameras == ["cam2", "cam3"]
+    assert all(p.placement == Person3D.PLACEMENT_SINGLE_VIEW for p in last.people)
+
+
+def test_a_missing_calibration_is_one_line(tmp_path: Path, ros_env: dict) -> None:
+    log = tmp_path / "fusion.log"
+    assert _start(ros_env, log, calibration=tmp_path / "nowhere.yaml").wait(60) == 1
+    fatal = [line for line in log.read_text().splitlines() if "FATAL" in line]
+    assert len(fatal) == 1 and "parameter 'calibration'" in fatal[0] and "nowhere.yaml" in fatal[0]
+    assert _start(ros_env, log).wait(60) == 1
+    assert "parameter 'calibration': '' is empty; expected a calibration file" in log.read_text()

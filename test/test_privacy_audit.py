@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rclpy
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rcl_interfaces.msg import Log
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_tools.msg_dict import message_type
 from ros_tools.node_harness import header, image_msg, node_command, wait_until
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -82,10 +84,16 @@ def test_no_checkerboard_detail_leaves_the_package_and_nothing_is_written(tmp_pa
     context = rclpy.Context()
     rclpy.init(context=context)
     peer = rclpy.create_node("privacy_auditor", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(peer)
     reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     camera = peer.create_publisher(Image, RAW, reliable)
     camera_info = peer.create_publisher(CameraInfo, INFO, reliable)
-    received: dict[str, list] = {}
+    received: dict[str, list] = {"/rosout": []}
+    # /rosout keeps its last messages for late subscribers (transient local): the start-up lines included
+    rosout_qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    peer.create_subscription(Log, "/rosout", received["/rosout"].append, rosout_qos)
     try:
         assert wait_until(lambda: "ready:" in group.log("node"), 180), group.log("node")
         assert wait_until(lambda: camera.get_subscription_count() > 0, 60)
@@ -97,16 +105,17 @@ def test_no_checkerboard_detail_leaves_the_package_and_nothing_is_written(tmp_pa
             camera.publish(image_msg(board, "bgr8", header(600 + i, 0, "or_cam")))
             deadline_stamp = 600 + i
             for name, types in peer.get_topic_names_and_types():
-                if name not in topics and name not in (RAW, INFO, "/parameter_events"):
+                if name not in topics and name not in (RAW, INFO, "/parameter_events", "/rosout"):
                     topics[name] = types[0]
                     received[name] = []
                     peer.create_subscription(message_type(types[0]), name, received[name].append, reliable)
-            rclpy.spin_once(peer, timeout_sec=0.5)
-        assert wait_until(lambda: (rclpy.spin_once(peer, timeout_sec=0.2) or True) and any(
+            executor.spin_once(timeout_sec=0.5)
+        assert wait_until(lambda: (executor.spin_once(timeout_sec=0.2) or True) and any(
             m.header.stamp.sec == deadline_stamp for m in received.get("/orpose/poses", [])), 240)
         for _ in range(20):  # a few more diagnostics and log messages
-            rclpy.spin_once(peer, timeout_sec=0.1)
+            executor.spin_once(timeout_sec=0.1)
     finally:
+        executor.shutdown()
         peer.destroy_node()
         rclpy.try_shutdown(context=context)
         group.stop_all()
@@ -126,6 +135,8 @@ def test_no_checkerboard_detail_leaves_the_package_and_nothing_is_written(tmp_pa
                 assert all(n < 53 * 40 for _, n in _byte_arrays(msg)), (name, _byte_arrays(msg))
     for log in received["/rosout"]:
         assert len(log.msg) < 2000 and "\x00" not in log.msg
+    # the ROS-free core logs through the node's logger: its lines reach /rosout too
+    assert any(log.name == "orpose_node" and "[orpose_ros.model" in log.msg for log in received["/rosout"])
 
     # nothing written: no file in the working directory or the home folder, only small text logs
     assert list(work.iterdir()) == [] and [p for p in home.rglob("*") if p.is_file()] == []

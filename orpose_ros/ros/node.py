@@ -25,6 +25,7 @@ from orpose_ros.ros.camera_input import CameraInput, CameraInputError
 from orpose_ros.ros.diagnostics import diagnostics_msg
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.frame_store import LatestFrameStore
+from orpose_ros.ros.heap import HeapTrimmer
 from orpose_ros.ros.image_conversion import UnsupportedImageError, bgr_to_image_msg
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
 from orpose_ros.ros.markers import skeleton_markers
@@ -64,6 +65,7 @@ class OrPoseNode(Node):
         self.cameras = [self._subscribe_camera(i, topic) for i, topic in enumerate(config.image_topics)]
         self.create_timer(1.0, self._publish_diagnostics)
 
+        self._heap = HeapTrimmer()
         self._worker = threading.Thread(target=self._work, name="orpose_inference")
         self._worker.start()
         self.get_logger().info(
@@ -122,6 +124,7 @@ class OrPoseNode(Node):
                 continue
             try:
                 self._process(batch)
+                self._heap.maybe_trim()
             except Exception as error:  # the node must outlive any bad batch
                 if self._store.closed or not self.context.ok():
                     return  # shutting down: close() cancelled the forward pass

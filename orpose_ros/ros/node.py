@@ -199,7 +199,7 @@ def _changes(old: NodeConfig, new: NodeConfig) -> str:
 
 def main(args: list[str] | None = None) -> int:
     """Console entry point: 0 after a clean stop (Ctrl-C, SIGTERM), 1 when the node cannot start."""
-    return run_node("orpose_node", OrPoseNode, (ConfigError, ModelLoadError), args)
+    return run_node("orpose_node", OrPoseNode, (ConfigError, ModelLoadError), args, exit_at_once=True)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ def test_people_of_three_cameras_are_located_in_the_room_with_lasting_ids(tmp_pa
     try:
         assert peer.wait_for_subscriber(POSES, 60), log.read_text()
         assert peer.wait_for_subscriber("/cam3/camera_info", 30), log.read_text()
+        assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
         cam3 = ROOM.cameras[2]
         info = CameraInfo(header=header(0, 0, "cam3_optical"), width=cam3.width, height=cam3.height,
                           k=cam3.K.ravel().tolist())

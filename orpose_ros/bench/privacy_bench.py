@@ -3,11 +3,13 @@
     orpose-bench-privacy [--frames 300] [--starts 5] [--out bench_results/privacy.json]
 
 1. The filter's work per 640x480 frame on ONE core (this process pinned to one CPU): a bgr8 Image,
-   a JPEG and a PNG CompressedImage, shrunk by 12 into a message (`shrink_camera_msg`).
-2. The filter's start time: from launching ``orpose_privacy_filter`` to its "ready" line.
+   a JPEG and a PNG CompressedImage, shrunk by 12 into a message (`shrink_camera_msg`), and the
+   shrink alone (`privacy.shrink` on a bgr8 array: Pillow's bilinear resize, the bit-exact floor).
+2. The filter's start time: from launching ``orpose_privacy_filter`` to its "ready" line, beside a
+   bare rclpy node (one publisher, nothing of ours) timed the same way: the floor of any rclpy node.
 3. Bag throughput without the model: reading and decoding the frames of a session bag (what
-   ``orpose-infer BAG`` does around the model) and ``orpose-privacy-filter`` rewriting it, in
-   frames/s, for sqlite3 and MCAP bags of raw 640x480 frames.
+   ``orpose-infer BAG`` does around the model) and ``orpose-privacy-filter``'s rewrite (in this
+   process, so without its start-up), in frames/s, for sqlite3 and MCAP bags of raw 640x480 frames.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +26,8 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from std_msgs.msg import Header
 
+from orpose_ros import privacy
+from orpose_ros.cli.privacy_filter import rewrite
 from orpose_ros.frames import load_frames
 from orpose_ros.ros import processes
 from orpose_ros.ros.bags import BagWriter, bag_frames, image_connections, open_bag
@@ -34,6 +37,10 @@ from orpose_ros.ros.privacy_messages import shrink_camera_msg
 from .report import latency_summary
 
 FACTOR = 12
+#: A bare rclpy node with one publisher that says "ready:" like ours: the start-up floor of any node.
+BARE_NODE = ("import rclpy, rclpy.node; from sensor_msgs.msg import Image; rclpy.init(); "
+             "node = rclpy.create_node('bare'); node.create_publisher(Image, 'image', 1); print('ready:', flush=True); "
+             "rclpy.spin(node)")
 
 
 def per_frame_cost(frames: list[np.ndarray], repeats: int) -> dict[str, dict]:
@@ -55,16 +62,21 @@ def per_frame_cost(frames: list[np.ndarray], repeats: int) -> dict[str, dict]:
             shrink_camera_msg(msg, FACTOR)
             times.append((time.perf_counter() - started) * 1000.0)
         results[kind] = latency_summary(times)
+    times = []
+    for i in range(repeats + 5):
+        started = time.perf_counter()
+        privacy.shrink(frames[i % len(frames)], FACTOR)
+        times.append((time.perf_counter() - started) * 1000.0)
+    results["shrink only (bgr8 array)"] = latency_summary(times[5:])
     return results
 
 
-def start_times(starts: int, work: Path) -> list[float]:
-    """Seconds from launching the filter to its "ready" line, ``starts`` times."""
+def start_times(starts: int, work: Path, command: list[str]) -> list[float]:
+    """Seconds from launching ``command`` (a node) to its "ready" line, ``starts`` times."""
     env = processes.ros_child_env(log_dir=work / "ros_log")
-    command = processes.node_command("orpose_ros.ros.privacy_filter_node", {"image_topics": ["/bench/image_raw"]})
     seconds = []
-    for i in range(starts):
-        with processes.ProcessGroup(env, work / f"start_{i}") as group:
+    for _ in range(starts):
+        with processes.ProcessGroup(env, Path(tempfile.mkdtemp(prefix="start_", dir=work))) as group:
             started = time.monotonic()
             group.start("filter", command)
             if not processes.wait_until(lambda group=group: "ready:" in group.log("filter"), 60, interval=0.01):
@@ -87,12 +99,10 @@ def bag_throughput(frames: list[np.ndarray], count: int, storage: str, work: Pat
     read_fps = decoded / (time.perf_counter() - started)
     reader.close()
     started = time.perf_counter()
-    command = [sys.executable, "-m", "orpose_ros.cli.privacy_filter", str(bag), str(work / f"x12_{storage}"),
-               "--factor", str(FACTOR)]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    counts = rewrite(bag, work / f"x12_{storage}", FACTOR, None)
     rewrite_fps = count / (time.perf_counter() - started)
     return {"frames": count, "read_decode_fps": read_fps, "privacy_rewrite_fps": rewrite_fps,
-            "rewrite_summary": result.stdout.strip(), "bag_mb": sum(p.stat().st_size for p in bag.iterdir()) / 1e6}
+            "rewrite_counts": dict(counts), "bag_mb": sum(p.stat().st_size for p in bag.iterdir()) / 1e6}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"factor": FACTOR}
     result["per_frame_ms"] = per_frame_cost(frames, args.frames)
     with tempfile.TemporaryDirectory(prefix="orpose_bench_privacy_") as tmp:
-        result["start_ms"] = latency_summary([1000.0 * s for s in start_times(args.starts, Path(tmp))])
+        filter_node = processes.node_command("orpose_ros.ros.privacy_filter_node", {"image_topics": ["/bench/image"]})
+        for name, command in (("start_ms", filter_node), ("bare_rclpy_start_ms", [sys.executable, "-c", BARE_NODE])):
+            result[name] = latency_summary([1000.0 * s for s in start_times(args.starts, Path(tmp), command)])
         result["bags"] = {storage: bag_throughput(frames, args.frames, storage, Path(tmp))
                           for storage in ("sqlite3", "mcap")}
     result["cpu"] = {"model": _cpu_model(), "cores_used": 1}
@@ -132,9 +144,10 @@ def markdown(result: dict) -> str:
              "| input | p50 ms | p95 ms | mean ms |", "|---|---|---|---|"]
     for kind, s in result["per_frame_ms"].items():
         lines.append(f"| {kind} | {s['p50']:.3f} | {s['p95']:.3f} | {s['mean']:.3f} |")
-    start = result["start_ms"]
+    start, bare = result["start_ms"], result["bare_rclpy_start_ms"]
     lines += ["", f"Filter start to ready: p50 {start['p50']:.0f} ms, max {start['max']:.0f} ms "
-              f"({start['n']} launches).", "",
+              f"({start['n']} launches); a bare rclpy node with one publisher: p50 {bare['p50']:.0f} ms, "
+              f"max {bare['max']:.0f} ms.", "",
               "| bag storage | frames | read + decode frames/s | privacy rewrite frames/s |", "|---|---|---|---|"]
     for storage, b in result["bags"].items():
         lines.append(f"| {storage} | {b['frames']} | {b['read_decode_fps']:.0f} | {b['privacy_rewrite_fps']:.0f} |")

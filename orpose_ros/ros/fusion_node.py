@@ -33,9 +33,8 @@ from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
 from orpose_ros.ros.markers import UP_WORLD, SkeletonToDraw, skeleton_markers
-from orpose_ros.ros.node_config import topics_problem
 from orpose_ros.ros.node_geometry import load_node_calibration, stamp_seconds
-from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter
+from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter, topics_problem
 from orpose_ros.ros.pose_messages import people_to_msg
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 from orpose_ros.skeleton import COCO_SKELETON

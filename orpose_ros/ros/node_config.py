@@ -13,18 +13,11 @@ from orpose_ros.fusion.camera_people import SINGLE_CAMERA_NOISE_M, CameraPeople
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.geometry.placement import PlacementOptions
-from orpose_ros.ros.parameters import ConfigError, parameter
+from orpose_ros.ros.parameters import ConfigError, parameter, topics_problem
 
 #: ``restore_size`` value: restore each camera's frames to the size of its camera_info.
 RESTORE_FROM_CAMERA_INFO = "camera_info"
 _SIZE = r"[1-9][0-9]*x[1-9][0-9]*"
-
-
-def topics_problem(topics: tuple[str, ...]) -> str:
-    """What is wrong with a list of topics (empty, blank names, duplicates), or ''."""
-    if not topics or any(not t.strip() for t in topics):
-        return "must list at least one topic, none empty"
-    return "has duplicates" if len(set(topics)) != len(topics) else ""
 
 
 @dataclass(frozen=True)

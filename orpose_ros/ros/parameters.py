@@ -81,6 +81,13 @@ def parameter(default: object, description: str, **spec: Any) -> Any:
     return dataclasses.field(default=default, metadata=meta)
 
 
+def topics_problem(topics: tuple[str, ...]) -> str:
+    """What is wrong with a list of topics (empty, blank names, duplicates), or ''."""
+    if not topics or any(not t.strip() for t in topics):
+        return "must list at least one topic, none empty"
+    return "has duplicates" if len(set(topics)) != len(topics) else ""
+
+
 def _ros_value(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 

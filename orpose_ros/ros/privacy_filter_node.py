@@ -21,8 +21,7 @@ from std_msgs.msg import Header
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings, cause_of
-from orpose_ros.ros.node_config import topics_problem
-from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter
+from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter, topics_problem
 from orpose_ros.ros.privacy_messages import LOWRES_NAMESPACE, lowres_topic, shrink_camera_msg, shrunk_camera_info
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 

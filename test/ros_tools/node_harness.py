@@ -85,9 +85,10 @@ class NodePeer:
         self.publishers = {t: self.node.create_publisher(kind, t, RELIABLE) for t, kind in image_topics.items()}
         for topic, kind in (best_effort_topics or {}).items():
             self.publishers[topic] = self.node.create_publisher(kind, topic, BEST_EFFORT)
+        self.listeners = {}
         for topic, kind in (listen or {}).items():  # any other topic, recorded in inbox.other[topic]
             self.inbox.other[topic] = []
-            self.node.create_subscription(kind, topic, self.inbox.other[topic].append, RELIABLE)
+            self.listeners[topic] = self.node.create_subscription(kind, topic, self.inbox.other[topic].append, RELIABLE)
         self._set_parameters = self.node.create_client(SetParameters, "/orpose_node/set_parameters")
         self.node.create_subscription(PersonPoseArray, "/orpose/poses",
                                       lambda m: self.inbox.poses.append((time.time(), m)), RELIABLE)
@@ -118,6 +119,10 @@ class NodePeer:
 
     def wait_for_subscriber(self, topic: str, timeout: float = 30.0) -> bool:
         return wait_until(lambda: self.publishers[topic].get_subscription_count() > 0, timeout)
+
+    def wait_for_publisher(self, topic: str, timeout: float = 30.0) -> bool:
+        """Until a publisher has matched our subscription to a ``listen`` topic (what it sends then arrives)."""
+        return wait_until(lambda: self.listeners[topic].get_publisher_count() > 0, timeout)
 
     def close(self) -> None:
         self._running = False

@@ -6,14 +6,37 @@
 
 _orpose_repo=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
 case "${ORPOSE_ROS_DISTRO:-kilted}" in
-    jazzy) _orpose_venv=.venv-jazzy; _orpose_install=install-jazzy ;;
-    *) _orpose_venv=.venv; _orpose_install=install ;;
+    jazzy) _orpose_venv=.venv-jazzy; _orpose_install=install-jazzy; _orpose_build=build-jazzy ;;
+    *) _orpose_venv=.venv; _orpose_install=install; _orpose_build=build ;;
 esac
 if [ ! -x "$_orpose_repo/$_orpose_venv/bin/python" ]; then
     echo "orpose_ros: no ${ORPOSE_ROS_DISTRO:-kilted} environment yet; run scripts/setup.sh first" >&2
-    unset _orpose_venv _orpose_install
+    unset _orpose_venv _orpose_install _orpose_build
     return 1 2>/dev/null || exit 1
 fi
+
+# Leave an orpose_ros environment sourced before (e.g. Kilted, then Jazzy in the same shell): drop the
+# paths it added, or its message libraries and Python packages would be found before this one's.
+_orpose_without() {  # prints variable $1 without the entries under the prefixes in ORPOSE_ENV_PREFIXES
+    local entry prefix kept="" skip IFS=:
+    for entry in ${!1-}; do
+        skip=
+        for prefix in $ORPOSE_ENV_PREFIXES; do
+            case "$entry" in "$prefix" | "$prefix"/*) skip=1 ;; esac
+        done
+        [ -n "$skip" ] || kept="${kept:+$kept:}$entry"
+    done
+    printf '%s' "$kept"
+}
+if [ -n "${ORPOSE_ENV_PREFIXES:-}" ]; then
+    for _orpose_var in PATH LD_LIBRARY_PATH PYTHONPATH AMENT_PREFIX_PATH CMAKE_PREFIX_PATH COLCON_PREFIX_PATH; do
+        _orpose_value=$(_orpose_without "$_orpose_var")
+        if [ -n "$_orpose_value" ]; then export "$_orpose_var=$_orpose_value"; else unset "$_orpose_var"; fi
+    done
+    unset _orpose_value
+    unset VIRTUAL_ENV _orpose_var
+fi
+unset -f _orpose_without
 
 # shellcheck disable=SC1090
 . "$_orpose_repo/$_orpose_venv/bin/activate"
@@ -39,4 +62,6 @@ if [ -f "$_orpose_repo/$_orpose_install/local_setup.bash" ] && [ -n "${BASH_VERS
     export LD_LIBRARY_PATH
     export PATH="$_orpose_repo/$_orpose_install/orpose_ros/lib/orpose_ros:$PATH"
 fi
-unset _orpose_repo _orpose_venv _orpose_install
+# What this environment added to the search paths, for the next `. scripts/env.sh` to take away.
+export ORPOSE_ENV_PREFIXES="$VIRTUAL_ENV:$_orpose_repo/$_orpose_install:$_orpose_repo/$_orpose_build"
+unset _orpose_repo _orpose_venv _orpose_install _orpose_build

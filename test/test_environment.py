@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -92,3 +94,34 @@ def test_the_plain_install_runs_the_demo_away_from_the_source_tree(plain_install
     assert output.splitlines()[0].startswith(str(plain_install)), output[:500]  # not the source tree
     assert re.search(r"^/camera/image_raw \[camera_0_optical_frame\] 640x480 x8: \d+ person", result.stdout, re.M)
     assert "Failed to parse global arguments" not in output
+
+
+
+def _suffix(distro: str) -> str:
+    """The suffix of a distribution's build/ and install/ folders (scripts/setup.sh)."""
+    return "-jazzy" if distro == "jazzy" else ""
+
+
+def test_sourcing_the_other_distribution_first_leaves_none_of_its_paths() -> None:
+    """`. scripts/env.sh` after the other distribution's (one shell, Kilted then Jazzy or back) drops the
+    first one's paths: its message libraries would otherwise be loaded by this one's rclpy."""
+    this = os.environ.get("ORPOSE_ROS_DISTRO", "kilted")
+    other = "kilted" if this == "jazzy" else "jazzy"
+    other_venv = REPO / f".venv{_suffix(other)}"
+    if not (other_venv / "bin" / "python").exists() or not (REPO / f"install{_suffix(other)}").is_dir():
+        pytest.skip(f"the {other} environment is not built in this clone (CI builds it for the Jazzy pass)")
+    script = (
+        f"ORPOSE_ROS_DISTRO={other} . scripts/env.sh && ORPOSE_ROS_DISTRO={this} . scripts/env.sh && "
+        "python -c 'import json, os, orpose_msgs.msg; print(orpose_msgs.msg.__file__); "
+        "print(json.dumps(dict(os.environ)))'"
+    )
+    result = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
+                            env={"HOME": str(Path.home()), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    module, environment = result.stdout.splitlines()[:2]
+    assert module.startswith(str(REPO / f"install{_suffix(this)}")), module
+    stale = [str(other_venv.resolve()), str(REPO / f"install{_suffix(other)}"), str(REPO / f"build{_suffix(other)}")]
+    env = json.loads(environment)
+    for name in ("PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "AMENT_PREFIX_PATH", "CMAKE_PREFIX_PATH"):
+        entries = env.get(name, "").split(":")
+        assert not [e for e in entries if any(e == s or e.startswith(s + "/") for s in stale)], (name, env.get(name))

@@ -17,13 +17,13 @@ pytestmark = pytest.mark.ros
 def test_demo_with_random_weights_shows_poses_from_the_synthetic_camera(stats_path: Path, ros_env: dict) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "orpose_ros.ros.demo", "--random-weights", "0", "--stats", str(stats_path),
-         "--device", "cpu", "--rate", "1", "--duration", "30", "--downsample", "8"],
-        env=ros_env, capture_output=True, text=True, timeout=240, cwd=REPO,
+         "--device", "cpu", "--rate", "1", "--count", "2", "--duration", "200", "--downsample", "8"],
+        env=ros_env, capture_output=True, text=True, timeout=260, cwd=REPO,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "RANDOM WEIGHTS" in result.stdout
     lines = re.findall(r"^/camera/image_raw \[camera_0_optical_frame\] 640x480 x8: (\d+) person", result.stdout, re.M)
-    assert lines, result.stdout[-2000:] + result.stderr[-3000:]
+    assert len(lines) == 2, result.stdout[-2000:] + result.stderr[-3000:]  # --count 2: then it stops
     assert any(int(n) > 0 for n in lines)
     assert "inference failed" not in result.stdout + result.stderr  # not even when stopped mid-inference
     assert "Warning" not in result.stdout + result.stderr  # e.g. torch's meshgrid warning

@@ -84,11 +84,11 @@ def test_the_plain_install_runs_the_demo_away_from_the_source_tree(plain_install
         f". {plain_install}/local_setup.bash && cd {tmp_path} && "
         "python -c 'import orpose_ros; print(orpose_ros.__file__)' && "
         f"{plain_install}/orpose_ros/lib/orpose_ros/orpose_demo --random-weights 0 --stats {stats_path} "
-        "--device cpu --rate 1 --duration 25 --downsample 8"
+        "--device cpu --rate 1 --count 1 --duration 200 --downsample 8"
     )
     env = ros_child_env({"HOME": str(Path.home()), "PATH": "/usr/bin:/bin"}, log_dir=tmp_path / "ros_log",
                         dds_profile=None)
-    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=280)
+    result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=260)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert output.splitlines()[0].startswith(str(plain_install)), output[:500]  # not the source tree

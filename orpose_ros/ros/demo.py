@@ -1,7 +1,8 @@
 """orpose_demo: the README's main job. Starts orpose_node and a camera replay, prints poses as they arrive.
 
     orpose_demo [--weights W | --random-weights SEED] [--source synthetic|DIR|VIDEO] [--size WxH]
-                [--cameras N] [--rate HZ] [--duration S] [--device D] [--downsample S] [--domain-id N]
+                [--cameras N] [--rate HZ] [--duration S] [--count N] [--device D] [--downsample S]
+                [--domain-id N]
 
 Without --weights it looks for orpose_fixed_12x_model_final.pth in the models folder
 ($ORPOSE_MODELS_DIR, else ~/.local/share/orpose_ros/models). Random weights are used
@@ -40,13 +41,15 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cameras", type=int, default=1, help="number of simulated cameras")
     parser.add_argument("--rate", type=float, default=2.0, help="frames per second per camera")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds (0 = Ctrl-C)")
+    parser.add_argument("--count", type=int, default=0, metavar="N",
+                        help="stop after N pose messages (0 = no limit), or at --duration if sooner")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--downsample", type=int, default=0,
                         help="privacy factor (0 = from the weights name; 12 with --random-weights)")
     parser.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID (default: a random one)")
     args = parser.parse_args(argv)
-    if args.cameras < 1 or args.rate <= 0:
-        parser.error("--cameras must be >= 1 and --rate > 0")
+    if args.cameras < 1 or args.rate <= 0 or args.count < 0:
+        parser.error("--cameras must be >= 1, --rate > 0 and --count >= 0")
     return args
 
 
@@ -107,10 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             group.start(f"camera_replay_{i}", command)
         rclpy.init()
         listener = rclpy.create_node("orpose_demo_listener")
-        listener.create_subscription(PersonPoseArray, "/orpose/poses", _print_poses, 10)
+        printed = []
+        listener.create_subscription(PersonPoseArray, "/orpose/poses", lambda m: printed.append(_print_poses(m)), 10)
         end = time.monotonic() + args.duration if args.duration > 0 else float("inf")
         try:
-            while time.monotonic() < end:
+            while time.monotonic() < end and not (args.count and len(printed) >= args.count):
                 rclpy.spin_once(listener, timeout_sec=0.2)
                 if node.poll() is not None:
                     print(f"orpose_demo: orpose_node exited with code {node.returncode}", file=sys.stderr)

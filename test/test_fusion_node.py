@@ -30,6 +30,9 @@ def _walkers(k: int) -> list[np.ndarray]:
     return [standing_person((-1.0 + 0.08 * k, 0.4), heading_rad=0.0), standing_person((0.6, -0.7), 1.2)]
 
 
+#: Stamps of today's epoch [s]: a float of seconds cannot hold their nanoseconds exactly.
+EPOCH = 1_795_000_050
+
 def _poses_msg(camera_index: int, k: int, sec: int, nanosec: int) -> PersonPoseArray:
     camera = ROOM.cameras[camera_index]
     msg = PersonPoseArray(header=header(sec, nanosec, f"{camera.name}_optical"),
@@ -74,11 +77,11 @@ def test_people_of_three_cameras_are_located_in_the_room_with_lasting_ids(tmp_pa
             time.sleep(0.2)
         for k in range(15):
             for c in (2, 0, 1):  # cameras answer in any order, a few ms apart
-                peer.publish(POSES, _poses_msg(c, k, 50 + k // 10, (k % 10) * 100_000_000 + c * 3_000_000))
+                peer.publish(POSES, _poses_msg(c, k, EPOCH + k // 10, (k % 10) * 100_000_000 + c * 3_000_001))
             time.sleep(0.05)
-        peer.publish(POSES, _poses_msg(0, 99, 60, 0))  # cam1 alone, much later: cam2 and cam3 are missing
+        peer.publish(POSES, _poses_msg(0, 99, EPOCH + 10, 0))  # cam1 alone, much later: cam2 and cam3 are missing
         assert wait_until(lambda: len(people) >= 16, 30), log.read_text()[-3000:]
-        peer.publish(POSES, PersonPoseArray(header=header(61, 0, "nowhere"), source_topic="/unknown/image_raw"))
+        peer.publish(POSES, PersonPoseArray(header=header(EPOCH + 11, 0, "nowhere"), source_topic="/unknown/image_raw"))
         assert wait_until(lambda: (diagnostics_value(peer.inbox.diagnostics, "fusion", "unknown_camera_frames")
                                    or 0) >= 1, 10)
     finally:
@@ -90,7 +93,8 @@ def test_people_of_three_cameras_are_located_in_the_room_with_lasting_ids(tmp_pa
     for k, msg in enumerate(groups):
         assert msg.header.frame_id == "room" and list(msg.cameras) == ["cam1", "cam2", "cam3"]
         assert msg.missing_cameras == []
-        assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (50 + k // 10, (k % 10) * 100_000_000 + 6_000_000)
+        # the stamp of the group's latest frame, to the nanosecond (cam3's: 2 x 3_000_001 ns after cam1's)
+        assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (EPOCH + k // 10, (k % 10) * 100_000_000 + 6_000_002)
         assert len(msg.people) == 2
         truth = [np.mean(j[[5, 6, 11, 12]], axis=0) for j in _walkers(k)]
         for person in msg.people:

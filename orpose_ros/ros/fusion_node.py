@@ -154,9 +154,9 @@ class FusionNode(Node):
             self._counts["groups"] += 1
             for name in group.missing:
                 self._missing[name] += 1
-            header = Header(frame_id=self.calibration.world_frame)
-            header.stamp.sec = int(group.stamp_s)
-            header.stamp.nanosec = round((group.stamp_s - int(group.stamp_s)) * 1e9) % 1_000_000_000
+            # the group's stamp is its latest frame's: copied, not rebuilt from float seconds (inexact to ~100 ns)
+            latest = max(group.items.values(), key=lambda msg: stamp_seconds(msg.header))
+            header = Header(stamp=latest.header.stamp, frame_id=self.calibration.world_frame)
             missing = [name for name in self.calibration.names if name not in cameras]
             self._people_pub.publish(people_to_msg(people, header, cameras, missing))
             if self.config.publish_markers:

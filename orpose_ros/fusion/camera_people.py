@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from orpose_ros.fusion.smoothing import JointSmoother, OneEuroOptions
-from orpose_ros.fusion.tracking import Tracker, TrackerOptions, TrackingError
+from orpose_ros.fusion.tracking import Tracker, TrackerOptions, TrackingError, published_id
 from orpose_ros.geometry.calibration import FloorPlane
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.geometry.placement import PlacementOptions, place_people
@@ -94,7 +94,7 @@ class CameraPeople:
             if placed and self.smoother is not None and track_id >= 0:
                 joints = self.smoother(stamp_s, int(track_id), joints)
             people.append(CameraPerson(
-                id=int(track_id) + 1,  # the tracker counts from 0 and says -1 for unconfirmed tracks
+                id=published_id(track_id),
                 placed=placed,
                 method=str(placement.method[i]) if placed else "",
                 pelvis=joints[0] if placed else np.full(3, np.nan),

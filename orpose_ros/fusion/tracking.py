@@ -21,6 +21,11 @@ class TrackingError(ValueError):
     """Tracker misuse, e.g. stamps going backwards."""
 
 
+def published_id(track_id: int) -> int:
+    """The id a message carries for a tracker id: >= 1 for a track, 0 for an unconfirmed one (tracker id -1)."""
+    return int(track_id) + 1
+
+
 @dataclass(frozen=True)
 class TrackerOptions:
     """How tracks are kept.

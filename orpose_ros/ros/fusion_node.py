@@ -26,7 +26,7 @@ from orpose_ros.fusion.grouping import Group, StampGrouper
 from orpose_ros.fusion.pipeline import FusionOptions
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import FusionStream, StreamOptions
-from orpose_ros.fusion.tracking import TrackerOptions, TrackingError
+from orpose_ros.fusion.tracking import TrackerOptions, TrackingError, published_id
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
 from orpose_ros.ros.camera_input import CameraInputError, camera_from_camera_info
 from orpose_ros.ros.diagnostics import key_value
@@ -160,7 +160,7 @@ class FusionNode(Node):
             missing = [name for name in self.calibration.names if name not in cameras]
             self._people_pub.publish(people_to_msg(people, header, cameras, missing))
             if self.config.publish_markers:
-                drawn = [SkeletonToDraw(p.id + 1, p.joints, COCO_SKELETON) for p in people]
+                drawn = [SkeletonToDraw(published_id(p.id), p.joints, COCO_SKELETON) for p in people]
                 self._markers_pub.publish(skeleton_markers(header, "people", drawn, up=UP_WORLD))
 
     def _fuse_group(self, group: Group) -> tuple[list, list[str]]:

@@ -11,7 +11,8 @@ from std_msgs.msg import Header
 
 from orpose_msgs.msg import Joint3D, Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
 from orpose_ros.fusion.camera_people import CameraPerson
-from orpose_ros.fusion.pipeline import FusedPerson
+from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
+from orpose_ros.fusion.tracking import published_id
 from orpose_ros.poses import DetectedPerson, FramePoses
 
 _PLACEMENTS = {"": PersonPose.PLACEMENT_NONE, "skeleton": PersonPose.PLACEMENT_SKELETON,
@@ -65,9 +66,9 @@ def frame_poses_to_msg(poses: FramePoses, header: Header, source_topic: str,
 def fused_person_to_msg(person: FusedPerson) -> Person3D:
     """One person located in the room (world frame)."""
     msg = Person3D()
-    msg.id = person.id + 1  # the tracker counts from 0 and says -1 for unconfirmed tracks
+    msg.id = published_id(person.id)
     msg.score = float(person.score)
-    msg.placement = Person3D.PLACEMENT_TRIANGULATED if person.placement == "triangulated" else \
+    msg.placement = Person3D.PLACEMENT_TRIANGULATED if person.placement == TRIANGULATED else \
         Person3D.PLACEMENT_SINGLE_VIEW
     msg.joints = [
         Joint3D(position=point, confidence=float(c), views=int(v), reprojection_error=float(e))

@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+#: (height, width) [px] a frame that arrives already shrunk is restored to; None: a full-resolution frame.
+RestoreSize = tuple[int, int] | None
+
 #: The published factors (one model each); any integer >= 1 works (1 = no privacy resampling).
 PUBLISHED_FACTORS = (8, 10, 12)
 

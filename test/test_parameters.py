@@ -14,6 +14,7 @@ from conftest import REPO
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from orpose_ros.backends import BackendOptions
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ConfigError, ParameterSet
 
@@ -47,8 +48,9 @@ def _config(**overrides: object) -> NodeConfig:
 def test_defaults() -> None:
     config = _config()
     assert config == NodeConfig()
-    assert config.image_topics == ("/camera/image_raw",) and config.info_topic(0) == ""
-    assert config.weights_path is None and config.seed is None and config.factor is None
+    assert config.image_topics == ("/camera/image_raw",)
+    assert config.info_topic(0) == ""
+    assert config.backend_options() == BackendOptions(device="auto", score_threshold=0.5)
     assert (config.device, config.qos_reliability, config.qos_depth, config.score_threshold) == (
         "auto", "best_effort", 1, 0.5)
     assert config.fixed_restore_size is None
@@ -58,8 +60,8 @@ def test_values_are_carried_over() -> None:
     config = _config(image_topics=["/a/image_raw", "/b/image_raw/compressed"], weights="~/m.pth",
                      downsample_factor=10, random_weights_seed=3, device="cuda:1",
                      camera_info_topics=["/a/camera_info", ""], restore_size="640x480")
-    assert config.weights_path == Path("~/m.pth").expanduser()
-    assert (config.factor, config.seed, config.device) == (10, 3, "cuda:1")
+    assert config.backend_options() == BackendOptions(weights=Path("~/m.pth").expanduser(), random_seed=3,
+                                                      device="cuda:1", downsample_factor=10)
     assert (config.info_topic(0), config.info_topic(1)) == ("/a/camera_info", "")
     assert config.fixed_restore_size == (480, 640)
 

@@ -19,19 +19,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from tqdm import tqdm
 
+from orpose_ros.backends import BackendError, BackendOptions, PoseBackend, build_backend
 from orpose_ros.cli.arguments import CliError, parse_size, positive_int, unit_interval
 from orpose_ros.cli.outputs import Mp4Sink, PngSink, open_render_sink, write_json_atomic
 from orpose_ros.drawing import draw_poses
 from orpose_ros.frames import FrameSourceError, InputFile, count_frames, discover_inputs, is_bag, iter_frames
 from orpose_ros.poses import DetectedPerson, FramePoses
-
-if TYPE_CHECKING:
-    from orpose_ros.model import OrPosePredictor
 
 PROG = "orpose-infer"
 DEFAULT_FPS = 10.0
@@ -187,24 +185,18 @@ def frame_to_dict(source: str, poses: FramePoses) -> dict[str, Any]:
 # Model and main loop
 
 
-def build_predictor(args: argparse.Namespace) -> OrPosePredictor:
-    """The predictor the arguments ask for; model errors become one-line ``CliError``s."""
-    # Imported here: torch and detectron2 take seconds to load, argument mistakes should not wait.
-    from orpose_ros.h36m_stats import StatsError
-    from orpose_ros.model import CheckpointError, DeviceUnavailableError, OrPosePredictor
+def backend_options(args: argparse.Namespace) -> BackendOptions:
+    """The pose backend the arguments ask for."""
+    return BackendOptions(weights=args.weights, random_seed=args.random_weights, stats=args.stats,
+                          device=args.device, fp16=args.fp16, downsample_factor=args.downsample,
+                          score_threshold=args.score_threshold)
 
-    options: dict[str, Any] = {
-        "device": args.device,
-        "fp16": args.fp16,
-        "score_threshold": args.score_threshold,
-    }
-    if args.downsample is not None:
-        options["downsample_factor"] = args.downsample  # else the predictor reads it from the name
+
+def build_predictor(args: argparse.Namespace) -> PoseBackend:
+    """The backend the arguments ask for; its errors become one-line ``CliError``s."""
     try:
-        if args.random_weights is not None:
-            return OrPosePredictor.with_random_weights(args.random_weights, args.stats, **options)
-        return OrPosePredictor.from_files(args.weights, args.stats, **options)
-    except (CheckpointError, StatsError, DeviceUnavailableError, ValueError) as err:
+        return build_backend(backend_options(args))
+    except BackendError as err:
         raise CliError(str(err)) from err
 
 
@@ -236,7 +228,7 @@ class Summary:
 
 
 def process(
-    predictor: OrPosePredictor,
+    predictor: PoseBackend,
     frames: Iterable[Any],
     args: argparse.Namespace,
     sink: PngSink | Mp4Sink | None,
@@ -277,7 +269,7 @@ def process(
     return results, summary
 
 
-def _takes(predictor: OrPosePredictor, frame: Any, restore: tuple[int, int] | None,
+def _takes(predictor: PoseBackend, frame: Any, restore: tuple[int, int] | None,
            skip: Callable[[str, str, Exception], None]) -> bool:
     """Whether the model can take a bag frame; ``skip`` it when not."""
     try:

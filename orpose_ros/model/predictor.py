@@ -27,8 +27,10 @@ from detectron2.structures import Instances
 from torch import nn
 
 from orpose_ros import privacy
+from orpose_ros.backends.protocol import DeviceUnavailableError, InferenceCancelledError
 from orpose_ros.model_files import downsample_factor_from_name, resolve_stats_path
 from orpose_ros.poses import DetectedPerson, FramePoses
+from orpose_ros.privacy import RestoreSize
 
 from . import resample
 from .checkpoint import load_state_dict_strict, read_state_dict
@@ -37,18 +39,6 @@ from .keypoint_head import PLACEHOLDER_STATS
 from .random_weights import random_state_dict
 
 logger = logging.getLogger(__name__)
-
-#: (height, width) a frame that arrives already shrunk is restored to; None: a full-resolution frame.
-RestoreSize = tuple[int, int] | None
-
-
-class DeviceUnavailableError(RuntimeError):
-    """The requested torch device does not exist on this machine (e.g. CUDA without a GPU)."""
-
-
-class InferenceCancelledError(RuntimeError):
-    """`OrPosePredictor.cancel` stopped a forward pass (shutdown)."""
-
 
 def resolve_device(device: str | torch.device) -> torch.device:
     """Turn "cpu", "cuda", "cuda:N" or "auto" (CUDA when available) into a usable `torch.device`.
@@ -244,8 +234,9 @@ class OrPosePredictor:
         placeholder statistics (with a warning).
         """
         logger.warning(
-            "ORPose is running with RANDOM WEIGHTS (seed %d): its detections are meaningless; "
-            "for tests and demos only", seed,
+            "ORPose is running with RANDOM WEIGHTS (seed %d): its detections are meaningless; for tests "
+            "and demos only. Real poses need the official checkpoints: 'orpose-download-models' "
+            "(models/README.md)", seed,
         )  # fmt: skip
         try:
             stats_file: str | Path = resolve_stats_path(None, stats)
@@ -258,6 +249,8 @@ class OrPosePredictor:
         model = build_orpose_model(cfg)
         load_state_dict_strict(model, random_state_dict(model, seed), source=f"random weights (seed {seed})")
         return cls(model, cfg, **kw)
+
+    name = "detectron2"  # the PoseBackend's runtime
 
     @property
     def device(self) -> torch.device:

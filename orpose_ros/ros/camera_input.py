@@ -14,11 +14,10 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from orpose_ros.fusion.camera_people import CameraPeople
 from orpose_ros.geometry.calibration import AnyCamera, PendingCamera
 from orpose_ros.geometry.camera import DISTORTION_LENGTHS, CameraModelError, PinholeCamera
+from orpose_ros.privacy import RestoreSize
 from orpose_ros.ros.diagnostics import CameraStats
 from orpose_ros.ros.image_conversion import compressed_msg_to_bgr, image_msg_to_bgr
 
-#: (height, width) to restore a shrunk frame to; None: the frame arrives at full resolution.
-RestoreSize = tuple[int, int] | None
 #: camera_info distortion models whose coefficients are OpenCV's (k1, k2, p1, p2[, k3...]).
 OPENCV_DISTORTION_MODELS = ("plumb_bob", "rational_polynomial")
 

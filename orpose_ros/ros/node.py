@@ -20,6 +20,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import PersonPoseArray
+from orpose_ros.backends import BackendError, build_backend
 from orpose_ros.drawing import draw_poses
 from orpose_ros.ros.camera_input import CameraInput, CameraInputError
 from orpose_ros.ros.diagnostics import diagnostics_msg
@@ -29,7 +30,6 @@ from orpose_ros.ros.heap import HeapTrimmer
 from orpose_ros.ros.image_conversion import UnsupportedImageError, bgr_to_image_msg
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
 from orpose_ros.ros.markers import skeleton_markers
-from orpose_ros.ros.model_loading import ModelLoadError, load_predictor
 from orpose_ros.ros.node_config import RESTORE_FROM_CAMERA_INFO, NodeConfig
 from orpose_ros.ros.node_geometry import calibrated_camera, load_node_calibration, skeletons_to_draw, stamp_seconds
 from orpose_ros.ros.parameters import ConfigError, ParameterSet
@@ -49,7 +49,7 @@ class OrPoseNode(Node):
         self._log_handler = bridge_core_logging(self.get_logger())
         self.parameters = ParameterSet(NodeConfig)
         config = self.parameters.declare(self, on_change=self._on_config_change)
-        self.predictor = load_predictor(config, self.get_logger())
+        self.predictor = build_backend(config.backend_options())
 
         self._store: LatestFrameStore[tuple[Image | CompressedImage, float]] = LatestFrameStore()
         self._inference = LatencyWindow()
@@ -199,7 +199,7 @@ def _changes(old: NodeConfig, new: NodeConfig) -> str:
 
 def main(args: list[str] | None = None) -> int:
     """Console entry point: 0 after a clean stop (Ctrl-C, SIGTERM), 1 when the node cannot start."""
-    return run_node("orpose_node", OrPoseNode, (ConfigError, ModelLoadError), args, exit_at_once=True)
+    return run_node("orpose_node", OrPoseNode, (ConfigError, BackendError), args, exit_at_once=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from orpose_ros.backends import BackendOptions
 from orpose_ros.fusion.camera_people import SINGLE_CAMERA_NOISE_M, CameraPeople
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.tracking import TrackerOptions
@@ -106,23 +107,14 @@ class NodeConfig:
     def placement_options(self) -> PlacementOptions:
         return PlacementOptions(method=self.placement_method, min_joint_score=self.placement_min_keypoint_score)
 
-    @property
-    def weights_path(self) -> Path | None:
-        return Path(self.weights).expanduser() if self.weights else None
-
-    @property
-    def stats_path(self) -> Path | None:
-        return Path(self.stats).expanduser() if self.stats else None
-
-    @property
-    def factor(self) -> int | None:
-        """The privacy factor, None: from the weights file name."""
-        return self.downsample_factor or None
-
-    @property
-    def seed(self) -> int | None:
-        """The random-weights seed, None when off."""
-        return self.random_weights_seed if self.random_weights_seed >= 0 else None
+    def backend_options(self) -> BackendOptions:
+        """The pose backend these parameters ask for."""
+        return BackendOptions(
+            weights=Path(self.weights).expanduser() if self.weights else None,
+            random_seed=self.random_weights_seed if self.random_weights_seed >= 0 else None,
+            stats=Path(self.stats).expanduser() if self.stats else None,
+            device=self.device, fp16=self.fp16, downsample_factor=self.downsample_factor or None,
+            score_threshold=self.score_threshold)
 
     @property
     def fixed_restore_size(self) -> tuple[int, int] | None:

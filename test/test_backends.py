@@ -12,7 +12,7 @@ from orpose_ros.backends import BackendError, BackendOptions, PoseBackend, build
 
 
 def test_no_weights_at_all_is_an_error_with_instructions() -> None:
-    with pytest.raises(BackendError, match="no model weights configured.*orpose-download-models"):
+    with pytest.raises(BackendError, match=r"no model weights configured.*orpose-download-models"):
         build_backend(BackendOptions())
 
 

@@ -16,10 +16,13 @@ import cv2
 import numpy as np
 import pytest
 
+from orpose_ros.camera_pipeline import FrameResult, PersonResult
 from orpose_ros.cli import infer
 from orpose_ros.cli.arguments import parse_size
 from orpose_ros.cli.infer import frame_to_dict
-from orpose_ros.poses import DetectedPerson, FramePoses
+from orpose_ros.fusion.camera_people import CameraPerson
+from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.poses import DetectedPerson
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,19 +57,30 @@ def test_frame_to_dict_has_the_exact_layout() -> None:
     kps3[4, 2] = np.nan
     person = DetectedPerson(score=np.float32(0.75), bbox=np.array([1, 2, 30, 40], np.float32),
                         keypoints_2d=kps2, keypoints_3d=kps3)  # fmt: skip
-    out = frame_to_dict("a/b.png", FramePoses(width=640, height=480, downsample_factor=12, persons=(person,)))
+    joints = np.arange(51, dtype=float).reshape(17, 3) / 100.0  # asymmetric: a left/right swap shows
+    placed = CameraPerson(4, True, "skeleton+floor", joints[0], joints, 1.5)
+    unplaced = CameraPerson(0, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"))
+    camera = PinholeCamera.nominal("cam_a", 640, 480, 60.0)
+    result = FrameResult(0, "/a/image_raw", "a_optical", 640, 480, 12, camera, True,
+                         (PersonResult(person, placed), PersonResult(person, unplaced)))
+    out = frame_to_dict("a/b.png", result)
+    common = {
+        "score": 0.75,
+        "bbox": [1.0, 2.0, 30.0, 40.0],
+        "keypoints_2d": kps2.tolist(),
+        "keypoints_3d": [[0.25, 0.25, None if i == 4 else 0.25] for i in range(17)],
+    }
     assert out == {
         "source": "a/b.png",
         "width": 640,
         "height": 480,
         "downsample_factor": 12,
+        "camera": "cam_a",
+        "metric": True,
         "persons": [
-            {
-                "score": 0.75,
-                "bbox": [1.0, 2.0, 30.0, 40.0],
-                "keypoints_2d": kps2.tolist(),
-                "keypoints_3d": [[0.25, 0.25, None if i == 4 else 0.25] for i in range(17)],
-            }
+            {"id": 4, **common, "placement": "skeleton+floor", "position": [0.0, 0.01, 0.02],
+             "keypoints_3d_camera": joints.tolist()},
+            {"id": 0, **common, "placement": "", "position": None, "keypoints_3d_camera": None},
         ],
     }
     assert type(out["persons"][0]["score"]) is float
@@ -135,11 +149,15 @@ def test_five_frames_to_json_and_mp4(mvor_frames: list[Path], stats_path: Path, 
     assert list(result) == ["frames"] and len(result["frames"]) == 5
     persons_total = 0
     for frame, path in zip(result["frames"], frames, strict=True):
-        assert list(frame) == ["source", "width", "height", "downsample_factor", "persons"]
+        assert list(frame) == ["source", "width", "height", "downsample_factor", "camera", "metric", "persons"]
         assert frame["source"] == str(path)
+        assert (frame["camera"], frame["metric"]) == ("camera", False)  # no calibration: a nominal camera
         assert (frame["width"], frame["height"]) == (640, 480)
         for person in frame["persons"]:
-            assert list(person) == ["score", "bbox", "keypoints_2d", "keypoints_3d"]
+            assert list(person) == ["id", "score", "bbox", "keypoints_2d", "keypoints_3d", "placement", "position",
+                                    "keypoints_3d_camera"]
+            assert person["placement"] == ""  # not metric: nobody is placed
+            assert person["id"] >= 0
             assert 0.5 <= _assert_number(person["score"]) <= 1.0
             x1, y1, x2, y2 = (_assert_number(v) for v in person["bbox"])
             assert 0 <= x1 <= x2 <= 640 and 0 <= y1 <= y2 <= 480
@@ -225,7 +243,10 @@ def test_a_session_bag_gives_the_poses_of_its_frames_as_files(stats_path: Path, 
                 tmp_path / "files.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     from_files = json.loads((tmp_path / "files.json").read_text())["frames"]
-    assert [f["persons"] for f in from_bag] == [f["persons"] for f in from_files]
+    # the model's people are the same; identities differ (two cameras in the bag, one camera of two files)
+    detected = ("score", "bbox", "keypoints_2d", "keypoints_3d")
+    assert [[{k: p[k] for k in detected} for p in f["persons"]] for f in from_bag] == \
+        [[{k: p[k] for k in detected} for p in f["persons"]] for f in from_files]
     assert sum(len(f["persons"]) for f in from_bag) > 0
 
     typestore = orpose_typestore()

@@ -9,10 +9,10 @@ from ros_tools.sample_poses import sample_frame_poses
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
+from orpose_ros.camera_pipeline import FrameResult, PersonResult
 from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.geometry.camera import PinholeCamera
-from orpose_ros.ros.markers import UP_WORLD, SkeletonToDraw, skeleton_markers
-from orpose_ros.ros.node_geometry import skeletons_to_draw
+from orpose_ros.ros.markers import UP_WORLD, SkeletonToDraw, frame_markers, skeleton_markers
 from orpose_ros.skeleton import COCO_SKELETON, H36M_SKELETON, coco_pelvis, track_colour
 
 pytestmark = pytest.mark.ros
@@ -69,10 +69,16 @@ def test_placed_people_are_drawn_where_placed_the_others_at_the_marker_depth() -
     placed_joints = np.full((17, 3), 2.0)
     people = [CameraPerson(1, True, "skeleton", placed_joints[0], placed_joints, 1.0),
               CameraPerson(2, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"))]
-    drawn = skeletons_to_draw(poses, people, camera, 4.0)
-    np.testing.assert_array_equal(drawn[0].joints, placed_joints)
+    result = FrameResult(0, "/cam/image_raw", "cam", 640, 480, 12, camera, True,
+                         tuple(PersonResult(d, p) for d, p in zip(poses.persons, people, strict=True)))
+    drawn = result.skeletons_to_draw(4.0)
+    np.testing.assert_array_equal(drawn[0][1], placed_joints)
     unplaced = poses.persons[1]
     anchor = camera.back_project(coco_pelvis(unplaced.keypoints_2d.astype(float))[:2], 4.0)
-    np.testing.assert_allclose(drawn[1].joints, unplaced.keypoints_3d + anchor, atol=1e-6)
-    assert drawn[1].joints[0, 2] == pytest.approx(4.0)  # the pelvis at the marker depth
-    assert [d.id for d in drawn] == [1, 2]
+    np.testing.assert_allclose(drawn[1][1], unplaced.keypoints_3d + anchor, atol=1e-6)
+    assert drawn[1][1][0, 2] == pytest.approx(4.0)  # the pelvis at the marker depth
+    assert [person_id for person_id, _ in drawn] == [1, 2]
+    markers = frame_markers(result, _header(), 4.0).markers
+    assert {m.ns for m in markers} == {"cam/image_raw"}
+    label_ids = [m.text for m in markers if m.type == Marker.TEXT_VIEW_FACING]
+    assert label_ids == ["id 1", "id 2"]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import logging
 import math
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -25,16 +26,27 @@ import numpy as np
 from tqdm import tqdm
 
 from orpose_ros.backends import BackendError, BackendOptions, PoseBackend, build_backend
-from orpose_ros.cli.arguments import CliError, parse_size, positive_int, unit_interval
+from orpose_ros.camera_pipeline import (
+    NOMINAL_HFOV_DEG,
+    CameraFrame,
+    CameraModels,
+    CameraPipeline,
+    FrameResult,
+    PersonResult,
+    check_frame,
+    process_frames,
+)
+from orpose_ros.cli.arguments import CliError, parse_size, positive_float, positive_int, unit_interval
 from orpose_ros.cli.outputs import Mp4Sink, PngSink, open_render_sink, write_json_atomic
 from orpose_ros.drawing import draw_poses
-from orpose_ros.frames import FrameSourceError, InputFile, count_frames, discover_inputs, is_bag, iter_frames
-from orpose_ros.poses import DetectedPerson, FramePoses
+from orpose_ros.frames import Frame, FrameSourceError, InputFile, count_frames, discover_inputs, is_bag, iter_frames
+from orpose_ros.fusion.camera_people import FALLBACK_DEPTH_M, CameraPeople
+from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
+from orpose_ros.geometry.calibration_files import load_calibration
+from orpose_ros.geometry.placement import PlacementOptions
 
 PROG = "orpose-infer"
 DEFAULT_FPS = 10.0
-#: Horizontal field of view [deg] of the nominal camera of bag topics (bags rarely record camera_info).
-NOMINAL_HFOV_DEG = 60.0
 
 log = logging.getLogger(PROG)
 T = TypeVar("T")
@@ -128,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also write the low-resolution frames the model saw into --out-bag (TOPIC/../lowres/..)")
     bag.add_argument("--out-bag-storage", choices=("sqlite3", "mcap"),
                      help="storage of --out-bag (default: the input's)")
+    place = parser.add_argument_group("placing people (as orpose_node does; see README 'People in the room')")
+    place.add_argument("--calibration", type=Path, metavar="FILE",
+                       help="room calibration (YAML or MVOR JSON): a bag's topics are matched to its cameras; "
+                       "other inputs are the frames of the camera named by --camera")
+    place.add_argument("--camera", metavar="NAME", help="the calibration camera that took the (non-bag) inputs")
+    place.add_argument("--nominal-hfov", type=positive_float, default=NOMINAL_HFOV_DEG, metavar="DEG",
+                       help="horizontal field of view of a camera without calibration (default: %(default)s)")
+    place.add_argument("--placement-min-keypoint-score", type=unit_interval,
+                       default=PlacementOptions.min_joint_score, metavar="S",
+                       help="keypoints scoring below are not used to place a person (default: %(default)s)")
+    place.add_argument("--marker-depth", type=positive_float, default=FALLBACK_DEPTH_M, metavar="M",
+                       help="distance [m] at which people who cannot be placed are drawn and tracked "
+                       "(default: %(default)s)")
     parser.add_argument("--fp16", action="store_true", help="half precision (CUDA only)")
     parser.add_argument(
         "--batch",
@@ -160,24 +185,36 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def person_to_dict(person: DetectedPerson) -> dict[str, Any]:
-    """One person as JSON: score, bbox [x1, y1, x2, y2] px, 17 x [x, y, score] px, 17 x [x, y, z] m."""
+def _rows(array: Any) -> list[list[float | None]]:
+    return [[_number(v) for v in row] for row in np.asarray(array)]
+
+
+def person_to_dict(person: PersonResult) -> dict[str, Any]:
+    """One person as JSON: identity (0 = unconfirmed), score, bbox [x1, y1, x2, y2] px, 17 x [x, y, score] px,
+    17 x [x, y, z] m (pelvis-relative); where it was placed (camera optical frame [m], null when not placed)."""
+    detection, location = person.detection, person.location
     return {
-        "score": _number(person.score),
-        "bbox": [_number(v) for v in np.asarray(person.bbox).reshape(4)],
-        "keypoints_2d": [[_number(v) for v in row] for row in np.asarray(person.keypoints_2d)],
-        "keypoints_3d": [[_number(v) for v in row] for row in np.asarray(person.keypoints_3d)],
+        "id": int(location.id),
+        "score": _number(detection.score),
+        "bbox": [_number(v) for v in np.asarray(detection.bbox).reshape(4)],
+        "keypoints_2d": _rows(detection.keypoints_2d),
+        "keypoints_3d": _rows(detection.keypoints_3d),
+        "placement": str(location.method),
+        "position": [_number(v) for v in location.pelvis] if location.placed else None,
+        "keypoints_3d_camera": _rows(location.joints_h36m) if location.placed else None,
     }
 
 
-def frame_to_dict(source: str, poses: FramePoses) -> dict[str, Any]:
+def frame_to_dict(source: str, result: FrameResult) -> dict[str, Any]:
     """One frame in the JSON layout; width and height are those the coordinates refer to."""
     return {
         "source": source,
-        "width": int(poses.width),
-        "height": int(poses.height),
-        "downsample_factor": int(poses.downsample_factor),
-        "persons": [person_to_dict(p) for p in poses.persons],
+        "width": int(result.width),
+        "height": int(result.height),
+        "downsample_factor": int(result.downsample_factor),
+        "camera": result.camera.name,
+        "metric": bool(result.metric),
+        "persons": [person_to_dict(p) for p in result.people],
     }
 
 
@@ -230,54 +267,58 @@ class Summary:
 def process(
     predictor: PoseBackend,
     frames: Iterable[Any],
+    camera_of: Callable[[Any], CameraFrame],
     args: argparse.Namespace,
     sink: PngSink | Mp4Sink | None,
     progress: tqdm,
-    on_result: Callable[[Any, FramePoses], None] | None = None,
+    on_result: Callable[[Any, FrameResult], None] | None = None,
     summary: Summary | None = None,
 ) -> tuple[list[dict[str, Any]], Summary]:
-    """Run the model over all frames in batches; JSON-ready results and counts.
+    """Run the camera pipeline over all frames in batches; JSON-ready results and counts.
 
-    ``frames`` have a ``source``, a ``name`` and an ``image`` (`Frame`, or a bag's `BagFrame`).
-    With ``on_result`` (bags) a frame the model cannot take is skipped and counted; otherwise it
-    is a `CliError`.
+    ``frames`` have a ``source``, a ``name`` and an ``image`` (`Frame`, or a bag's `BagFrame`);
+    ``camera_of`` checks one and gives it its camera (ValueError when the model cannot take it). With
+    ``on_result`` (bags) a frame the model cannot take is skipped and counted; otherwise it is a `CliError`.
     """
     results: list[dict[str, Any]] = []
     summary = summary or Summary()
-    restore = None if args.restore_size is None else (args.restore_size[1], args.restore_size[0])
     for batch in batched(frames, args.batch):
         progress.update(len(batch))
-        if on_result is not None:
-            batch = [f for f in batch if _takes(predictor, f, restore, summary.skip)]
-            if not batch:
+        taken, camera_frames = [], []
+        for frame in batch:
+            try:
+                camera_frames.append(camera_of(frame))
+            except ValueError as err:  # e.g. a frame too small for the downsample factor
+                if on_result is None:
+                    raise CliError(f"{frame.source}: {err}") from err
+                summary.skip(frame.topic, frame.source, err)
                 continue
+            taken.append(frame)
+        if not taken:
+            continue
         start = time.perf_counter()
-        try:
-            poses = predictor.predict([f.image for f in batch], restore_to=[restore] * len(batch),
-                                      return_model_view=sink is not None)
-        except ValueError as err:  # e.g. a frame too small for the downsample factor
-            raise CliError(f"{', '.join(f.source for f in batch)}: {err}") from err
+        frame_results = process_frames(predictor, camera_frames, return_model_view=sink is not None)
         summary.seconds += time.perf_counter() - start
-        for frame, frame_poses in zip(batch, poses, strict=True):
-            results.append(frame_to_dict(frame.source, frame_poses))
+        for frame, result in zip(taken, frame_results, strict=True):
+            results.append(frame_to_dict(frame.source, result))
             summary.frames += 1
-            summary.persons += len(frame_poses.persons)
+            summary.persons += len(result.people)
             if sink is not None:  # drawn on the frame the model saw, never an un-shrunk original
-                sink.write(frame.name, draw_poses(frame_poses.model_view, frame_poses))
+                sink.write(frame.name, draw_poses(result.model_view, result.poses))
             if on_result is not None:
-                on_result(frame, frame_poses)
+                on_result(frame, result)
     return results, summary
 
 
-def _takes(predictor: PoseBackend, frame: Any, restore: tuple[int, int] | None,
-           skip: Callable[[str, str, Exception], None]) -> bool:
-    """Whether the model can take a bag frame; ``skip`` it when not."""
-    try:
-        predictor.check_frame(frame.image, restore)
-    except ValueError as err:
-        skip(frame.topic, frame.source, err)
-        return False
-    return True
+def _restore_size(args: argparse.Namespace) -> tuple[int, int] | None:
+    """(height, width) of --restore-size, or None."""
+    return None if args.restore_size is None else (args.restore_size[1], args.restore_size[0])
+
+
+def _camera_people(args: argparse.Namespace) -> CameraPeople:
+    """Placement and identities of one camera, as orpose_node keeps them."""
+    return CameraPeople(placement=PlacementOptions(min_joint_score=args.placement_min_keypoint_score),
+                        fallback_depth_m=args.marker_depth)
 
 
 def _render_fps(inputs: Sequence[InputFile]) -> float:
@@ -294,14 +335,30 @@ def run(args: argparse.Namespace) -> Summary:
         raise CliError("--topics and --out-bag* need a bag as the input")
     inputs = discover_inputs(args.inputs)
     check_paths(args)
-    sink = open_render_sink(args.render, _render_fps(inputs)) if args.render is not None else None
+    calibration = _calibration(args)
+    if calibration is not None and not args.camera:
+        raise CliError(f"--calibration: name the camera that took the inputs with --camera (one of "
+                       f"{', '.join(calibration.names)})")
+    fps = _render_fps(inputs)
+    sink = open_render_sink(args.render, fps) if args.render is not None else None
     try:
         predictor = build_predictor(args)
         log.info("model on %s, downsample factor %d", predictor.device, predictor.downsample_factor)
+        models = CameraModels(args.camera or "camera", nominal_hfov_deg=args.nominal_hfov)
+        if calibration is not None:
+            models.calibrated = calibration.cameras[calibration.index(args.camera)]
+            models.floor = calibration.floor
+        pipeline = CameraPipeline(models.name, models, _camera_people(args))
+        restore = _restore_size(args)
+        count = itertools.count()
+
+        def camera_of(frame: Frame) -> CameraFrame:  # the inputs are the frames of one camera, at fps
+            return check_frame(predictor, pipeline, frame.image, round(next(count) * 1e9 / fps), "", restore)
+
         total = count_frames(inputs)
         quiet = total is not None and total <= 1
         with tqdm(total=total, unit="frame", disable=quiet, file=sys.stderr) as progress:
-            results, summary = process(predictor, iter_frames(inputs), args, sink, progress)
+            results, summary = process(predictor, iter_frames(inputs), camera_of, args, sink, progress)
     finally:
         if sink is not None:
             sink.close()
@@ -310,15 +367,27 @@ def run(args: argparse.Namespace) -> Summary:
     return summary
 
 
+def _calibration(args: argparse.Namespace) -> RoomCalibration | None:
+    """The room calibration of --calibration (None without); CliError naming the file and the field."""
+    if args.calibration is None:
+        return None
+    try:
+        calibration = load_calibration(args.calibration)
+        if args.camera:
+            calibration.index(args.camera)
+        return calibration
+    except (CalibrationError, OSError, ValueError) as err:
+        raise CliError(f"--calibration {args.calibration}: {' '.join(str(err).split())}") from err
+
+
 def run_bag(args: argparse.Namespace) -> Summary:
     """The image topics of one bag, in log-time order; optionally a bag of results."""
     if len(args.inputs) != 1:
         raise CliError("a bag is processed alone: give it as the only input")
     from orpose_ros import privacy
-    from orpose_ros.fusion.camera_people import CameraPeople
-    from orpose_ros.geometry.camera import PinholeCamera
     from orpose_ros.ros.bags import (
         BagError,
+        BagFrame,
         BagWriter,
         bag_frames,
         image_connections,
@@ -328,6 +397,7 @@ def run_bag(args: argparse.Namespace) -> Summary:
     )
 
     check_paths(args)
+    calibration = _calibration(args)
     bag_path = args.inputs[0]
     try:
         reader = open_bag(bag_path)
@@ -339,18 +409,24 @@ def run_bag(args: argparse.Namespace) -> Summary:
         connections = image_connections(reader, args.topics)
         predictor = build_predictor(args)
         out = BagWriter(args.out_bag, args.out_bag_storage or storage_of(bag_path)) if args.out_bag else None
+        restore = _restore_size(args)
+        pipelines: dict[str, CameraPipeline] = {}
 
-        people_of = defaultdict(CameraPeople)  # per topic: identities over the session
+        def camera_of(frame: BagFrame) -> CameraFrame:  # one camera per topic, as orpose_node has
+            if frame.topic not in pipelines:
+                models = CameraModels.of_topic(frame.topic, calibration, len(pipelines), args.nominal_hfov)
+                pipelines[frame.topic] = CameraPipeline(frame.topic, models, _camera_people(args))
+            stamp = frame.header.stamp.sec * 1_000_000_000 + frame.header.stamp.nanosec
+            return check_frame(predictor, pipelines[frame.topic], frame.image, stamp or frame.log_time_ns,
+                               frame.header.frame_id, restore)
 
-        def on_result(frame: Any, poses: FramePoses) -> None:
+        def on_result(frame: BagFrame, result: FrameResult) -> None:
             if out is None:
                 return
             lowres = None
             if args.out_bag_frames:
-                lowres = frame.image if args.restore_size else privacy.shrink(frame.image, poses.downsample_factor)
-            camera = PinholeCamera.nominal(frame.topic, poses.width, poses.height, NOMINAL_HFOV_DEG)
-            people = people_of[frame.topic].update(frame.log_time_ns * 1e-9, poses.persons, camera, metric=False)
-            write_results(out, frame, poses, people, camera, lowres)
+                lowres = frame.image if args.restore_size else privacy.shrink(frame.image, result.downsample_factor)
+            write_results(out, frame.log_time_ns, frame.header, result, args.marker_depth, lowres)
 
         total = sum(c.msgcount for c in connections)
         with contextlib.ExitStack() as stack:
@@ -363,7 +439,7 @@ def run_bag(args: argparse.Namespace) -> Summary:
                 progress.update(1)
 
             frames = bag_frames(reader, connections, skip_unreadable)
-            results, summary = process(predictor, frames, args, sink, progress, on_result, summary)
+            results, summary = process(predictor, frames, camera_of, args, sink, progress, on_result, summary)
     except BagError as err:
         raise CliError(str(err)) from err
     finally:

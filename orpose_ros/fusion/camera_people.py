@@ -22,6 +22,8 @@ from orpose_ros.skeleton import coco_pelvis
 
 #: Per-camera people are noisier than fused ones: about 0.3 m along the ray (MVOR, single-camera placement).
 SINGLE_CAMERA_NOISE_M = 0.3
+#: Where a person who cannot be placed stands, along the ray through their 2D pelvis [m].
+FALLBACK_DEPTH_M = 3.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +59,7 @@ class CameraPeople:
     """
 
     def __init__(self, tracking: TrackerOptions | None = None, placement: PlacementOptions | None = None,
-                 smoothing: OneEuroOptions | None = None, fallback_depth_m: float = 3.0) -> None:
+                 smoothing: OneEuroOptions | None = None, fallback_depth_m: float = FALLBACK_DEPTH_M) -> None:
         self.tracking = tracking or TrackerOptions(measurement_noise_m=SINGLE_CAMERA_NOISE_M)
         self.tracker = Tracker(self.tracking)
         self.placement = placement or PlacementOptions()

@@ -14,6 +14,7 @@ import numpy as np
 
 from orpose_ros.geometry.camera import CameraModelError, PinholeCamera
 from orpose_ros.geometry.transforms import rigidity_problem
+from orpose_ros.topics import image_topic_of
 
 #: Rounding allowed when an image was resized with its aspect ratio kept [px].
 SIZE_ROUNDING_PX = 1.0
@@ -151,6 +152,15 @@ class RoomCalibration:
                 f"({camera.camera_info_topic or 'no topic given'}); call with_intrinsics first"
             )
         return camera
+
+    def camera_for(self, topic: str, frame_id: str = "") -> AnyCamera | None:
+        """The camera whose ``image_topic`` is ``topic`` (raw or its /compressed form), else whose
+        ``frame_id`` is ``frame_id``; None when none is."""
+        bare = image_topic_of(topic) if topic else ""
+        by_topic = next((c for c in self.cameras if c.image_topic and image_topic_of(c.image_topic) == bare), None)
+        if by_topic is not None or not frame_id:
+            return by_topic
+        return next((c for c in self.cameras if c.frame_id == frame_id), None)
 
     def complete_cameras(self) -> tuple[PinholeCamera, ...]:
         """All cameras; `CalibrationError` naming the first pending one."""

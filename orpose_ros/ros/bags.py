@@ -25,13 +25,11 @@ from rosbags.typesys.store import Typestore
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-from orpose_ros.fusion.camera_people import CameraPerson
-from orpose_ros.geometry.camera import PinholeCamera
-from orpose_ros.poses import FramePoses
+from orpose_ros import topics
+from orpose_ros.camera_pipeline import FrameResult
 from orpose_ros.ros.image_conversion import bgr_to_image_msg, compressed_msg_to_bgr, image_msg_to_bgr
-from orpose_ros.ros.markers import skeleton_markers
-from orpose_ros.ros.node_geometry import skeletons_to_draw
-from orpose_ros.ros.pose_messages import frame_poses_to_msg
+from orpose_ros.ros.markers import frame_markers
+from orpose_ros.ros.pose_messages import frame_result_to_msg
 from orpose_ros.ros.privacy_messages import lowres_topic
 
 logger = logging.getLogger(__name__)
@@ -160,17 +158,14 @@ def bag_frames(reader: AnyReader, connections: Sequence[Connection],
         yield BagFrame(record.topic, record.log_time_ns, msg.header, image)
 
 
-def write_results(bag: BagWriter, frame: BagFrame, poses: FramePoses, people: Sequence[CameraPerson],
-                  camera: PinholeCamera, lowres: np.ndarray | None = None, marker_depth_m: float = 3.0) -> None:
-    """What orpose_node publishes for ``frame``, at its log time: /orpose/poses (with the people's
-    identities and placements), /orpose/markers, and the low-resolution frame on its lowres sibling
-    topic when given."""
-    bag.write("/orpose/poses", frame.log_time_ns, frame_poses_to_msg(poses, frame.header, frame.topic, people))
-    drawn = skeletons_to_draw(poses, people, camera, marker_depth_m)
-    bag.write("/orpose/markers", frame.log_time_ns, skeleton_markers(frame.header, frame.topic.strip("/"), drawn))
+def write_results(bag: BagWriter, log_time_ns: int, header: Header, result: FrameResult, marker_depth_m: float,
+                  lowres: np.ndarray | None = None) -> None:
+    """What orpose_node publishes for a frame, at ``log_time_ns``: its poses and markers (the same
+    builders, topics from the root), and the low-resolution frame on its lowres sibling topic when given."""
+    bag.write(topics.in_bag(topics.POSES), log_time_ns, frame_result_to_msg(result, header))
+    bag.write(topics.in_bag(topics.MARKERS), log_time_ns, frame_markers(result, header, marker_depth_m))
     if lowres is not None:
-        bag.write(lowres_topic(frame.topic.removesuffix("/compressed")), frame.log_time_ns,
-                  bgr_to_image_msg(lowres, frame.header))
+        bag.write(lowres_topic(topics.image_topic_of(result.source)), log_time_ns, bgr_to_image_msg(lowres, header))
 
 
 def orpose_typestore() -> Typestore:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
@@ -29,14 +28,15 @@ from orpose_ros.fusion.stream import FusionStream, StreamOptions
 from orpose_ros.fusion.tracking import TrackerOptions, TrackingError, published_id
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
 from orpose_ros.ros.camera_input import CameraInputError, camera_from_camera_info
+from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
 from orpose_ros.ros.markers import UP_WORLD, SkeletonToDraw, skeleton_markers
-from orpose_ros.ros.node_geometry import load_node_calibration, stamp_seconds
 from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter, topics_problem
 from orpose_ros.ros.pose_messages import people_to_msg
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
+from orpose_ros.ros.stamps import stamp_seconds
 from orpose_ros.skeleton import COCO_SKELETON
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
@@ -78,13 +78,11 @@ class FusionNode(Node):
         self._log_handler = bridge_core_logging(self.get_logger())
         self.parameters = ParameterSet(FusionConfig)
         config = self.parameters.declare(self)
-        calibration = load_node_calibration(Path(config.calibration).expanduser())
+        calibration = load_calibration_parameter(config.calibration)
         assert calibration is not None
         self.calibration: RoomCalibration = calibration
         self.stream = FusionStream(calibration, config.stream_options())
         self.grouper = StampGrouper(calibration.names, config.stamp_tolerance_s, config.max_wait_s)
-        self._camera_of_topic = {c.image_topic: c.name for c in calibration.cameras if c.image_topic}
-        self._camera_of_frame = {c.frame_id: c.name for c in calibration.cameras if c.frame_id}
         self._warnings = ThrottledWarnings(self.get_logger())
         self._fusion_time = LatencyWindow()
         self._group_rate = RateMeter()
@@ -122,9 +120,8 @@ class FusionNode(Node):
         return on_info
 
     def _camera_of(self, msg: PersonPoseArray) -> str | None:
-        topic = msg.source_topic
-        return (self._camera_of_topic.get(topic) or self._camera_of_topic.get(topic.removesuffix("/compressed"))
-                or self._camera_of_frame.get(msg.header.frame_id))
+        camera = self.calibration.camera_for(msg.source_topic, msg.header.frame_id)
+        return camera.name if camera is not None else None
 
     def _on_poses(self, msg: PersonPoseArray) -> None:
         camera = self._camera_of(msg)

@@ -16,7 +16,9 @@ from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from orpose_ros.skeleton import track_colour
+from orpose_ros.camera_pipeline import FrameResult
+from orpose_ros.skeleton import H36M_SKELETON, track_colour
+from orpose_ros.topics import marker_namespace
 
 BONE_WIDTH_M = 0.02
 JOINT_DIAMETER_M = 0.05
@@ -51,6 +53,14 @@ def skeleton_markers(header: Header, namespace: str, people: Sequence[SkeletonTo
         markers.append(_joints(header, namespace, 3 * i + 1, joints[placed], colour))
         markers.append(_label(header, namespace, 3 * i + 2, joints[placed], person.id, up, colour))
     return MarkerArray(markers=markers)
+
+
+def frame_markers(result: FrameResult, header: Header, fallback_depth_m: float) -> MarkerArray:
+    """The /orpose/markers of one processed frame: its people in the camera frame (see
+    `FrameResult.skeletons_to_draw`), in the camera's namespace."""
+    people = [SkeletonToDraw(person_id, joints, H36M_SKELETON)
+              for person_id, joints in result.skeletons_to_draw(fallback_depth_m)]
+    return skeleton_markers(header, marker_namespace(result.source), people)
 
 
 def _point(xyz: np.ndarray) -> Point:

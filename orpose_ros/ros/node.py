@@ -20,22 +20,25 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import PersonPoseArray
+from orpose_ros import topics
 from orpose_ros.backends import BackendError, build_backend
+from orpose_ros.camera_pipeline import CameraFrame, CameraModels, CameraPipeline, check_frame, process_frames
 from orpose_ros.drawing import draw_poses
 from orpose_ros.ros.camera_input import CameraInput, CameraInputError
+from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import diagnostics_msg
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.frame_store import LatestFrameStore
 from orpose_ros.ros.heap import HeapTrimmer
 from orpose_ros.ros.image_conversion import UnsupportedImageError, bgr_to_image_msg
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
-from orpose_ros.ros.markers import skeleton_markers
+from orpose_ros.ros.markers import frame_markers
 from orpose_ros.ros.node_config import RESTORE_FROM_CAMERA_INFO, NodeConfig
-from orpose_ros.ros.node_geometry import calibrated_camera, load_node_calibration, skeletons_to_draw, stamp_seconds
 from orpose_ros.ros.parameters import ConfigError, ParameterSet
-from orpose_ros.ros.pose_messages import frame_poses_to_msg
+from orpose_ros.ros.pose_messages import frame_result_to_msg
 from orpose_ros.ros.processes import SIGINT_GRACE_S
 from orpose_ros.ros.rate_stats import LatencyWindow
+from orpose_ros.ros.stamps import stamp_ns
 
 WARN_EVERY_S = 5.0
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
@@ -56,12 +59,12 @@ class OrPoseNode(Node):
         self._end_to_end = LatencyWindow()
         self._warnings = ThrottledWarnings(self.get_logger(), WARN_EVERY_S)
 
-        self._poses_pub = self.create_publisher(PersonPoseArray, "orpose/poses", OUTPUT_QOS)
-        self._markers_pub = self.create_publisher(MarkerArray, "orpose/markers", OUTPUT_QOS)
-        self._debug_pub = self.create_publisher(Image, "orpose/debug_image", OUTPUT_QOS)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", OUTPUT_QOS)
+        self._poses_pub = self.create_publisher(PersonPoseArray, topics.POSES, OUTPUT_QOS)
+        self._markers_pub = self.create_publisher(MarkerArray, topics.MARKERS, OUTPUT_QOS)
+        self._debug_pub = self.create_publisher(Image, topics.DEBUG_IMAGE, OUTPUT_QOS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, OUTPUT_QOS)
 
-        self.calibration = load_node_calibration(config.calibration_path)
+        self.calibration = load_calibration_parameter(config.calibration)
         self.cameras = [self._subscribe_camera(i, topic) for i, topic in enumerate(config.image_topics)]
         self.create_timer(1.0, self._publish_diagnostics)
 
@@ -82,10 +85,11 @@ class OrPoseNode(Node):
     # --- inputs ---------------------------------------------------------------------------
     def _subscribe_camera(self, index: int, topic: str) -> CameraInput:
         config = self.config
-        camera = CameraInput(index, topic, config.info_topic(index), fixed_restore=config.fixed_restore_size,
-                             restore_from_info=config.restore_size == RESTORE_FROM_CAMERA_INFO,
-                             calibrated=calibrated_camera(self.calibration, topic), people=config.camera_people())
-        if self.calibration is not None and camera.calibrated is None:
+        models = CameraModels.of_topic(topic, self.calibration, index, config.nominal_hfov_deg)
+        pipeline = CameraPipeline(topic, models, config.camera_people())
+        camera = CameraInput(index, topic, config.info_topic(index), pipeline, fixed_restore=config.fixed_restore_size,
+                             restore_from_info=config.restore_size == RESTORE_FROM_CAMERA_INFO)
+        if self.calibration is not None and models.calibrated is None:
             self.get_logger().warning(f"{topic} is not in the calibration {config.calibration}: its people are "
                                       "placed with its camera_info alone")
         qos = QoSProfile(
@@ -131,39 +135,33 @@ class OrPoseNode(Node):
                 self.get_logger().error(f"inference failed, frames skipped: {error!r}")
 
     def _process(self, batch: dict[int, tuple[Image | CompressedImage, float]]) -> None:
-        frames, restores, sources = [], [], []
+        frames: list[CameraFrame] = []
+        sources = []
         for index, (msg, received) in batch.items():
             camera = self.cameras[index]
             try:
-                frame = camera.decode(msg)
-                restore = camera.restore_to()
-                self.predictor.check_frame(frame, restore)
+                frames.append(check_frame(self.predictor, camera.pipeline, camera.decode(msg), stamp_ns(msg.header),
+                                          msg.header.frame_id, camera.restore_to()))
             except (UnsupportedImageError, CameraInputError, ValueError) as error:
                 camera.stats.rejected += 1
                 self._warnings.warn(camera.topic, cause_of(error),
                                      f"skipped a frame of {camera.topic} ({camera.describe(msg)}): {error}")
                 continue
-            frames.append(frame)
-            restores.append(restore)
             sources.append((camera, msg.header, received))
         if not frames:
             return
 
         config = self.config
         started = time.monotonic()
-        results = self.predictor.predict(frames, restore_to=restores, return_model_view=config.publish_debug_image)
+        results = process_frames(self.predictor, frames, return_model_view=config.publish_debug_image)
         self._inference.add(time.monotonic() - started)
 
-        for (camera, header, received), poses in zip(sources, results, strict=True):
-            model, metric = camera.camera_at(poses.width, poses.height, config.nominal_hfov_deg)
-            floor = self.calibration.floor if self.calibration is not None and camera.calibrated is not None else None
-            people = camera.people.update(stamp_seconds(header), poses.persons, model, metric, floor)
-            self._poses_pub.publish(frame_poses_to_msg(poses, header, camera.topic, people))
+        for (camera, header, received), result in zip(sources, results, strict=True):
+            self._poses_pub.publish(frame_result_to_msg(result, header))
             if config.publish_markers:
-                drawn = skeletons_to_draw(poses, people, model, config.marker_depth)
-                self._markers_pub.publish(skeleton_markers(header, camera.namespace, drawn))
-            if config.publish_debug_image and poses.model_view is not None:
-                self._debug_pub.publish(bgr_to_image_msg(draw_poses(poses.model_view, poses), header))
+                self._markers_pub.publish(frame_markers(result, header, config.marker_depth))
+            if config.publish_debug_image and result.model_view is not None:
+                self._debug_pub.publish(bgr_to_image_msg(draw_poses(result.model_view, result.poses), header))
             camera.stats.processed_rate.tick()
             self._end_to_end.add(time.monotonic() - received)
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orpose_ros.backends import BackendOptions
-from orpose_ros.fusion.camera_people import SINGLE_CAMERA_NOISE_M, CameraPeople
+from orpose_ros.camera_pipeline import NOMINAL_HFOV_DEG
+from orpose_ros.fusion.camera_people import FALLBACK_DEPTH_M, SINGLE_CAMERA_NOISE_M, CameraPeople
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.geometry.placement import PlacementOptions
@@ -63,8 +64,8 @@ class NodeConfig:
         "floor of a calibrated room, or both (without a calibrated floor: skeleton).",
         choices=("skeleton", "floor", "skeleton+floor"))
     placement_min_keypoint_score: float = parameter(
-        0.2, "Keypoints scoring below are not used to place a person (at least 4 are needed).",
-        float_range=(0.0, 1.0))
+        PlacementOptions.min_joint_score, "Keypoints scoring below are not used to place a person (at least 4 "
+        "are needed).", float_range=(0.0, 1.0))
     track_max_age_s: float = parameter(1.0, "A person unseen for longer loses their identity [s].",
                                        float_range=(0.05, 60.0))
     smoothing: bool = parameter(False, "Smooth the placed joints over time per identity (One-Euro filter).")
@@ -72,9 +73,9 @@ class NodeConfig:
                                                "at rest.", float_range=(0.01, 100.0))
     smoothing_beta: float = parameter(1.0, "One-Euro speed coefficient [Hz per m/s]: higher follows fast "
                                       "motion sooner.", float_range=(0.0, 100.0))
-    marker_depth: float = parameter(3.0, "Distance from the camera [m] at which skeletons are drawn when "
+    marker_depth: float = parameter(FALLBACK_DEPTH_M, "Distance from the camera [m] at which skeletons are drawn when "
                                     "they cannot be placed metrically.", float_range=(0.1, 50.0))
-    nominal_hfov_deg: float = parameter(60.0, "Horizontal field of view [deg] assumed for cameras without "
+    nominal_hfov_deg: float = parameter(NOMINAL_HFOV_DEG, "Horizontal field of view [deg] assumed for cameras without "
                                         "camera_info.", float_range=(1.0, 179.0))
 
     def check(self) -> None:
@@ -93,10 +94,6 @@ class NodeConfig:
     def info_topic(self, camera: int) -> str:
         """The camera_info topic of camera ``camera`` ('' when it has none)."""
         return self.camera_info_topics[camera] if any(self.camera_info_topics) else ""
-
-    @property
-    def calibration_path(self) -> Path | None:
-        return Path(self.calibration).expanduser() if self.calibration else None
 
     def camera_people(self) -> CameraPeople:
         """A fresh `CameraPeople` (placement, tracking, smoothing) as these parameters say."""

@@ -10,10 +10,11 @@ from geometry_msgs.msg import Point
 from std_msgs.msg import Header
 
 from orpose_msgs.msg import Joint3D, Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
+from orpose_ros.camera_pipeline import FrameResult
 from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
 from orpose_ros.fusion.tracking import published_id
-from orpose_ros.poses import DetectedPerson, FramePoses
+from orpose_ros.poses import DetectedPerson
 
 _PLACEMENTS = {"": PersonPose.PLACEMENT_NONE, "skeleton": PersonPose.PLACEMENT_SKELETON,
                "floor": PersonPose.PLACEMENT_FLOOR, "skeleton+floor": PersonPose.PLACEMENT_FLOOR}
@@ -49,17 +50,15 @@ def person_to_msg(person: DetectedPerson, placed: CameraPerson | None = None) ->
     return msg
 
 
-def frame_poses_to_msg(poses: FramePoses, header: Header, source_topic: str,
-                       placed: Sequence[CameraPerson] | None = None) -> PersonPoseArray:
-    """One message for one processed frame; ``header`` is the source image's, copied as is."""
+def frame_result_to_msg(result: FrameResult, header: Header) -> PersonPoseArray:
+    """The /orpose/poses message of one processed frame; ``header`` is the source image's, copied as is."""
     msg = PersonPoseArray()
     msg.header = header
-    msg.source_topic = source_topic
-    msg.image_width = poses.width
-    msg.image_height = poses.height
-    msg.downsample_factor = poses.downsample_factor
-    placed = list(placed) if placed is not None else [None] * len(poses.persons)
-    msg.persons = [person_to_msg(person, where) for person, where in zip(poses.persons, placed, strict=True)]
+    msg.source_topic = result.source
+    msg.image_width = result.width
+    msg.image_height = result.height
+    msg.downsample_factor = result.downsample_factor
+    msg.persons = [person_to_msg(person.detection, person.location) for person in result.people]
     return msg
 
 

@@ -24,6 +24,7 @@ from orpose_ros.ros.log_bridge import ThrottledWarnings, cause_of
 from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter, topics_problem
 from orpose_ros.ros.privacy_messages import LOWRES_NAMESPACE, lowres_topic, shrink_camera_msg, shrunk_camera_info
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
+from orpose_ros.topics import is_compressed
 
 WARN_EVERY_S = 5.0
 
@@ -72,7 +73,7 @@ class PrivacyFilterNode(Node):
         outputs = []
         for index, topic in enumerate(config.image_topics):
             out = lowres_topic(topic, config.output_namespace)
-            kind = CompressedImage if topic.rstrip("/").endswith("/compressed") else Image
+            kind = CompressedImage if is_compressed(topic) else Image
             publisher = self.create_publisher(kind, out, qos)
             self.create_subscription(kind, topic, self._frame_callback(topic, publisher, config.factor), qos)
             info = config.camera_info_topics[index] if any(config.camera_info_topics) else ""

@@ -18,6 +18,7 @@ from orpose_ros.ros.image_conversion import (
     image_msg_to_pixels,
     pixels_to_image_msg,
 )
+from orpose_ros.topics import is_compressed
 
 #: The sub-namespace of the shrunk topics: /cam/image_raw -> /cam/lowres/image_raw.
 LOWRES_NAMESPACE = "lowres"
@@ -28,7 +29,7 @@ def lowres_topic(topic: str, namespace: str = LOWRES_NAMESPACE) -> str:
     ``/cam/image_raw`` -> ``/cam/lowres/image_raw``, ``/cam/image_raw/compressed`` ->
     ``/cam/lowres/image_raw/compressed``, ``/cam/camera_info`` -> ``/cam/lowres/camera_info``."""
     parts = topic.rstrip("/").split("/")
-    compressed = parts[-1] == "compressed" and len(parts) > 1
+    compressed = is_compressed(topic) and len(parts) > 1
     head, base = (parts[:-2], parts[-2:]) if compressed else (parts[:-1], parts[-1:])
     return "/".join([*head, namespace, *base])
 

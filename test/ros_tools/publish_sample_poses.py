@@ -1,4 +1,4 @@
-"""Publish sample_frame_poses() as orpose_msgs/PersonPoseArray at 10 Hz for --duration seconds."""
+"""Publish sample_frame_result() as orpose_msgs/PersonPoseArray at 10 Hz for --duration seconds."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from std_msgs.msg import Header
 from orpose_msgs.msg import PersonPoseArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sample_poses import FRAME_ID, STAMP, sample_frame_poses, sample_placements
+from sample_poses import FRAME_ID, STAMP, sample_frame_result
 
-from orpose_ros.ros.pose_messages import frame_poses_to_msg
+from orpose_ros.ros.pose_messages import frame_result_to_msg
 
 
 def main() -> int:
@@ -28,7 +28,7 @@ def main() -> int:
     node = rclpy.create_node("publish_sample_poses")
     pub = node.create_publisher(PersonPoseArray, args.topic, 10)
     header = Header(stamp=Time(sec=STAMP[0], nanosec=STAMP[1]), frame_id=FRAME_ID)
-    msg = frame_poses_to_msg(sample_frame_poses(), header, "/camera/image_raw", sample_placements())
+    msg = frame_result_to_msg(sample_frame_result(), header)
     end = time.monotonic() + args.duration
     try:
         while time.monotonic() < end:

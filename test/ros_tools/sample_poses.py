@@ -1,10 +1,12 @@
-"""Deterministic FramePoses for message tests."""
+"""Deterministic FramePoses and FrameResults for message tests."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from orpose_ros.camera_pipeline import FrameResult, PersonResult
 from orpose_ros.fusion.camera_people import CameraPerson
+from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import DetectedPerson, FramePoses
 
 STAMP = (1_700_000_000, 123_456_789)
@@ -34,3 +36,13 @@ def sample_placements(people: int = 3) -> list[CameraPerson]:
         else:
             placed.append(CameraPerson(5 + i, True, ("skeleton", "skeleton+floor")[i % 2], joints[0], joints, 0.5 + i))
     return placed
+
+
+def sample_frame_result(people: int = 3, source: str = "/camera/image_raw") -> FrameResult:
+    """`sample_frame_poses` with `sample_placements`, as the camera pipeline would give them (nominal camera)."""
+    poses = sample_frame_poses(people)
+    camera = PinholeCamera.nominal("camera", poses.width, poses.height, 60.0)
+    stamp_ns = STAMP[0] * 1_000_000_000 + STAMP[1]
+    return FrameResult(stamp_ns, source, FRAME_ID, poses.width, poses.height, poses.downsample_factor, camera,
+                       False, tuple(PersonResult(d, p) for d, p in zip(poses.persons, sample_placements(people),
+                                                                        strict=True)))

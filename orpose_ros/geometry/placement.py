@@ -21,6 +21,7 @@ Without a floor, ``skeleton+floor`` and ``floor`` fall back to ``skeleton``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -39,7 +40,17 @@ from orpose_ros.geometry.calibration import FloorPlane
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
 
-PLACEMENT_METHODS = ("skeleton", "floor", "skeleton+floor")
+
+class PlacementMethod(StrEnum):
+    """How a person is placed from one camera: the skeleton fitted to the keypoints, the floor of a
+    calibrated room, or both (the values are the parameters' and the JSON's words)."""
+
+    SKELETON = "skeleton"
+    FLOOR = "floor"
+    SKELETON_FLOOR = "skeleton+floor"
+
+
+PLACEMENT_METHODS = tuple(m.value for m in PlacementMethod)
 _NOSE = COCO_KEYPOINT_NAMES.index("nose")
 #: Keypoints a skeleton is fitted to: those the H36M skeleton has, and the nose (H36M neck/nose).
 _FIT_JOINTS = COCO_SHARED_WITH_H36M.copy()
@@ -52,7 +63,7 @@ class PlacementOptions:
     """How single-camera people are placed.
 
     Attributes:
-        method: one of ``PLACEMENT_METHODS``.
+        method: a `PlacementMethod` (or its value).
         min_joint_score: keypoints scoring below are ignored.
         min_joints: fewest confident keypoints to place a person.
         stature_m: stature of the template and of the standing heights [m].
@@ -69,7 +80,7 @@ class PlacementOptions:
             None: the anthropometric `body_model.standing_template_coco` at ``stature_m``.
     """
 
-    method: str = "skeleton+floor"
+    method: PlacementMethod = PlacementMethod.SKELETON_FLOOR
     min_joint_score: float = 0.2
     min_joints: int = 4
     stature_m: float = DEFAULT_STATURE_M
@@ -84,6 +95,7 @@ class PlacementOptions:
     def __post_init__(self) -> None:
         if self.method not in PLACEMENT_METHODS:
             raise ValueError(f"placement method must be one of {PLACEMENT_METHODS}, got {self.method!r}")
+        object.__setattr__(self, "method", PlacementMethod(self.method))
         if not 0.0 <= self.min_joint_score <= 1.0:
             raise ValueError(f"min_joint_score must be in [0, 1], got {self.min_joint_score}")
         if self.min_joints < 2:
@@ -261,7 +273,7 @@ def place_people(
     confident = score >= max(options.min_joint_score, 1e-9)
     xy = np.where(confident[..., None], xy, 0.0)
     up, floor_offset = _up_and_floor(camera, floor, up_world)
-    method = options.method if floor_offset is not None else "skeleton"
+    method = options.method if floor_offset is not None else PlacementMethod.SKELETON
 
     measured = np.zeros(N, dtype=bool)
     if skeletons_h36m is not None:
@@ -278,7 +290,7 @@ def place_people(
         h36m[measured] = skeletons_h36m[measured][:, None]
         coco[measured] = coco_from_h36m(skeletons_h36m[measured])[:, None]
 
-    if method == "floor":
+    if method == PlacementMethod.FLOOR:
         used = confident & COCO_RIGID_WHEN_STANDING
         pelvis = _place_on_floor(xy, score, used, up, floor_offset, options)
         h36m_fit = np.where(measured[:, None, None], h36m[:, 0] + pelvis[:, None], np.nan)
@@ -287,7 +299,7 @@ def place_people(
     else:
         used = confident & np.where(measured[:, None], _FIT_JOINTS, COCO_RIGID_WHEN_STANDING)
         w = np.where(used, np.sqrt(score), 0.0) / options.lateral_noise_m  # rows in metres across the ray
-        priors = _priors(N, up, floor_offset if method == "skeleton+floor" else None, options)
+        priors = _priors(N, up, floor_offset if method == PlacementMethod.SKELETON_FLOOR else None, options)
         theta_all, cost = _solve_linear(xy[:, None], coco, w[:, None], priors[0], priors[1][:, None])
         best = np.where(measured, 0, np.argmin(cost, axis=1))  # the template's best heading
         rows = np.arange(N)
@@ -315,7 +327,7 @@ def place_people(
     joints[failed] = np.nan
     h36m_fit = np.where(failed[:, None, None], np.nan, h36m_fit)
     residual[failed] = np.nan
-    return Placement(pelvis, joints, h36m_fit, success, residual, joint_residual, num_joints, np.full(N, method))
+    return Placement(pelvis, joints, h36m_fit, success, residual, joint_residual, num_joints, np.full(N, method.value))
 
 
 def _place_on_floor(

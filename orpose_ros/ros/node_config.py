@@ -14,7 +14,7 @@ from orpose_ros.camera_pipeline import NOMINAL_HFOV_DEG
 from orpose_ros.fusion.camera_people import FALLBACK_DEPTH_M, SINGLE_CAMERA_NOISE_M, CameraPeople
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.tracking import TrackerOptions
-from orpose_ros.geometry.placement import PlacementOptions
+from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementMethod, PlacementOptions
 from orpose_ros.ros.parameters import ConfigError, parameter, topics_problem
 
 #: ``restore_size`` value: restore each camera's frames to the size of its camera_info.
@@ -60,9 +60,9 @@ class NodeConfig:
         "their intrinsics (unless 'from_camera_info') and pose, so that people can be placed on the floor; "
         "'' = none (camera_info alone).")
     placement_method: str = parameter(
-        "skeleton+floor", "How people are placed from one camera: the skeleton fitted to the keypoints, the "
-        "floor of a calibrated room, or both (without a calibrated floor: skeleton).",
-        choices=("skeleton", "floor", "skeleton+floor"))
+        PlacementMethod.SKELETON_FLOOR.value, "How people are placed from one camera: the skeleton fitted to the "
+        "keypoints, the floor of a calibrated room, or both (without a calibrated floor: skeleton).",
+        choices=PLACEMENT_METHODS)
     placement_min_keypoint_score: float = parameter(
         PlacementOptions.min_joint_score, "Keypoints scoring below are not used to place a person (at least 4 "
         "are needed).", float_range=(0.0, 1.0))

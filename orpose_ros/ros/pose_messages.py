@@ -14,10 +14,12 @@ from orpose_ros.camera_pipeline import FrameResult
 from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
 from orpose_ros.fusion.tracking import published_id
+from orpose_ros.geometry.placement import PlacementMethod
 from orpose_ros.poses import DetectedPerson
 
-_PLACEMENTS = {"": PersonPose.PLACEMENT_NONE, "skeleton": PersonPose.PLACEMENT_SKELETON,
-               "floor": PersonPose.PLACEMENT_FLOOR, "skeleton+floor": PersonPose.PLACEMENT_FLOOR}
+_PLACEMENTS = {"": PersonPose.PLACEMENT_NONE, PlacementMethod.SKELETON: PersonPose.PLACEMENT_SKELETON,
+               PlacementMethod.FLOOR: PersonPose.PLACEMENT_FLOOR,
+               PlacementMethod.SKELETON_FLOOR: PersonPose.PLACEMENT_FLOOR}
 
 
 def _points(rows: np.ndarray) -> list[Point]:

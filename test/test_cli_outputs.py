@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from orpose_ros.cli.arguments import CliError
+from orpose_ros.arguments import CliError
 from orpose_ros.cli.outputs import Mp4Sink, PngSink, open_render_sink, write_json_atomic
 
 

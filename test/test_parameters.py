@@ -16,6 +16,7 @@ from rclpy.parameter import Parameter
 
 from orpose_ros.backends import BackendOptions
 from orpose_ros.ros.node_config import NodeConfig
+from orpose_ros.ros.parameter_docs import NODES, markdown, readme_markers, yaml_file
 from orpose_ros.ros.parameters import ConfigError, ParameterSet
 
 pytestmark = pytest.mark.ros
@@ -125,19 +126,20 @@ def test_descriptors_carry_ranges_and_read_only(declared) -> None:
     assert "best_effort" in node.describe_parameter("qos_reliability").additional_constraints
 
 
-def test_shipped_yaml_and_readme_list_exactly_the_declared_parameters() -> None:
-    parameters = ParameterSet(NodeConfig)
-    declared = {name: parameters.default(name) for name in parameters.fields}
-    shipped = yaml.safe_load((REPO / "config" / "orpose.yaml").read_text())["/**"]["ros__parameters"]
-    assert set(shipped) == set(declared)
-    for name, value in shipped.items():
-        want = declared[name]
-        assert (tuple(value) if isinstance(value, list) else value) == want, name
+@pytest.mark.parametrize("node", sorted(NODES))
+def test_shipped_yaml_and_readme_are_written_from_the_declarations(node: str) -> None:
+    config, file_name = NODES[node]
+    assert (REPO / "config" / file_name).read_text() == yaml_file(node)
     readme = (REPO / "README.md").read_text()
-    table = readme[readme.index("| parameter | default | meaning |"):]
-    table = table[:table.index("\n\n")]
-    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", table, flags=re.M))
-    assert set(rows) == set(declared)
-    for name, default in rows.items():
-        assert yaml.safe_load(default) == (list(declared[name]) if isinstance(declared[name], tuple)
-                                           else declared[name]), name
+    start, end = readme_markers(node)
+    assert readme.count(start) == 1, f"README.md has no parameter table of {node}"
+    table = readme[readme.index(start) + len(start):readme.index(end)].strip()
+    assert table == markdown(node)
+    # and the written files read back as the declared defaults, every parameter once
+    parameters = ParameterSet(config)
+    shipped = yaml.safe_load((REPO / "config" / file_name).read_text())["/**"]["ros__parameters"]
+    assert list(shipped) == list(parameters.fields)
+    for name, value in shipped.items():
+        assert (tuple(value) if isinstance(value, list) else value) == parameters.default(name), name
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", table, flags=re.M)
+    assert [name for name, _ in rows] == list(parameters.fields)

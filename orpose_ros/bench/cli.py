@@ -19,7 +19,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from orpose_ros.cli.arguments import parse_size
+from orpose_ros.arguments import parse_size
 
 from .report import markdown_report, write_json, write_plot
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from orpose_ros.cli.arguments import CliError
+from orpose_ros.arguments import CliError
 from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
 from orpose_ros.fusion.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from orpose_ros.cli.arguments import CliError, positive_float
+from orpose_ros.arguments import CliError, positive_float
 from orpose_ros.cli.outputs import open_render_sink, write_json_atomic
 from orpose_ros.fusion.association import AssociationOptions
 from orpose_ros.fusion.detections import PersonDetection

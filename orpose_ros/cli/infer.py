@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 from tqdm import tqdm
 
+from orpose_ros.arguments import CliError, parse_size, positive_float, positive_int, unit_interval
 from orpose_ros.backends import BackendError, BackendOptions, PoseBackend, build_backend
 from orpose_ros.camera_pipeline import (
     NOMINAL_HFOV_DEG,
@@ -36,7 +37,6 @@ from orpose_ros.camera_pipeline import (
     check_frame,
     process_frames,
 )
-from orpose_ros.cli.arguments import CliError, parse_size, positive_float, positive_int, unit_interval
 from orpose_ros.cli.outputs import Mp4Sink, PngSink, open_render_sink, write_json_atomic
 from orpose_ros.drawing import draw_poses
 from orpose_ros.frames import Frame, FrameSourceError, InputFile, count_frames, discover_inputs, is_bag, iter_frames

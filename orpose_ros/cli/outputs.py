@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from orpose_ros.cli.arguments import CliError
+from orpose_ros.arguments import CliError
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from orpose_ros.cli.arguments import parse_size
+from orpose_ros.arguments import parse_size
 from orpose_ros.frames import FrameSourceError, frame_stream
 from orpose_ros.ros.dds import use_shipped_profile
 from orpose_ros.ros.image_conversion import bgr_to_compressed_msg, pixels_to_image_msg

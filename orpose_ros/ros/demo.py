@@ -23,7 +23,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 
 from orpose_msgs.msg import PersonPoseArray
-from orpose_ros.cli.arguments import parse_size
+from orpose_ros.arguments import parse_size
 from orpose_ros.model_files import DEFAULT_CHECKPOINT, default_models_dir
 from orpose_ros.ros import processes
 from orpose_ros.ros.dds import share_directory

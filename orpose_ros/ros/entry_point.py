@@ -17,6 +17,9 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
+#: Seconds ``ros2 launch`` waits after SIGINT before it escalates; our nodes exit well within it.
+SIGINT_GRACE_S = 5.0
+
 
 def one_line(error: BaseException) -> str:
     """An exception as one line, without the source locations rcl appends."""

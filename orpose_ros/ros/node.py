@@ -27,7 +27,7 @@ from orpose_ros.drawing import draw_poses
 from orpose_ros.ros.camera_input import CameraInput, CameraInputError
 from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import diagnostics_msg
-from orpose_ros.ros.entry_point import run_node
+from orpose_ros.ros.entry_point import SIGINT_GRACE_S, run_node
 from orpose_ros.ros.frame_store import LatestFrameStore
 from orpose_ros.ros.heap import HeapTrimmer
 from orpose_ros.ros.image_conversion import UnsupportedImageError, bgr_to_image_msg
@@ -36,7 +36,6 @@ from orpose_ros.ros.markers import frame_markers
 from orpose_ros.ros.node_config import RESTORE_FROM_CAMERA_INFO, NodeConfig
 from orpose_ros.ros.parameters import ConfigError, ParameterSet
 from orpose_ros.ros.pose_messages import frame_result_to_msg
-from orpose_ros.ros.processes import SIGINT_GRACE_S
 from orpose_ros.ros.rate_stats import LatencyWindow
 from orpose_ros.ros.stamps import stamp_ns
 

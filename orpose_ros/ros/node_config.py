@@ -1,7 +1,7 @@
 """orpose_node's parameters: the one place each is declared (name, type, default, range, meaning).
 
 config/orpose.yaml and the README table list exactly these (a test checks it); print both with
-``python -m orpose_ros.ros.parameters``.
+``python -m orpose_ros.ros.parameter_docs``.
 """
 
 from __future__ import annotations

@@ -6,15 +6,14 @@ and runtime updates are all derived from it (`ParameterSet`).
     class MyConfig:
         rate_hz: float = parameter(10.0, "Publishing rate [Hz].", dynamic=True, float_range=(0.1, 100.0))
 
-``python -m orpose_ros.ros.parameters`` prints the README table and the YAML of orpose_node's
-parameters, so the docs are written from the same source (a test checks they agree).
+`orpose_ros.ros.parameter_docs` writes every node's README table and YAML file from the same source
+(a test checks they agree).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -241,26 +240,3 @@ def _given(error: ParameterException) -> str:
     if out_of_range:
         return f"{out_of_range.group(1)} is out of range"
     return text
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``--markdown``: the README table of orpose_node's parameters; ``--yaml``: config/orpose.yaml."""
-    import argparse
-
-    from orpose_ros.ros.node_config import NodeConfig
-
-    parser = argparse.ArgumentParser(prog="python -m orpose_ros.ros.parameters", description=main.__doc__)
-    parser.add_argument("what", choices=("markdown", "yaml"))
-    parameters = ParameterSet(NodeConfig)
-    if parser.parse_args(argv).what == "markdown":
-        print(parameters.markdown_table())
-    else:
-        print("# Parameters of orpose_node, with their defaults (README.md, \"Node parameters\").\n"
-              "# Written by `python -m orpose_ros.ros.parameters yaml`; pass your own with params_file:=...\n"
-              "/**:\n  ros__parameters:")
-        print(parameters.yaml_body())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

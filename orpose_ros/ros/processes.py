@@ -24,8 +24,6 @@ logger = logging.getLogger(__name__)
 
 #: Set by the ROS wheels' bootstrapper once it has re-executed Python with its library path.
 _REEXEC_GUARD = "_ROS_WHEELS_BOOTSTRAP_COMPLETE"
-#: Seconds ``ros2 launch`` waits after SIGINT before it escalates; our nodes exit well within it.
-SIGINT_GRACE_S = 5.0
 
 
 def ros_child_env(

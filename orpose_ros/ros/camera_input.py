@@ -1,10 +1,12 @@
 """One camera of orpose_node, as the ROS layer sees it: its topics, turning its messages into frames,
 its restore rule and its statistics, around the ROS-free `CameraPipeline` (camera model, people).
 
-Threads: the executor thread runs the camera_info callback, which replaces
-``pipeline.models.info_camera`` whole (one reference assignment) and counts in ``stats``; the
-inference worker thread alone calls `decode`, `restore_to` and the pipeline. Nothing is mutated
-in place by two threads.
+Threads: the executor thread runs the image and camera_info callbacks: it replaces
+``pipeline.models.info_camera`` whole (one reference assignment) and counts input events
+(``stats.input_rate``, ``stats.info_rejected``). The inference worker thread alone calls `decode`,
+`restore_to` and the pipeline, and counts its own events (``stats.rejected``,
+``stats.processed_rate``). Each counter has one writer, the rate meters lock, and the 1 Hz
+diagnostics only read them.
 """
 
 from __future__ import annotations

@@ -91,13 +91,7 @@ class OrPoseNode(Node):
         if self.calibration is not None and models.calibrated is None:
             self.get_logger().warning(f"{topic} is not in the calibration {config.calibration}: its people are "
                                       "placed with its camera_info alone")
-        qos = QoSProfile(
-            depth=config.qos_depth,
-            history=HistoryPolicy.KEEP_LAST,
-            reliability=ReliabilityPolicy.RELIABLE
-            if config.qos_reliability == "reliable"
-            else ReliabilityPolicy.BEST_EFFORT,
-        )
+        qos = config.image_qos()
 
         def on_image(msg: Image | CompressedImage) -> None:
             camera.stats.input_rate.tick()

@@ -12,9 +12,8 @@ from pathlib import Path
 from orpose_ros.backends import BackendOptions
 from orpose_ros.camera_pipeline import NOMINAL_HFOV_DEG
 from orpose_ros.fusion.camera_people import FALLBACK_DEPTH_M, SINGLE_CAMERA_NOISE_M, CameraPeople
-from orpose_ros.fusion.smoothing import OneEuroOptions
-from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementMethod, PlacementOptions
+from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros.parameters import ConfigError, parameter, topics_problem
 
 #: ``restore_size`` value: restore each camera's frames to the size of its camera_info.
@@ -23,7 +22,7 @@ _SIZE = r"[1-9][0-9]*x[1-9][0-9]*"
 
 
 @dataclass(frozen=True)
-class NodeConfig:
+class NodeConfig(groups.TrackingGroup, groups.ImageQosGroup):
     """The validated parameters of orpose_node (see each field's description)."""
 
     image_topics: tuple[str, ...] = parameter(
@@ -48,9 +47,8 @@ class NodeConfig:
     random_weights_seed: int = parameter(
         -1, "Random model weights with this seed, for demos and tests only (meaningless poses); -1 = off.",
         int_range=(-1, 2**31 - 1))
-    qos_reliability: str = parameter("best_effort", "Reliability of the image subscriptions.",
-                                     choices=("best_effort", "reliable"))
-    qos_depth: int = parameter(1, "History depth of the image subscriptions.", int_range=(1, 100))
+    qos_reliability: str = groups.qos_reliability()
+    qos_depth: int = groups.qos_depth()
     publish_markers: bool = parameter(True, "Publish RViz skeleton markers on orpose/markers.", dynamic=True)
     publish_debug_image: bool = parameter(
         True, "Publish the debug image on orpose/debug_image (drawn on the frame the model saw: the "
@@ -66,13 +64,10 @@ class NodeConfig:
     placement_min_keypoint_score: float = parameter(
         PlacementOptions.min_joint_score, "Keypoints scoring below are not used to place a person (at least 4 "
         "are needed).", float_range=(0.0, 1.0))
-    track_max_age_s: float = parameter(1.0, "A person unseen for longer loses their identity [s].",
-                                       float_range=(0.05, 60.0))
-    smoothing: bool = parameter(False, "Smooth the placed joints over time per identity (One-Euro filter).")
-    smoothing_min_cutoff_hz: float = parameter(1.0, "One-Euro minimum cutoff frequency [Hz]: lower is smoother "
-                                               "at rest.", float_range=(0.01, 100.0))
-    smoothing_beta: float = parameter(1.0, "One-Euro speed coefficient [Hz per m/s]: higher follows fast "
-                                      "motion sooner.", float_range=(0.0, 100.0))
+    track_max_age_s: float = groups.track_max_age_s()
+    smoothing: bool = groups.smoothing()
+    smoothing_min_cutoff_hz: float = groups.smoothing_min_cutoff_hz()
+    smoothing_beta: float = groups.smoothing_beta()
     marker_depth: float = parameter(FALLBACK_DEPTH_M, "Distance from the camera [m] at which skeletons are drawn when "
                                     "they cannot be placed metrically.", float_range=(0.1, 50.0))
     nominal_hfov_deg: float = parameter(NOMINAL_HFOV_DEG, "Horizontal field of view [deg] assumed for cameras without "
@@ -97,9 +92,8 @@ class NodeConfig:
 
     def camera_people(self) -> CameraPeople:
         """A fresh `CameraPeople` (placement, tracking, smoothing) as these parameters say."""
-        smoothing = OneEuroOptions(self.smoothing_min_cutoff_hz, self.smoothing_beta) if self.smoothing else None
-        return CameraPeople(TrackerOptions(max_age_s=self.track_max_age_s, measurement_noise_m=SINGLE_CAMERA_NOISE_M),
-                            self.placement_options(), smoothing, self.marker_depth)
+        return CameraPeople(self.tracker_options(SINGLE_CAMERA_NOISE_M), self.placement_options(),
+                            self.smoothing_options(), self.marker_depth)
 
     def placement_options(self) -> PlacementOptions:
         return PlacementOptions(method=self.placement_method, min_joint_score=self.placement_min_keypoint_score)

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
+from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings, cause_of
@@ -30,7 +31,7 @@ WARN_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
-class PrivacyFilterConfig:
+class PrivacyFilterConfig(groups.ImageQosGroup):
     """The validated parameters of orpose_privacy_filter."""
 
     image_topics: tuple[str, ...] = parameter(
@@ -45,9 +46,8 @@ class PrivacyFilterConfig:
     output_namespace: str = parameter(LOWRES_NAMESPACE, "Sub-namespace of the output topics: "
                                       "/cam/image_raw -> /cam/<output_namespace>/image_raw.",
                                       pattern=r"[A-Za-z][A-Za-z0-9_]*", expect="a namespace name")
-    qos_reliability: str = parameter("best_effort", "Reliability of the subscriptions and publishers.",
-                                     choices=("best_effort", "reliable"))
-    qos_depth: int = parameter(1, "History depth of the image subscriptions and publishers.", int_range=(1, 100))
+    qos_reliability: str = groups.qos_reliability()
+    qos_depth: int = groups.qos_depth()
 
     def check(self) -> None:
         given = self.camera_info_topics
@@ -61,9 +61,7 @@ class PrivacyFilterNode(Node):
         super().__init__("orpose_privacy_filter")
         self.parameters = ParameterSet(PrivacyFilterConfig)
         config = self.parameters.declare(self)
-        qos = QoSProfile(depth=config.qos_depth, history=HistoryPolicy.KEEP_LAST,
-                         reliability=ReliabilityPolicy.RELIABLE if config.qos_reliability == "reliable"
-                         else ReliabilityPolicy.BEST_EFFORT)
+        qos = config.image_qos()
         self.cost = LatencyWindow()
         self._warnings = ThrottledWarnings(self.get_logger(), WARN_EVERY_S)
         self._counts = {topic: {"shrunk": 0, "dropped": 0} for topic in config.image_topics}

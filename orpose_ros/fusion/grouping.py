@@ -5,6 +5,12 @@ are grouped by their capture stamps: a group holds at most one result per camera
 ``tolerance_s`` of the group's earliest stamp. A group is complete when every camera is in it; it is
 given up waiting for the others when each missing camera has already sent a later result, or when
 its earliest result has waited ``max_wait_s`` (wall clock) for them.
+
+Before grouping, each result's stamp is judged against the other cameras' (`fusion.clocks`): an
+implausible one (a camera whose clock is wrong) is refused alone with `ImplausibleStampError`. When time
+jumps (the whole room at once, or a single camera going back by more than ``max_clock_offset_s``: a
+replay looping) the grouping restarts: what was pending is dropped and groups' stamps start again from
+the new timeline (the tracker downstream sees them go back and restarts its tracks).
 """
 
 from __future__ import annotations
@@ -13,6 +19,20 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from orpose_ros.fusion.clocks import CameraClocks
+
+#: Default bound on a camera's stamp offset from the others [s] (docs/fusion.md, "Clock faults").
+MAX_CLOCK_OFFSET_S = 5.0
+
+
+class ImplausibleStampError(ValueError):
+    """A result whose stamp is implausibly far from the other cameras': refused alone."""
+
+    def __init__(self, camera: str, stamp_s: float, offset_s: float, bound_s: float) -> None:
+        super().__init__(f"{camera}: result stamped {offset_s:+.3f} s from the other cameras' latest stamps "
+                         f"(bound {bound_s:g} s): ignored (a wrong clock?)")
+        self.camera, self.stamp_s, self.offset_s = camera, stamp_s, offset_s
 
 
 @dataclass(frozen=True)
@@ -33,20 +53,31 @@ class Group:
 class StampGrouper:
     """Collects results per camera and hands out groups in stamp order (see the module doc)."""
 
-    def __init__(self, cameras: Sequence[str], tolerance_s: float, max_wait_s: float, backlog: int = 30) -> None:
+    def __init__(self, cameras: Sequence[str], tolerance_s: float, max_wait_s: float, backlog: int = 30,
+                 max_clock_offset_s: float = MAX_CLOCK_OFFSET_S) -> None:
         if tolerance_s < 0 or max_wait_s <= 0:
             raise ValueError("tolerance_s must be >= 0 and max_wait_s > 0")
         self.cameras = tuple(cameras)
+        self.clocks = CameraClocks(self.cameras, max_clock_offset_s)
         self.tolerance_s = tolerance_s
         self.max_wait_s = max_wait_s
         # per camera: (stamp [s], arrival [s, wall], result), stamp-ordered; bounded so it cannot grow
         self._pending: dict[str, deque[tuple[float, float, Any]]] = {c: deque(maxlen=backlog) for c in self.cameras}
         self.late = 0  # results older than a group already handed out: dropped
+        self.implausible = dict.fromkeys(self.cameras, 0)  # results refused by the clock rule, per camera
+        self.restarts = 0  # time jumps: the grouping started again
         self._last_stamp: float | None = None
 
     def add(self, camera: str, stamp_s: float, item: Any, now_s: float) -> list[Group]:
-        """Take a result; the groups it completes. KeyError for an unknown camera."""
+        """Take a result; the groups it completes. KeyError for an unknown camera; `ImplausibleStampError` (the
+        result is dropped, nothing else changes) for a stamp the other cameras' stamps contradict."""
         queue = self._pending[camera]
+        verdict = self.clocks.judge(camera, stamp_s, now_s)
+        if not verdict.accepted:
+            self.implausible[camera] += 1
+            raise ImplausibleStampError(camera, stamp_s, verdict.offset_s, self.clocks.max_offset_s)
+        if verdict.jump or (self._last_stamp is not None and stamp_s < self._last_stamp - self.clocks.max_offset_s):
+            self._restart()
         if self._last_stamp is not None and stamp_s <= self._last_stamp:
             self.late += 1
             return []
@@ -56,6 +87,13 @@ class StampGrouper:
             queue.clear()
             queue.extend(ordered)
         return self.flush(now_s)
+
+    def _restart(self) -> None:
+        """Time jumped: forget the old timeline (its pending results and the stamp of the last group)."""
+        for queue in self._pending.values():
+            queue.clear()
+        self._last_stamp = None
+        self.restarts += 1
 
     def flush(self, now_s: float) -> list[Group]:
         """The groups ready at wall time ``now_s`` (call it periodically: groups also complete by waiting)."""

@@ -136,10 +136,14 @@ def test_a_single_camera_going_back_is_a_time_jump() -> None:
 
 def test_clock_offsets_per_camera() -> None:
     grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=1.0)
-    for k in range(10):  # cam2's clock is 0.3 s behind
-        grouper.add("cam1", 100.0 + 0.1 * k, k, 0.1 * k)
-        grouper.add("cam2", 99.7 + 0.1 * k, k, 0.1 * k)
-    summary = grouper.clocks.offsets("cam2", now_s=1.0)
-    assert summary.count == 10 and summary.median_s == pytest.approx(-0.3) and summary.max_abs_s == pytest.approx(0.3)
-    assert grouper.clocks.offsets("cam1", now_s=1.0).median_s == pytest.approx(0.3)
-    assert grouper.clocks.offsets("cam1", now_s=1.0 + HEALTH_WINDOW_S + 1.0).count == 0  # older than the window
+    groups = []
+    for k in range(10):  # cam2's clock is 0.04 s behind: beyond the tolerance, its frames are never grouped
+        groups += grouper.add("cam1", 100.0 + 0.1 * k, k, 0.1 * k)
+        groups += grouper.add("cam2", 99.96 + 0.1 * k, k, 0.1 * k)
+    groups += grouper.flush(10.0)
+    assert len(groups) == 20 and all(len(g.items) == 1 for g in groups)
+    summary = grouper.offsets.summary("cam2", now_s=10.0)
+    assert summary.count == 10 and summary.median_s == pytest.approx(-0.04) and summary.max_abs_s == pytest.approx(0.04)
+    assert grouper.offsets.summary("cam1", now_s=10.0).median_s == pytest.approx(0.04)
+    # offsets are measured against the nearest frame: beyond half a frame period they alias (0.06 -> -0.04)
+    assert grouper.offsets.summary("cam1", now_s=10.0 + HEALTH_WINDOW_S + 1.0).count == 0  # older than the window

@@ -12,6 +12,9 @@ When the whole room's time moves (a replay looping back, every clock corrected),
 for a while: once each camera heard recently has had at least ``JUMP_CONFIRMATIONS`` consecutive results
 rejected, all agreeing with each other, the new timeline is taken (a time jump). A single wrong stamp, or
 wrong stamps interleaved with good ones, never makes such a run, so it costs only its own result.
+
+`ClockOffsets` keeps, for the diagnostics, each camera's offsets from the other cameras' nearest stamps
+(measured by the grouper when it hands a moment out: stamps against stamps, no wall clock involved).
 """
 
 from __future__ import annotations
@@ -63,15 +66,15 @@ class CameraClocks:
         self.max_offset_s = max_offset_s
         self._accepted: dict[str, tuple[float, float]] = {}  # camera -> (stamp [s], arrival [s, wall])
         self._rejected: dict[str, tuple[float, float, int]] = {}  # camera -> (stamp, arrival, consecutive)
-        self._offsets: dict[str, deque[tuple[float, float]]] = {c: deque() for c in self.cameras}
 
     def judge(self, camera: str, stamp_s: float, now_s: float) -> StampVerdict:
         """Accept or reject the stamp [s] of ``camera``'s result that arrived at wall time ``now_s`` [s]."""
-        if camera not in self._offsets:
+        if camera not in self.cameras:
             raise KeyError(camera)
         offset = self._offset(camera, stamp_s, now_s)
         if not abs(offset) > self.max_offset_s:  # NaN (nobody to judge against) is accepted
-            self._accept(camera, stamp_s, now_s, offset)
+            self._accepted[camera] = (stamp_s, now_s)
+            self._rejected.pop(camera, None)
             return StampVerdict(True, offset)
         previous = self._rejected.get(camera)
         run = previous[2] + 1 if previous is not None and self._agrees(stamp_s, now_s, previous[:2]) else 1
@@ -81,22 +84,6 @@ class CameraClocks:
         self._accepted = {c: (s, a) for c, (s, a, _) in self._rejected.items()}
         self._rejected.clear()
         return StampVerdict(True, offset, jump=True)
-
-    def offsets(self, camera: str, now_s: float) -> OffsetSummary:
-        """``camera``'s offsets of the results accepted in the last `HEALTH_WINDOW_S` before ``now_s``."""
-        window = self._offsets[camera]
-        while window and window[0][0] < now_s - HEALTH_WINDOW_S:
-            window.popleft()
-        values = np.array([offset for _, offset in window])
-        if not len(values):
-            return OffsetSummary(float("nan"), float("nan"), 0)
-        return OffsetSummary(float(np.median(values)), float(np.abs(values).max()), len(values))
-
-    def _accept(self, camera: str, stamp_s: float, now_s: float, offset: float) -> None:
-        self._accepted[camera] = (stamp_s, now_s)
-        self._rejected.pop(camera, None)
-        if np.isfinite(offset):
-            self._offsets[camera].append((now_s, offset))
 
     def _recent(self, arrival_s: float, now_s: float) -> bool:
         return now_s - arrival_s <= self.max_offset_s
@@ -121,3 +108,24 @@ class CameraClocks:
                     rejected[2] < JUMP_CONFIRMATIONS or not self._agrees(stamp_s, now_s, rejected[:2])):
                 return False
         return True
+
+
+class ClockOffsets:
+    """Per camera, its stamp offsets [s] from the other cameras, over the last `HEALTH_WINDOW_S` of wall time."""
+
+    def __init__(self, cameras: Sequence[str]) -> None:
+        self._offsets: dict[str, deque[tuple[float, float]]] = {c: deque() for c in cameras}
+
+    def add(self, camera: str, offset_s: float, now_s: float) -> None:
+        """One offset [s] of ``camera``, measured at wall time ``now_s`` [s]."""
+        self._offsets[camera].append((now_s, offset_s))
+
+    def summary(self, camera: str, now_s: float) -> OffsetSummary:
+        """``camera``'s offsets measured in the last `HEALTH_WINDOW_S` before ``now_s`` [s, wall]."""
+        window = self._offsets[camera]
+        while window and window[0][0] < now_s - HEALTH_WINDOW_S:
+            window.popleft()
+        values = np.array([offset for _, offset in window])
+        if not len(values):
+            return OffsetSummary(float("nan"), float("nan"), 0)
+        return OffsetSummary(float(np.median(values)), float(np.abs(values).max()), len(values))

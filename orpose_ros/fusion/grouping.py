@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orpose_ros.fusion.clocks import CameraClocks
+import numpy as np
+
+from orpose_ros.fusion.clocks import CameraClocks, ClockOffsets
 
 #: Default bound on a camera's stamp offset from the others [s] (docs/fusion.md, "Clock faults").
 MAX_CLOCK_OFFSET_S = 5.0
@@ -59,6 +61,8 @@ class StampGrouper:
             raise ValueError("tolerance_s must be >= 0 and max_wait_s > 0")
         self.cameras = tuple(cameras)
         self.clocks = CameraClocks(self.cameras, max_clock_offset_s)
+        self.offsets = ClockOffsets(self.cameras)  # each camera's stamps against the others' nearest
+        self._stamps: dict[str, deque[float]] = {c: deque(maxlen=backlog) for c in self.cameras}  # accepted
         self.tolerance_s = tolerance_s
         self.max_wait_s = max_wait_s
         # per camera: (stamp [s], arrival [s, wall], result), stamp-ordered; bounded so it cannot grow
@@ -81,6 +85,7 @@ class StampGrouper:
         if self._last_stamp is not None and stamp_s <= self._last_stamp:
             self.late += 1
             return []
+        self._stamps[camera].append(stamp_s)
         queue.append((stamp_s, now_s, item))
         if len(queue) > 1 and queue[-2][0] > stamp_s:  # out of order within a camera: keep the queue sorted
             ordered = sorted(queue, key=lambda entry: entry[0])
@@ -90,7 +95,7 @@ class StampGrouper:
 
     def _restart(self) -> None:
         """Time jumped: forget the old timeline (its pending results and the stamp of the last group)."""
-        for queue in self._pending.values():
+        for queue in (*self._pending.values(), *self._stamps.values()):
             queue.clear()
         self._last_stamp = None
         self.restarts += 1
@@ -124,5 +129,14 @@ class StampGrouper:
             while queue and queue[0][0] <= stamp:
                 queue.popleft()
         self._last_stamp = stamp
+        for camera, entry in chosen.items():
+            self._measure_offset(camera, entry[0], now_s)
         missing = tuple(c for c in self.cameras if c not in chosen)
         return Group(stamp, {c: entry[2] for c, entry in chosen.items()}, missing)
+
+    def _measure_offset(self, camera: str, stamp_s: float, now_s: float) -> None:
+        """``camera``'s offset: its stamp [s] minus the median over the other cameras of their nearest stamp."""
+        nearest = [min(stamps, key=lambda s: abs(s - stamp_s)) for c, stamps in self._stamps.items()
+                   if c != camera and stamps]
+        if nearest:
+            self.offsets.add(camera, stamp_s - float(np.median(nearest)), now_s)

@@ -251,7 +251,7 @@ class FusionNode(Node):
         drifting = []
         tolerance = self.config.stamp_tolerance_s
         for name in self.calibration.names:
-            offsets = self.grouper.clocks.offsets(name, time.monotonic())
+            offsets = self.grouper.offsets.summary(name, time.monotonic())
             values += [key_value(f"clock_offset_{name}_median_s", offsets.median_s),
                        key_value(f"clock_offset_{name}_max_s", offsets.max_abs_s)]
             if offsets.count >= MIN_OFFSETS_FOR_DRIFT and abs(offsets.median_s) > tolerance:

@@ -220,3 +220,41 @@ def test_every_good_moment_is_served_whatever_comes_between(fault: Fault, tmp_pa
                "h in the": sum(diagnostics[f"implausible_stamps_cam{c}"] for c in (1, 2, 3))}
     for words, count in counted.items():
         assert count == (bad_sent if words in fault.kind else 0), (words, count, bad_sent)
+
+
+def test_a_camera_whose_clock_drifts_is_named(tmp_path: Path, ros_env: dict) -> None:
+    """cam3's stamps 0.04 s behind the others' (tolerance 0.02 s): never fused with them, and said so."""
+    calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
+    log = tmp_path / "fusion.log"
+    command = processes.node_command("orpose_ros.ros.fusion_node", {
+        "calibration": calibration, "stamp_tolerance_s": 0.02, "max_wait_s": 2.0})
+    process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
+    try:
+        assert peer.wait_for_subscriber(POSES, 60), log.read_text()
+        assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
+        for k in range(MOMENTS):
+            for c in range(3):
+                peer.publish(POSES, _msg(c, k, EPOCH + 0.1 * k - (0.04 if c == 2 else 0.0)))
+            time.sleep(0.1)
+
+        def warned() -> bool:
+            for msg in reversed(list(peer.inbox.diagnostics)):
+                status = next((s for s in msg.status if s.name.endswith("fusion")), None)
+                if status is not None:
+                    return status.level == status.WARN and "cam3" in status.message
+            return False
+
+        assert wait_until(warned, 30), (log.read_text()[-3000:], [
+            (s.message, [(v.key, v.value) for v in s.values]) for s in peer.inbox.diagnostics[-1].status])
+        values = {key: diagnostics_value(peer.inbox.diagnostics, "fusion", key) for key in (
+            "clock_offset_cam3_median_s", "clock_offset_cam3_max_s", "clock_offset_cam1_median_s")}
+    finally:
+        peer.close()
+        assert processes.stop(process) == 0, log.read_text()
+    print(f"\nFAULTS | cam3 0.04 s behind | {values}")
+    assert values["clock_offset_cam3_median_s"] == pytest.approx(-0.04, abs=0.006)
+    assert values["clock_offset_cam3_max_s"] == pytest.approx(0.04, abs=0.006)
+    assert values["clock_offset_cam1_median_s"] == pytest.approx(0.02, abs=0.006)  # the median of 0 and 0.04
+    drift = [line for line in log.read_text().splitlines() if "cam3: its stamps are -0.040 s from the other" in line]
+    assert 1 <= len(drift) <= 6, drift

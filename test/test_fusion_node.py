@@ -5,6 +5,7 @@ world frame, with identities that last."""
 from __future__ import annotations
 
 import array
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -117,3 +118,15 @@ def test_a_missing_calibration_is_one_line(tmp_path: Path, ros_env: dict) -> Non
     assert len(fatal) == 1 and "parameter 'calibration'" in fatal[0] and "nowhere.yaml" in fatal[0]
     assert _start(ros_env, log).wait(60) == 1
     assert "parameter 'calibration': '' is empty; expected a calibration file" in log.read_text()
+
+
+def test_the_readme_lists_every_parameter() -> None:
+    from dataclasses import fields
+
+    from conftest import REPO
+
+    from orpose_ros.ros.fusion_node import FusionConfig
+
+    readme = (REPO / "README.md").read_text()
+    listed = readme[readme.index("Parameters: `calibration`"):].split(".\n")[0]
+    assert re.findall(r"`(\w+)`", listed) == [f.name for f in fields(FusionConfig)]

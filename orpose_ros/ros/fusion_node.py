@@ -252,14 +252,14 @@ class FusionNode(Node):
         tolerance = self.config.stamp_tolerance_s
         for name in self.calibration.names:
             offsets = self.grouper.offsets.summary(name, time.monotonic())
-            values += [key_value(f"clock_offset_{name}_median_s", offsets.median_s),
-                       key_value(f"clock_offset_{name}_max_s", offsets.max_abs_s)]
+            values += [key_value(f"clock_offset_{name}_median_s", f"{offsets.median_s:.3f}"),  # ms resolution
+                       key_value(f"clock_offset_{name}_max_s", f"{offsets.max_abs_s:.3f}")]
             if offsets.count >= MIN_OFFSETS_FOR_DRIFT and abs(offsets.median_s) > tolerance:
                 drifting.append(name)
                 self._warnings.warn(name, "drift", (
                     f"{name}: its stamps are {offsets.median_s:+.3f} s from the other cameras' (median over the "
                     f"last {HEALTH_WINDOW_S:g} s), beyond stamp_tolerance_s {tolerance:g} s: its people are not "
-                    "fused with theirs (clock drift, or a slower pipeline?)"))
+                    "fused with theirs (a drifting clock, or cameras not triggered together?)"))
         return drifting
 
     def close(self) -> None:

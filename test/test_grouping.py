@@ -147,3 +147,25 @@ def test_clock_offsets_per_camera() -> None:
     assert grouper.offsets.summary("cam1", now_s=10.0).median_s == pytest.approx(0.04)
     # offsets are measured against the nearest frame: beyond half a frame period they alias (0.06 -> -0.04)
     assert grouper.offsets.summary("cam1", now_s=10.0 + HEALTH_WINDOW_S + 1.0).count == 0  # older than the window
+
+
+def test_a_short_replay_looping_restarts_the_grouping_after_two_moments() -> None:
+    """A 1 s bag played in a loop: time goes back by less than the clock bound, every result is late."""
+    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    first = _moments(grouper, 100.0, 10, now_s=0.0)
+    second = _moments(grouper, 100.0, 10, now_s=1.0) + grouper.flush(10.0)
+    assert len(first) == 10 and grouper.restarts == 1
+    # each camera's first two results of the second pass are late, but the last of them restarts the grouping
+    assert grouper.late == 5
+    assert [g.stamp_s for g in second] == pytest.approx([100.1 + 0.1 * k for k in range(9)])
+    assert [g.missing for g in second][:2] == [("cam1", "cam2"), ()]
+
+
+def test_stragglers_of_one_camera_stay_late() -> None:
+    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=0.05)
+    for k in range(10):  # cam3's results always come after its moment was given up
+        for camera in ("cam1", "cam2"):
+            grouper.add(camera, 100.0 + 0.1 * k, k, 0.1 * k)
+        grouper.flush(0.1 * k + 0.06)
+        grouper.add("cam3", 100.0 + 0.1 * k, k, 0.1 * k + 0.07)
+    assert grouper.late == 10 and grouper.restarts == 0

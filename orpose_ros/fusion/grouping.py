@@ -8,9 +8,10 @@ its earliest result has waited ``max_wait_s`` (wall clock) for them.
 
 Before grouping, each result's stamp is judged against the other cameras' (`fusion.clocks`): an
 implausible one (a camera whose clock is wrong) is refused alone with `ImplausibleStampError`. When time
-jumps (the whole room at once, or a single camera going back by more than ``max_clock_offset_s``: a
-replay looping) the grouping restarts: what was pending is dropped and groups' stamps start again from
-the new timeline (the tracker downstream sees them go back and restarts its tracks).
+jumps (the whole room at once, or a single camera going back by more than ``max_clock_offset_s``; or
+every camera's results late, twice in a row: a short replay looping) the grouping restarts: what was
+pending is dropped and groups' stamps start again from the new timeline (the tracker downstream sees
+them go back and restarts its tracks).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from orpose_ros.fusion.clocks import CameraClocks, ClockOffsets
+from orpose_ros.fusion.clocks import JUMP_CONFIRMATIONS, CameraClocks, ClockOffsets
 
 #: Default bound on a camera's stamp offset from the others [s] (docs/fusion.md, "Clock faults").
 MAX_CLOCK_OFFSET_S = 5.0
@@ -71,6 +72,8 @@ class StampGrouper:
         self.implausible = dict.fromkeys(self.cameras, 0)  # results refused by the clock rule, per camera
         self.restarts = 0  # time jumps: the grouping started again
         self._last_stamp: float | None = None
+        self._late_runs = dict.fromkeys(self.cameras, 0)  # consecutive late results per camera
+        self._heard: dict[str, float] = {}  # camera -> wall time [s] of its latest result of plausible stamp
 
     def add(self, camera: str, stamp_s: float, item: Any, now_s: float) -> list[Group]:
         """Take a result; the groups it completes. KeyError for an unknown camera; `ImplausibleStampError` (the
@@ -80,11 +83,16 @@ class StampGrouper:
         if not verdict.accepted:
             self.implausible[camera] += 1
             raise ImplausibleStampError(camera, stamp_s, verdict.offset_s, self.clocks.max_offset_s)
+        self._heard[camera] = now_s
         if verdict.jump or (self._last_stamp is not None and stamp_s < self._last_stamp - self.clocks.max_offset_s):
             self._restart()
         if self._last_stamp is not None and stamp_s <= self._last_stamp:
-            self.late += 1
-            return []
+            self._late_runs[camera] += 1
+            if not self._looped(now_s):
+                self.late += 1
+                return []
+            self._restart()
+        self._late_runs[camera] = 0
         self._stamps[camera].append(stamp_s)
         queue.append((stamp_s, now_s, item))
         if len(queue) > 1 and queue[-2][0] > stamp_s:  # out of order within a camera: keep the queue sorted
@@ -93,11 +101,18 @@ class StampGrouper:
             queue.extend(ordered)
         return self.flush(now_s)
 
+    def _looped(self, now_s: float) -> bool:
+        """Every camera heard recently (``max_clock_offset_s``, wall) sent only late results lately: time went
+        back by less than the clock bound (a short replay looping), not a straggler."""
+        recent = [c for c, heard in self._heard.items() if now_s - heard <= self.clocks.max_offset_s]
+        return all(self._late_runs[c] >= JUMP_CONFIRMATIONS for c in recent)
+
     def _restart(self) -> None:
         """Time jumped: forget the old timeline (its pending results and the stamp of the last group)."""
         for queue in (*self._pending.values(), *self._stamps.values()):
             queue.clear()
         self._last_stamp = None
+        self._late_runs = dict.fromkeys(self.cameras, 0)
         self.restarts += 1
 
     def flush(self, now_s: float) -> list[Group]:

@@ -285,3 +285,31 @@ def test_a_camera_whose_clock_drifts_is_named(tmp_path: Path, ros_env: dict) -> 
     assert values["clock_offset_cam1_median_s"] == pytest.approx(0.02, abs=0.006)  # the median of 0 and 0.04
     drift = [line for line in log.read_text().splitlines() if "cam3: its stamps are -0.040 s from the other" in line]
     assert 1 <= len(drift) <= 6, drift
+
+
+def test_a_looping_replay_restarts_grouping_and_tracks(tmp_path: Path, ros_env: dict) -> None:
+    """A 1 s replay played twice: time goes back by 1 s (less than the clock bound)."""
+    process, log, peer = _start(tmp_path, ros_env)
+    people: list[People3D] = peer.inbox.other["/orpose/people"]
+    try:
+        for _ in range(2):
+            for k in range(10):
+                for c in range(3):
+                    peer.publish(POSES, _msg(c, k))
+                time.sleep(0.1)
+        assert wait_until(lambda: len(people) >= 19, 60), log.read_text()[-3000:]
+        assert wait_until(lambda: diagnostics_value(peer.inbox.diagnostics, "fusion", "time_jumps") == 1, 30)
+        late = diagnostics_value(peer.inbox.diagnostics, "fusion", "late_frames")
+    finally:
+        peer.close()
+        assert processes.stop(process) == 0, log.read_text()
+    stamps = [round(m.header.stamp.sec - EPOCH + m.header.stamp.nanosec * 1e-9, 1) for m in people]
+    assert stamps == [round(0.1 * k, 1) for k in (*range(10), *range(1, 10))], stamps
+    assert late == 5  # the second pass's first moment, and its second but for the camera that confirmed the loop
+    assert list(people[10].missing_cameras) == ["cam1", "cam2"]
+    ids = [{p.id for p in m.people} for m in people]
+    assert all(len(i) == 1 for i in ids) and len(set.union(*ids[:10])) == 1
+    assert len(set.union(*ids[11:])) == 1 and set.union(*ids[11:]).isdisjoint(ids[0])  # new tracks, ids not reused
+    for msg, k in zip(people[11:], range(2, 10), strict=True):
+        assert np.abs(_joints(msg.people[0]) - _walker(k)).max() < 0.05
+    assert "time jumped" in log.read_text()

@@ -148,7 +148,7 @@ def _start(tmp_path: Path, ros_env: dict) -> tuple[subprocess.Popen, Path, NodeP
     calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
     log = tmp_path / "fusion.log"
     command = processes.node_command("orpose_ros.ros.fusion_node", {
-        "calibration": calibration, "stamp_tolerance_s": 0.02, "max_wait_s": 2.0})
+        "calibration": calibration, "stamp_tolerance_s": 0.02, "max_wait_s": 5.0})  # generous: a loaded machine
     process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
     try:

@@ -161,3 +161,41 @@ def test_bad_inputs_are_one_line_exit_2(
     err = capsys.readouterr().err.strip()
     assert err.startswith("orpose-fuse: error:") and "\n" not in err
     assert re.search(message, err), err
+
+
+def test_absurd_detections_get_the_nodes_verdicts(inputs: tuple[Path, list[Path]], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """The person-level bad input of test_fusion_faults, offline: set aside alone, counted, logged once."""
+    calibration, results = inputs
+    clean = tmp_path / "clean.json"
+    assert main(["--calibration", str(calibration), *map(str, results), "--json", str(clean)]) == 0
+    for path in results:
+        raw = json.loads(path.read_text())
+        for frame in raw["frames"][1::2]:  # every other frame
+            walker = frame["persons"][0]
+            nan = np.array(frame["persons"][1]["keypoints_2d"])
+            nan[3, 0] = np.nan
+            inf = nan.copy()
+            inf[3, 0] = np.inf
+            far = np.where(np.arange(17)[:, None] % 2, 1e30, -1e30) * np.ones((17, 3))
+            far[:, 2] = 0.9
+            frame["persons"] += [{"score": 0.9, "keypoints_2d": nan.tolist()},
+                                 {"score": -5.0, "keypoints_2d": inf.tolist()},
+                                 {"score": 0.9, "keypoints_2d": far.tolist()}]
+            frame["persons"] += [dict(walker, score=0.8 - 0.001 * k) for k in range(200)]  # repeats of the walker
+        path.write_text(json.dumps(raw))  # NaN and Infinity as Python's json writes them
+    capsys.readouterr()
+    caplog.clear()
+    out = tmp_path / "fused.json"
+    assert main(["--calibration", str(calibration), *map(str, results), "--json", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    fused, reference = json.loads(out.read_text()), json.loads(clean.read_text())
+    assert [f["persons"] for f in fused["frames"]] == [f["persons"] for f in reference["frames"]]
+    assert fused["set_aside"] == {"keypoints far outside the image": 9, "non-finite values": 18}
+    assert "27 set aside" not in stdout and "18 set aside: non-finite values" in stdout
+    warnings = [r.getMessage() for r in caplog.records if r.name == "orpose-fuse"]
+    assert len(warnings) == 6, warnings  # once per camera and cause
+    assert warnings[0] == "frame 1: cam1: person 2: non-finite keypoints or score: ignored (further ones counted, " \
+                          "not logged)"
+    assert reference["set_aside"] == {}

@@ -1,11 +1,21 @@
-"""PersonDetection validation, stacking, and repeated detections of one person (pose NMS)."""
+"""PersonDetection validation, plausibility, stacking, and repeated detections of one person (pose NMS)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 
-from orpose_ros.fusion.detections import PersonDetection, duplicate_mask, stack_keypoints
+from orpose_ros.fusion.detections import (
+    NON_FINITE,
+    OUTSIDE_IMAGE,
+    SCORE_RANGE,
+    PersonDetection,
+    duplicate_mask,
+    implausibility,
+    stack_keypoints,
+)
 
 
 def person(x: float, y: float, size: float = 100.0) -> np.ndarray:
@@ -53,3 +63,52 @@ def test_people_side_by_side_are_not_duplicates() -> None:
     b = a.copy()
     b[:, 0] += 40.0  # 40 px to the right: another person overlapping in the image
     assert not duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2).any()
+
+
+def _inside(x: float = 100.0, y: float = 100.0, kp_score: float = 0.9, score: float = 0.9,
+            skeleton: np.ndarray | None = None) -> tuple[str, str] | None:
+    kp = person(10, 10)
+    kp[3] = (x, y, kp_score)
+    return implausibility(PersonDetection(kp, score, skeleton, index=4), width=640, height=480)
+
+
+@pytest.mark.parametrize(("x", "y", "plausible"), [
+    (-640.0, 100.0, True), (-640.01, 100.0, False), (1280.0, 100.0, True), (1280.01, 100.0, False),
+    (100.0, -480.0, True), (100.0, -480.01, False), (100.0, 960.0, True), (100.0, 960.01, False),
+    (1e30, 100.0, False), (100.0, -1e30, False)])
+def test_keypoints_may_lie_one_image_size_beyond_each_edge(x: float, y: float, plausible: bool) -> None:
+    problem = _inside(x, y)
+    assert (problem is None) == plausible
+    if not plausible:
+        assert problem == (OUTSIDE_IMAGE, "person 4: keypoints beyond x in [-640, 1280], y in [-480, 960] px "
+                                          "(image 640x480)")
+
+
+@pytest.mark.parametrize(("kp_score", "score", "plausible"), [
+    (0.0, 0.9, True), (1.0, 1.0, True), (-1e-6, 0.9, False), (1.000001, 0.9, False), (0.5, -5.0, False),
+    (0.5, 1.000001, False), (0.5, 0.0, True)])
+def test_scores_must_lie_in_0_to_1(kp_score: float, score: float, plausible: bool) -> None:
+    problem = _inside(kp_score=kp_score, score=score)
+    assert (problem is None) == plausible and (plausible or problem[0] == SCORE_RANGE)
+
+
+@pytest.mark.parametrize(("x", "score"), [(np.nan, 0.9), (np.inf, 0.9), (100.0, np.nan)])
+def test_non_finite_values_are_refused(x: float, score: float) -> None:
+    assert _inside(x=x, score=score)[0] == NON_FINITE
+
+
+def test_skeletons_absent_or_finite_within_10_m() -> None:
+    skeleton = np.zeros((17, 3))
+    assert _inside(skeleton=np.full((17, 3), np.nan)) is None and _inside(skeleton=skeleton) is None
+    for value, plausible in ((10.0, True), (-10.0, True), (10.01, False), (np.inf, False), (np.nan, False)):
+        bent = skeleton.copy()
+        bent[5, 2] = value
+        assert (_inside(skeleton=bent) is None) == plausible
+
+
+def test_repeated_detections_without_confident_keypoints_warn_nothing() -> None:
+    kp = np.stack([person(0, 0), person(0, 0)])
+    kp[:, :, 2] = 0.0  # nothing confident: no size, no duplicate, and no "All-NaN slice" RuntimeWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not duplicate_mask(kp, np.array([0.9, 0.8]), 0.2).any()

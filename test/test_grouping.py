@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orpose_ros.fusion.grouping import StampGrouper
+from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
+from orpose_ros.fusion.grouping import ImplausibleStampError, StampGrouper
 
 CAMERAS = ("cam1", "cam2", "cam3")
 
@@ -52,3 +53,119 @@ def test_late_and_out_of_order_results() -> None:
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError):
         StampGrouper(CAMERAS, tolerance_s=-1.0, max_wait_s=1.0)
+
+
+def _moments(grouper: StampGrouper, start_s: float, count: int, now_s: float, period_s: float = 0.1) -> list:
+    """``count`` moments of all cameras, stamps from ``start_s``, arriving at ``now_s`` onwards (wall)."""
+    groups = []
+    for k in range(count):
+        for camera in grouper.cameras:
+            groups += grouper.add(camera, start_s + k * period_s, (camera, k), now_s + k * period_s)
+    return groups
+
+
+def test_one_future_stamp_costs_only_its_own_result() -> None:
+    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    groups = _moments(grouper, 100.0, 3, now_s=0.0)
+    with pytest.raises(ImplausibleStampError, match=r"cam2: result stamped \+3599\.950 s from the other cameras"):
+        grouper.add("cam2", 3700.2, "wrong clock", 0.25)
+    groups += _moments(grouper, 100.3, 3, now_s=0.3)
+    groups += grouper.flush(10.0)
+    assert [g.stamp_s for g in groups] == pytest.approx([100.0 + 0.1 * k for k in range(6)])
+    assert all(g.missing == () for g in groups)
+    assert grouper.implausible == {"cam1": 0, "cam2": 1, "cam3": 0} and grouper.late == 0 and grouper.restarts == 0
+
+
+@pytest.mark.parametrize(("offset_s", "refused"), [(4.99, False), (5.01, True), (-4.99, False), (-5.01, True)])
+def test_the_clock_bound_from_both_sides(offset_s: float, refused: bool) -> None:
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    grouper.add("cam1", 100.0, "a", 50.0)
+    grouper.add("cam2", 100.0, "b", 50.0)
+    # cam1's stamp is moved forward by the wall time since it arrived (0.5 s): the offset is judged from 100.5
+    try:
+        grouper.add("cam2", 100.5 + offset_s, "c", 50.5)
+    except ImplausibleStampError as error:
+        assert refused and error.offset_s == pytest.approx(offset_s)
+    else:
+        assert not refused
+    assert grouper.implausible["cam2"] == int(refused)
+
+
+def test_interleaved_wrong_stamps_of_every_camera_never_move_the_timeline() -> None:
+    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=1.0)
+    served = []
+    for k in range(20):
+        for camera in CAMERAS:
+            served += grouper.add(camera, 100.0 + 0.1 * k, k, 0.1 * k)
+            if k % 2:  # every other moment, every camera also sends a result stamped an hour ahead
+                with pytest.raises(ImplausibleStampError):
+                    grouper.add(camera, 3700.0 + 0.1 * k, "wrong", 0.1 * k)
+    served += grouper.flush(100.0)
+    assert len(served) == 20 and all(g.missing == () for g in served)
+    assert grouper.implausible == dict.fromkeys(CAMERAS, 10) and grouper.restarts == 0
+
+
+def test_a_replay_looping_back_restarts_the_grouping_after_two_moments() -> None:
+    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    first = _moments(grouper, 160.0, 5, now_s=0.0) + grouper.flush(0.45)
+    refused = 0
+    served = []
+    for k in range(5):  # the bag starts again at 100 s
+        for camera in CAMERAS:
+            try:
+                served += grouper.add(camera, 100.0 + 0.1 * k, k, 0.5 + 0.1 * k)
+            except ImplausibleStampError:
+                refused += 1
+    served += grouper.flush(10.0)
+    assert len(first) == 5 and grouper.restarts == 1
+    # each camera's first result of the new timeline and the first two cameras' second are refused: then
+    # the third camera's second result confirms the jump
+    assert refused == 5
+    assert [g.stamp_s for g in served] == pytest.approx([100.1, 100.2, 100.3, 100.4])
+    assert [g.missing for g in served] == [("cam1", "cam2"), (), (), ()]
+
+
+def test_a_single_camera_going_back_is_a_time_jump() -> None:
+    grouper = StampGrouper(("cam1",), tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    assert [g.stamp_s for g in grouper.add("cam1", 200.0, "a", 0.0)] == [200.0]
+    assert grouper.add("cam1", 195.5, "half a second back, within the bound: late", 0.1) == []
+    assert grouper.late == 1 and grouper.restarts == 0
+    assert [g.stamp_s for g in grouper.add("cam1", 194.9, "back by more than the bound", 0.2)] == [194.9]
+    assert grouper.restarts == 1
+
+
+def test_clock_offsets_per_camera() -> None:
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=1.0)
+    groups = []
+    for k in range(10):  # cam2's clock is 0.04 s behind: beyond the tolerance, its frames are never grouped
+        groups += grouper.add("cam1", 100.0 + 0.1 * k, k, 0.1 * k)
+        groups += grouper.add("cam2", 99.96 + 0.1 * k, k, 0.1 * k)
+    groups += grouper.flush(10.0)
+    assert len(groups) == 20 and all(len(g.items) == 1 for g in groups)
+    summary = grouper.offsets.summary("cam2", now_s=10.0)
+    assert summary.count == 10 and summary.median_s == pytest.approx(-0.04) and summary.max_abs_s == pytest.approx(0.04)
+    assert grouper.offsets.summary("cam1", now_s=10.0).median_s == pytest.approx(0.04)
+    # offsets are measured against the nearest frame: beyond half a frame period they alias (0.06 -> -0.04)
+    assert grouper.offsets.summary("cam1", now_s=10.0 + HEALTH_WINDOW_S + 1.0).count == 0  # older than the window
+
+
+def test_a_short_replay_looping_restarts_the_grouping_after_two_moments() -> None:
+    """A 1 s bag played in a loop: time goes back by less than the clock bound, every result is late."""
+    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    first = _moments(grouper, 100.0, 10, now_s=0.0)
+    second = _moments(grouper, 100.0, 10, now_s=1.0) + grouper.flush(10.0)
+    assert len(first) == 10 and grouper.restarts == 1
+    # each camera's first two results of the second pass are late, but the last of them restarts the grouping
+    assert grouper.late == 5
+    assert [g.stamp_s for g in second] == pytest.approx([100.1 + 0.1 * k for k in range(9)])
+    assert [g.missing for g in second][:2] == [("cam1", "cam2"), ()]
+
+
+def test_stragglers_of_one_camera_stay_late() -> None:
+    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=0.05)
+    for k in range(10):  # cam3's results always come after its moment was given up
+        for camera in ("cam1", "cam2"):
+            grouper.add(camera, 100.0 + 0.1 * k, k, 0.1 * k)
+        grouper.flush(0.1 * k + 0.06)
+        grouper.add("cam3", 100.0 + 0.1 * k, k, 0.1 * k + 0.07)
+    assert grouper.late == 10 and grouper.restarts == 0

@@ -1,13 +1,16 @@
-"""FusionStream: fused people keep their ids over frames; smoothing is off by default."""
+"""FusionStream: fused people keep their ids over frames; smoothing is off by default; absurd detections and
+joints outside the room are set aside."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person
 
-from orpose_ros.fusion.detections import PersonDetection
+from orpose_ros.fusion.detections import NON_FINITE, OUTSIDE_IMAGE, SCORE_RANGE, PersonDetection
+from orpose_ros.fusion.pipeline import FusionOptions, room_volume, within_room
 from orpose_ros.fusion.smoothing import OneEuroOptions
-from orpose_ros.fusion.stream import FusionStream, StreamOptions
+from orpose_ros.fusion.stream import OUTSIDE_ROOM, FusionStream, StreamOptions
 from orpose_ros.geometry.calibration import RoomCalibration
 
 
@@ -40,3 +43,53 @@ def test_smoothing_when_asked_for() -> None:
         people = stream.process(0.1 * k, frame(calibration, 0.0))
     assert len(stream.smoother) == 2
     assert all(np.isfinite(p.joints).all() for p in people)
+
+
+def test_absurd_detections_are_set_aside_alone_and_the_rest_of_the_frame_is_used() -> None:
+    calibration = ceiling_room(3)
+    good = frame(calibration, 0.0)
+    far = np.array(good["cam1"][0].keypoints_2d)
+    far[:, :2] = 1e30
+    nan = np.array(good["cam2"][0].keypoints_2d)
+    nan[2, 0] = np.nan
+    bad = {"cam1": [*good["cam1"], PersonDetection(far, 0.9, None, 7)],
+           "cam2": [*good["cam2"], PersonDetection(nan, 0.9, None, 8),
+                    PersonDetection(good["cam2"][1].keypoints_2d, -5.0, None, 9)],
+           "cam3": good["cam3"]}
+    stream = FusionStream(calibration)
+    people = stream.process(0.0, bad)
+    reference = FusionStream(calibration).process(0.0, good)
+    assert len(people) == 2 and all(p.cameras == ("cam1", "cam2", "cam3") for p in people)
+    for p, q in zip(people, reference, strict=True):
+        np.testing.assert_allclose(p.joints, q.joints)
+    assert [(r.camera, r.cause) for r in stream.rejections] == [
+        ("cam1", OUTSIDE_IMAGE), ("cam2", NON_FINITE), ("cam2", SCORE_RANGE)]
+    assert stream.rejections[0].detail.startswith("cam1: person 7: keypoints beyond x in [-640, 1280]")
+    assert stream.process(0.1, good) and stream.rejections == []  # per frame
+
+
+def test_fused_joints_never_leave_the_room_volume() -> None:
+    calibration = ceiling_room(3)  # cameras at 2.6 m, 3 m around the centre
+    low, high = room_volume(calibration, 2.0)
+    assert low[2] == pytest.approx(0.6) and high[2] == pytest.approx(4.6)
+    stream = FusionStream(calibration, StreamOptions(FusionOptions(room_margin_m=2.0)))
+    people = stream.process(0.0, frame(calibration, 0.0))
+    assert len(people) == 2
+    for person in people:  # the legs below 0.6 m are unplaced, the rest is kept
+        placed = np.all(np.isfinite(person.joints), axis=-1)
+        assert (person.joints[placed, 2] >= 0.6).all() and (~placed).sum() >= 2 and placed.sum() >= 10
+        assert (person.num_views[~placed] == 0).all() and (person.confidence[~placed] == 0).all()
+    assert {r.cause for r in stream.rejections} == {OUTSIDE_ROOM} and len(stream.rejections) == 2
+    nobody = FusionStream(calibration, StreamOptions(FusionOptions(room_margin_m=0.01)))
+    assert nobody.process(0.0, frame(calibration, 0.0)) == []  # nothing of them inside: dropped
+    assert all("nothing left of the person" in r.detail for r in nobody.rejections)
+
+
+def test_within_room_from_both_sides_of_the_edge() -> None:
+    calibration = ceiling_room(3)
+    person = FusionStream(calibration).process(0.0, frame(calibration, 0.0))[0]
+    top = float(np.nanmax(person.joints[:, 2]))
+    low, high = np.full(3, -10.0), np.array([10.0, 10.0, top])
+    assert within_room(person, low, high) == (person, 0)
+    kept, unplaced = within_room(person, low, high - 1e-9)
+    assert unplaced >= 1 and kept is not None and np.isnan(kept.joints[np.argmax(person.joints[:, 2])]).all()

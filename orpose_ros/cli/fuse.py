@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,11 +258,18 @@ def run(args: argparse.Namespace) -> None:
     sink = open_render_sink(args.render, args.fps) if args.render else None
     view = None
     stream = FusionStream(calibration, options)
+    set_aside: Counter[str] = Counter()  # detections (or fused joints) set aside, per cause
+    logged: set[tuple[str, str]] = set()  # (camera, cause) already logged
     try:
         for i in tqdm(range(frame_count), desc=PROG, unit="frame"):
             stream.calibration = sized[frame_sizes[i]]
             stamp = i / args.fps
             people = stream.process(stamp, {r.name: r.detections[i] for r in results})
+            for rejection in stream.rejections:  # logged once per camera and cause, all counted
+                if (rejection.camera, rejection.cause) not in logged:
+                    logged.add((rejection.camera, rejection.cause))
+                    log.warning("frame %d: %s (further ones counted, not logged)", i, rejection.detail)
+                set_aside[rejection.cause] += 1
             frames_out.append({"index": i, "stamp": round(stamp, 6), "persons": [person_to_dict(p) for p in people]})
             if sink is not None:
                 if view is None:
@@ -277,13 +285,15 @@ def run(args: argparse.Namespace) -> None:
         "fps": args.fps,
         "cameras": [r.name for r in results],
         "joint_order": "COCO-17",
+        "set_aside": dict(sorted(set_aside.items())),
         "frames": frames_out,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.json, out)
     people_total = sum(len(f["persons"]) for f in frames_out)
     ids = {p["id"] for f in frames_out for p in f["persons"] if p["id"] >= 0}
-    print(f"{PROG}: {len(frames_out)} frames, {people_total} people ({len(ids)} tracks) -> {args.json}")
+    aside = "".join(f", {n} set aside: {cause}" for cause, n in sorted(set_aside.items()))
+    print(f"{PROG}: {len(frames_out)} frames, {people_total} people ({len(ids)} tracks){aside} -> {args.json}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,9 @@
 - `pipeline`: `fuse_frame`, one synchronised frame -> `FusedPerson` list in the world frame.
 - `tracking`: `Tracker`, ids over time for positions in any metric frame.
 - `smoothing`: One-Euro smoothing of joints per track.
-- `stream`: `FusionStream`, fusion + tracking + smoothing over a stream of frames.
+- `stream`: `FusionStream`, fusion + tracking + smoothing over a stream of frames; implausible detections and
+  joints outside the room set aside (`detections.implausibility`, `pipeline.room_volume`).
+- `grouping`, `clocks`: results of several cameras grouped by stamp; a camera whose clock is wrong refused alone.
 - `room_view`: top-down and reprojection pictures.
 - `mvor`, `mvor_evaluation`: reading and scoring on the MVOR dataset.
 """

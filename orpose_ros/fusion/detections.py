@@ -53,6 +53,41 @@ class PersonDetection:
 #: Detections of one synchronised frame: camera name -> that camera's people.
 FrameDetections = Mapping[str, Sequence[PersonDetection]]
 
+#: Keypoints may lie outside their image (a limb beyond its edge) by up to this many image sizes.
+IMAGE_MARGIN = 1.0
+#: The largest plausible coordinate of a pelvis-relative 3D skeleton [m] (a body is about 2 m).
+MAX_SKELETON_M = 10.0
+
+NON_FINITE = "non-finite values"
+OUTSIDE_IMAGE = "keypoints far outside the image"
+SCORE_RANGE = "scores outside 0..1"
+SKELETON = "implausible 3D skeleton"
+
+
+def implausibility(detection: PersonDetection, width: int, height: int) -> tuple[str, str] | None:
+    """Why ``detection`` of an image of ``width`` x ``height`` [px] cannot be a person: (cause, detail),
+    or None when it is plausible.
+
+    Plausible: finite 2D keypoints within `IMAGE_MARGIN` image sizes beyond each edge of the image
+    (x in [-width, 2 width], y in [-height, 2 height] px), keypoint and detection scores in 0..1, and a
+    3D skeleton that is absent (all NaN allowed) or finite within `MAX_SKELETON_M` of the pelvis.
+    """
+    kp, score = detection.keypoints_2d, detection.score
+    if not (np.isfinite(kp).all() and np.isfinite(score)):
+        return NON_FINITE, f"person {detection.index}: non-finite keypoints or score"
+    xy_min = -IMAGE_MARGIN * np.array([width, height])
+    xy_max = (1.0 + IMAGE_MARGIN) * np.array([width, height])
+    if ((kp[:, :2] < xy_min) | (kp[:, :2] > xy_max)).any():
+        return OUTSIDE_IMAGE, (f"person {detection.index}: keypoints beyond x in [{xy_min[0]:g}, {xy_max[0]:g}], "
+                               f"y in [{xy_min[1]:g}, {xy_max[1]:g}] px (image {width}x{height})")
+    if not (0.0 <= score <= 1.0 and ((kp[:, 2] >= 0.0) & (kp[:, 2] <= 1.0)).all()):
+        return SCORE_RANGE, f"person {detection.index}: detection or keypoint scores outside 0..1"
+    kp3 = detection.keypoints_3d
+    if kp3 is not None and not np.isnan(kp3).all() and not (np.isfinite(kp3).all()
+                                                             and np.abs(kp3).max() <= MAX_SKELETON_M):
+        return SKELETON, f"person {detection.index}: 3D skeleton not finite or beyond {MAX_SKELETON_M:g} m"
+    return None
+
 
 def stack_keypoints(detections: Sequence[PersonDetection]) -> tuple[np.ndarray, np.ndarray]:
     """(N, 17, 3) 2D keypoints and (N, 17, 3) 3D skeletons (rows of NaN where absent) of N detections."""
@@ -82,9 +117,9 @@ def duplicate_mask(
         return duplicate
     confident = keypoints_2d[..., 2] >= max(min_joint_score, 1e-9)
     xy = np.where(confident[..., None], keypoints_2d[..., :2], np.nan)
-    with np.errstate(invalid="ignore"):
-        size = np.hypot(*(np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1)).T)  # (N,)
-    size = np.nan_to_num(size)
+    extent = (np.where(confident[..., None], keypoints_2d[..., :2], -np.inf).max(axis=1)
+              - np.where(confident[..., None], keypoints_2d[..., :2], np.inf).min(axis=1))  # (N, 2); -inf if none
+    size = np.where(confident.any(axis=1), np.hypot(*np.where(np.isfinite(extent), extent, 0.0).T), 0.0)  # (N,)
     shared = confident[:, None] & confident[None]  # (N, N, 17)
     distance = np.where(shared, np.linalg.norm(xy[:, None] - xy[None], axis=-1), np.nan)
     median = nan_median(distance, 2)  # NaN with fewer than 2 shared keypoints

@@ -76,6 +76,8 @@ class FusionOptions:
         placement: single-camera placement options.
         min_person_distance_m: two people whose centres (mean of shoulders and hips) are closer on the floor
             plane are one person [m]: two bodies (about 0.25 m deep, 0.45 m wide) cannot be closer.
+        room_margin_m: the plausible room volume is the box spanned by the cameras' optical centres grown by
+            this on every side [m] (`room_volume`); `FusionStream` unplaces joints outside it.
     """
 
     min_person_score: float = 0.0
@@ -88,11 +90,12 @@ class FusionOptions:
     single_view: bool = True
     placement: PlacementOptions = field(default_factory=PlacementOptions)
     min_person_distance_m: float = 0.35
+    room_margin_m: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_person_score <= 1.0:
             raise ValueError(f"min_person_score must be in [0, 1], got {self.min_person_score}")
-        for name in ("outlier_distance_m", "min_person_distance_m"):
+        for name in ("outlier_distance_m", "min_person_distance_m", "room_margin_m"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0.0 <= self.min_ray_angle_deg < 90.0:
@@ -142,6 +145,31 @@ def person_centres(joints: np.ndarray) -> np.ndarray:
     use = np.where((placed & _TORSO).any(axis=-1, keepdims=True), placed & _TORSO, placed)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(use[..., None], joints, 0.0).sum(axis=-2) / use.sum(axis=-1)[..., None]
+
+
+def room_volume(calibration: RoomCalibration, margin_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(3,) lowest and (3,) highest corner [m, world frame] of the plausible room volume: the axis-aligned box
+    spanned by the optical centres of all the calibration's cameras (pending ones too), grown by ``margin_m``."""
+    centres = np.stack([np.asarray(c.T_world_from_camera, dtype=np.float64)[:3, 3] for c in calibration.cameras])
+    return centres.min(axis=0) - margin_m, centres.max(axis=0) + margin_m
+
+
+def within_room(person: FusedPerson, low: np.ndarray, high: np.ndarray) -> tuple[FusedPerson | None, int]:
+    """``person`` with its joints outside the box ``low``..``high`` [m] unplaced (NaN, confidence 0, 0 views),
+    None when none is left placed; and how many joints were unplaced."""
+    placed = np.all(np.isfinite(person.joints), axis=-1)
+    outside = placed & np.any((person.joints < low) | (person.joints > high), axis=-1)
+    if not outside.any():
+        return person, 0
+    if not (placed & ~outside).any():
+        return None, int(outside.sum())
+    return replace(
+        person,
+        joints=np.where(outside[:, None], np.nan, person.joints),
+        confidence=np.where(outside, 0.0, person.confidence),
+        num_views=np.where(outside, 0, person.num_views),
+        reprojection_error_px=np.where(outside, np.nan, person.reprojection_error_px),
+    ), int(outside.sum())
 
 
 def _fill_from_neighbours(

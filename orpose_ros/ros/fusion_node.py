@@ -20,8 +20,9 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import People3D, PersonPose, PersonPoseArray
+from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
 from orpose_ros.fusion.detections import PersonDetection
-from orpose_ros.fusion.grouping import Group, StampGrouper
+from orpose_ros.fusion.grouping import MAX_CLOCK_OFFSET_S, Group, ImplausibleStampError, StampGrouper
 from orpose_ros.fusion.pipeline import FusionOptions
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import FusionStream, StreamOptions
@@ -39,6 +40,8 @@ from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 from orpose_ros.ros.stamps import stamp_seconds
 from orpose_ros.skeleton import COCO_SKELETON
 
+#: A camera's clock offset is judged from at least this many results.
+MIN_OFFSETS_FOR_DRIFT = 5
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 CAMERA_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
 
@@ -57,6 +60,9 @@ class FusionConfig:
                                          "this are one moment [s].", float_range=(0.0, 10.0))
     max_wait_s: float = parameter(1.0, "How long a moment waits for the cameras that have not sent it yet "
                                   "[s, wall clock].", float_range=(0.01, 60.0))
+    max_clock_offset_s: float = parameter(MAX_CLOCK_OFFSET_S, "A camera's result stamped further than this from "
+                                          "the other cameras' latest stamps is ignored alone (a wrong clock) [s].",
+                                          float_range=(0.05, 3600.0))
     track_max_age_s: float = parameter(1.0, "A person unseen for longer loses their identity [s].",
                                        float_range=(0.05, 60.0))
     smoothing: bool = parameter(False, "Smooth the joints over time per identity (One-Euro filter).")
@@ -82,12 +88,14 @@ class FusionNode(Node):
         assert calibration is not None
         self.calibration: RoomCalibration = calibration
         self.stream = FusionStream(calibration, config.stream_options())
-        self.grouper = StampGrouper(calibration.names, config.stamp_tolerance_s, config.max_wait_s)
+        self.grouper = StampGrouper(calibration.names, config.stamp_tolerance_s, config.max_wait_s,
+                                    max_clock_offset_s=config.max_clock_offset_s)
         self._warnings = ThrottledWarnings(self.get_logger())
         self._fusion_time = LatencyWindow()
         self._group_rate = RateMeter()
         self._missing = dict.fromkeys(calibration.names, 0)
-        self._counts = {"groups": 0, "unknown_camera": 0, "late": 0, "failed": 0}
+        self._counts = {"groups": 0, "unknown_camera": 0, "late": 0, "failed": 0, "bad_size": 0,
+                        "rejected_people": 0}
 
         self._people_pub = self.create_publisher(People3D, "orpose/people", RELIABLE)
         self._markers_pub = self.create_publisher(MarkerArray, "orpose/people_markers", RELIABLE)
@@ -130,9 +138,32 @@ class FusionNode(Node):
             self._warnings.warn(msg.source_topic, "unknown", f"poses of {msg.source_topic} (frame "
                                 f"'{msg.header.frame_id}') match no camera of the calibration: ignored")
             return
-        late = self.grouper.late
-        self._fuse(self.grouper.add(camera, stamp_seconds(msg.header), msg, time.monotonic()))
+        problem = self._size_problem(camera, msg)
+        if problem:
+            self._counts["bad_size"] += 1
+            self._warnings.warn(camera, "size", f"poses of {camera}: {problem}: ignored")
+            return
+        late, restarts = self.grouper.late, self.grouper.restarts
+        try:
+            groups = self.grouper.add(camera, stamp_seconds(msg.header), msg, time.monotonic())
+        except ImplausibleStampError as error:
+            self._warnings.warn(camera, "clock", str(error))
+            return
         self._counts["late"] += self.grouper.late - late
+        if self.grouper.restarts != restarts:
+            self.get_logger().info(f"time jumped (to {stamp_seconds(msg.header):.3f} s, from {camera}): grouping "
+                                   "and tracks start again")
+        self._fuse(groups)
+
+    def _size_problem(self, camera: str, msg: PersonPoseArray) -> str:
+        """Why the image size of ``camera``'s message cannot be its calibration's ('' when it can)."""
+        if camera in self.calibration.pending_names:
+            return ""  # checked once its camera_info has come
+        try:
+            self.calibration.for_image_sizes({camera: (msg.image_width, msg.image_height)})
+        except CalibrationError as error:
+            return str(error)
+        return ""
 
     def _flush(self) -> None:
         self._fuse(self.grouper.flush(time.monotonic()))
@@ -149,6 +180,9 @@ class FusionNode(Node):
             self._fusion_time.add(time.perf_counter() - started)
             self._group_rate.tick()
             self._counts["groups"] += 1
+            for rejection in self.stream.rejections:
+                self._counts["rejected_people"] += 1
+                self._warnings.warn(rejection.camera, rejection.cause, rejection.detail)
             for name in group.missing:
                 self._missing[name] += 1
             # the group's stamp is its latest frame's: copied, not rebuilt from float seconds (inexact to ~100 ns)
@@ -191,14 +225,39 @@ class FusionNode(Node):
                   key_value("fusion_ms_mean", fusion["mean"]), key_value("fusion_ms_p95", fusion["p95"]),
                   key_value("late_frames", self._counts["late"]),
                   key_value("unknown_camera_frames", self._counts["unknown_camera"]),
+                  key_value("bad_size_frames", self._counts["bad_size"]),
+                  key_value("rejected_people", self._counts["rejected_people"]),
+                  key_value("time_jumps", self.grouper.restarts),
                   key_value("failed_groups", self._counts["failed"])]
         values += [key_value(f"missing_{name}", n) for name, n in self._missing.items()]
-        level = DiagnosticStatus.WARN if self._counts["failed"] or self._counts["unknown_camera"] else \
-            DiagnosticStatus.OK
-        status = DiagnosticStatus(level=level, name=f"{self.get_name()}: fusion", message="ok" if not level else
-                                  "frames ignored or groups failed (see log)", values=values)
+        values += [key_value(f"implausible_stamps_{name}", n) for name, n in self.grouper.implausible.items()]
+        drifting = self._clock_health(values)
+        ignored = (self._counts["failed"] or self._counts["unknown_camera"] or self._counts["bad_size"]
+                   or self._counts["rejected_people"] or any(self.grouper.implausible.values()))
+        level = DiagnosticStatus.WARN if ignored or drifting else DiagnosticStatus.OK
+        message = "ok" if not level else "; ".join(
+            ([f"clock offset beyond stamp_tolerance_s: {', '.join(drifting)}"] if drifting else [])
+            + (["frames or people ignored, or groups failed (see log)"] if ignored else []))
+        status = DiagnosticStatus(level=level, name=f"{self.get_name()}: fusion", message=message, values=values)
         self._diagnostics_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
                                                       status=[status]))
+
+    def _clock_health(self, values: list) -> list[str]:
+        """Adds each camera's clock offset from the others (median, max |offset| over the last seconds) to
+        ``values``; the cameras whose median is beyond stamp_tolerance_s (warned, throttled)."""
+        drifting = []
+        tolerance = self.config.stamp_tolerance_s
+        for name in self.calibration.names:
+            offsets = self.grouper.offsets.summary(name, time.monotonic())
+            values += [key_value(f"clock_offset_{name}_median_s", f"{offsets.median_s:.3f}"),  # ms resolution
+                       key_value(f"clock_offset_{name}_max_s", f"{offsets.max_abs_s:.3f}")]
+            if offsets.count >= MIN_OFFSETS_FOR_DRIFT and abs(offsets.median_s) > tolerance:
+                drifting.append(name)
+                self._warnings.warn(name, "drift", (
+                    f"{name}: its stamps are {offsets.median_s:+.3f} s from the other cameras' (median over the "
+                    f"last {HEALTH_WINDOW_S:g} s), beyond stamp_tolerance_s {tolerance:g} s: its people are not "
+                    "fused with theirs (a drifting clock, or cameras not triggered together?)"))
+        return drifting
 
     def close(self) -> None:
         unbridge_core_logging(self._log_handler)

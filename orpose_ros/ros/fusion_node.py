@@ -24,10 +24,10 @@ from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.grouping import MAX_CLOCK_OFFSET_S, Group, ImplausibleStampError, StampGrouper
 from orpose_ros.fusion.pipeline import FusionOptions
-from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import FusionStream, StreamOptions
 from orpose_ros.fusion.tracking import TrackerOptions, TrackingError, published_id
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
+from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros.camera_input import CameraInputError, camera_from_camera_info
 from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import key_value
@@ -47,7 +47,7 @@ CAMERA_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT,
 
 
 @dataclass(frozen=True)
-class FusionConfig:
+class FusionConfig(groups.TrackingGroup):
     """The validated parameters of orpose_fusion_node."""
 
     calibration: str = parameter("", "Room calibration file (YAML, or MVOR's annotation JSON); required.",
@@ -63,19 +63,16 @@ class FusionConfig:
     max_clock_offset_s: float = parameter(MAX_CLOCK_OFFSET_S, "A camera's result stamped further than this from "
                                           "the other cameras' latest stamps is ignored alone (a wrong clock) [s].",
                                           float_range=(0.05, 3600.0))
-    track_max_age_s: float = parameter(1.0, "A person unseen for longer loses their identity [s].",
-                                       float_range=(0.05, 60.0))
-    smoothing: bool = parameter(False, "Smooth the joints over time per identity (One-Euro filter).")
-    smoothing_min_cutoff_hz: float = parameter(1.0, "One-Euro minimum cutoff frequency [Hz].",
-                                               float_range=(0.01, 100.0))
-    smoothing_beta: float = parameter(1.0, "One-Euro speed coefficient [Hz per m/s].", float_range=(0.0, 100.0))
+    track_max_age_s: float = groups.track_max_age_s()
+    smoothing: bool = groups.smoothing()
+    smoothing_min_cutoff_hz: float = groups.smoothing_min_cutoff_hz()
+    smoothing_beta: float = groups.smoothing_beta()
     single_view: bool = parameter(True, "Also place people seen by one camera only (skeleton and floor).")
     publish_markers: bool = parameter(True, "Publish RViz markers on orpose/people_markers.", dynamic=True)
 
     def stream_options(self) -> StreamOptions:
-        smoothing = OneEuroOptions(self.smoothing_min_cutoff_hz, self.smoothing_beta) if self.smoothing else None
         return StreamOptions(FusionOptions(single_view=self.single_view),
-                             TrackerOptions(max_age_s=self.track_max_age_s), smoothing)
+                             self.tracker_options(TrackerOptions.measurement_noise_m), self.smoothing_options())
 
 
 class FusionNode(Node):

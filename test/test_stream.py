@@ -10,7 +10,7 @@ from fusion_data import ceiling_room, keypoints_of, standing_person
 from orpose_ros.fusion.detections import NON_FINITE, OUTSIDE_IMAGE, SCORE_RANGE, PersonDetection
 from orpose_ros.fusion.pipeline import FusionOptions, room_volume, within_room
 from orpose_ros.fusion.smoothing import OneEuroOptions
-from orpose_ros.fusion.stream import OUTSIDE_ROOM, FusionStream, StreamOptions
+from orpose_ros.fusion.stream import OUTSIDE_ROOM, CameraMoment, FusionStream, StreamOptions
 from orpose_ros.geometry.calibration import RoomCalibration
 
 
@@ -93,3 +93,53 @@ def test_within_room_from_both_sides_of_the_edge() -> None:
     assert within_room(person, low, high) == (person, 0)
     kept, unplaced = within_room(person, low, high - 1e-9)
     assert unplaced >= 1 and kept is not None and np.isnan(kept.joints[np.argmax(person.joints[:, 2])]).all()
+
+
+def _moment(calibration: RoomCalibration, t: float, scale: float = 1.0, factor: int = 1) -> dict[str, CameraMoment]:
+    """`frame` as the pose nodes send it: keypoints in images ``scale`` times the calibrated size."""
+    moment = {}
+    for name, people in frame(calibration, t).items():
+        camera = calibration.camera(name)
+        scaled = []
+        for person in people:
+            keypoints = np.array(person.keypoints_2d, dtype=float)
+            keypoints[:, :2] = (keypoints[:, :2] + 0.5) * scale - 0.5  # pixel centres, as images are resized
+            scaled.append(PersonDetection(keypoints, person.score, None, person.index))
+        moment[name] = CameraMoment(scaled, round(camera.width * scale), round(camera.height * scale), factor)
+    return moment
+
+
+def test_a_moment_is_fused_at_its_own_image_size() -> None:
+    calibration = ceiling_room(3)
+    full = FusionStream(calibration).process(0.0, frame(calibration, 0.0))
+    half = FusionStream(calibration).process_moment(0.0, _moment(calibration, 0.0, scale=0.5))
+    assert len(half) == len(full) == 2
+    for a, b in zip(sorted(full, key=lambda p: p.centre[0]), sorted(half, key=lambda p: p.centre[0]), strict=True):
+        np.testing.assert_allclose(b.joints, a.joints, atol=1e-6)
+
+
+def test_the_matching_is_widened_to_the_coarsest_privacy_factor() -> None:
+    calibration = ceiling_room(3)
+    stream = FusionStream(calibration)
+    moment = _moment(calibration, 0.0)
+    moment["cam2"] = CameraMoment(moment["cam2"].detections, 640, 480, 12)
+    stream.process_moment(0.0, moment)
+    assert stream.options.fusion.association.keypoint_noise_px == 12.0
+    stream.process_moment(0.1, _moment(calibration, 0.1, factor=1))
+    assert stream.options.fusion.association.keypoint_noise_px == 1.0
+
+
+def test_stamps_going_back_restart_the_tracks_and_their_smoothing() -> None:
+    calibration = ceiling_room(3)
+    stream = FusionStream(calibration, StreamOptions(smoothing=OneEuroOptions(1.0, 0.0)))
+    for k in range(3):
+        before = stream.process_moment(1.0 + 0.1 * k, _moment(calibration, 0.1 * k))
+    smoother = stream.smoother
+    after = stream.process_moment(0.5, _moment(calibration, 0.0))  # a replay looping
+    assert stream.restarts == 1
+    assert stream.smoother is not smoother  # the smoothing starts over with the tracks
+    assert min(p.id for p in after) > max(p.id for p in before)  # new tracks, ids never reused
+    # the restarted smoother holds no state of the old tracks: the first value passes unchanged
+    raw = FusionStream(calibration).process_moment(0.5, _moment(calibration, 0.0))
+    for a, b in zip(sorted(after, key=lambda p: p.centre[0]), sorted(raw, key=lambda p: p.centre[0]), strict=True):
+        np.testing.assert_allclose(a.joints, b.joints, atol=1e-9)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
@@ -24,8 +24,8 @@ from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.grouping import MAX_CLOCK_OFFSET_S, Group, ImplausibleStampError, StampGrouper
 from orpose_ros.fusion.pipeline import FusionOptions
-from orpose_ros.fusion.stream import FusionStream, StreamOptions
-from orpose_ros.fusion.tracking import TrackerOptions, TrackingError, published_id
+from orpose_ros.fusion.stream import CameraMoment, FusionStream, StreamOptions
+from orpose_ros.fusion.tracking import TrackerOptions, published_id
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
 from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros.camera_input import CameraInputError, camera_from_camera_info
@@ -196,25 +196,11 @@ class FusionNode(Node):
         usable = {name: msg for name, msg in group.items.items() if name not in self.calibration.pending_names}
         for name in set(group.items) - set(usable):
             self._warnings.warn(name, "pending", f"{name}: no camera_info yet, its poses wait")
-        sizes = {name: (msg.image_width, msg.image_height) for name, msg in usable.items()}
-        self.stream.calibration = self.calibration.for_image_sizes(sizes)
-        self._match_keypoint_noise(max((msg.downsample_factor for msg in usable.values()), default=1))
-        detections = {name: [_detection(person, i) for i, person in enumerate(msg.persons)]
-                      for name, msg in usable.items()}
-        try:
-            people = self.stream.process(group.stamp_s, detections)
-        except TrackingError:  # stamps went backwards (a replay restarted): new tracks, ids still never reused
-            self.stream.tracker.reset()
-            people = self.stream.process(group.stamp_s, detections)
+        moment = {name: CameraMoment([_detection(person, i) for i, person in enumerate(msg.persons)],
+                                     msg.image_width, msg.image_height, msg.downsample_factor)
+                  for name, msg in usable.items()}
+        people = self.stream.process_moment(group.stamp_s, moment, self.calibration)
         return people, [name for name in self.calibration.names if name in usable]
-
-    def _match_keypoint_noise(self, factor: int) -> None:
-        """Keypoints of frames shrunk by a privacy factor are that many pixels coarse: widen the matching."""
-        options = self.stream.options
-        noise = float(max(factor, 1))
-        if options.fusion.association.keypoint_noise_px != noise:
-            association = replace(options.fusion.association, keypoint_noise_px=noise)
-            self.stream.options = replace(options, fusion=replace(options.fusion, association=association))
 
     def _publish_diagnostics(self) -> None:
         fusion = self._fusion_time.summary_ms()

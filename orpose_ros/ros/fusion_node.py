@@ -25,19 +25,18 @@ from orpose_ros.fusion.grouping import Group, StampGrouper
 from orpose_ros.fusion.pipeline import FusionOptions
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import FusionStream, StreamOptions
-from orpose_ros.fusion.tracking import TrackerOptions, TrackingError, published_id
+from orpose_ros.fusion.tracking import TrackerOptions, TrackingError
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
 from orpose_ros.ros.camera_input import CameraInputError, camera_from_camera_info
 from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
-from orpose_ros.ros.markers import UP_WORLD, SkeletonToDraw, skeleton_markers
 from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter, topics_problem
+from orpose_ros.ros.people_markers import people_markers
 from orpose_ros.ros.pose_messages import people_to_msg
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 from orpose_ros.ros.stamps import stamp_seconds
-from orpose_ros.skeleton import COCO_SKELETON
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 CAMERA_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
@@ -69,7 +68,8 @@ class FusionConfig:
     def stream_options(self) -> StreamOptions:
         smoothing = OneEuroOptions(self.smoothing_min_cutoff_hz, self.smoothing_beta) if self.smoothing else None
         return StreamOptions(FusionOptions(single_view=self.single_view),
-                             TrackerOptions(max_age_s=self.track_max_age_s), smoothing)
+                             TrackerOptions(max_age_s=self.track_max_age_s), smoothing,
+                             predicted=True)  # people unseen for up to track_max_age_s are published as predicted
 
 
 class FusionNode(Node):
@@ -157,8 +157,7 @@ class FusionNode(Node):
             missing = [name for name in self.calibration.names if name not in cameras]
             self._people_pub.publish(people_to_msg(people, header, cameras, missing))
             if self.config.publish_markers:
-                drawn = [SkeletonToDraw(published_id(p.id), p.joints, COCO_SKELETON) for p in people]
-                self._markers_pub.publish(skeleton_markers(header, "people", drawn, up=UP_WORLD))
+                self._markers_pub.publish(people_markers(header, people))  # predicted people faded
 
     def _fuse_group(self, group: Group) -> tuple[list, list[str]]:
         """The tracked people of one group, and the cameras that made it (those with intrinsics)."""

@@ -1,6 +1,7 @@
 """orpose_fusion_node publishes each person's tracking state, velocity, centre covariance and joint
 uncertainties; a walker every camera stops detecting is published as predicted (faded markers) until the
-track's max age, then dropped. A separate process, real DDS."""
+track's max age, then dropped; TF: the cameras on /tf_static, body_<id> on /tf with the people's stamps.
+A separate process, real DDS."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person, write_calibration_yaml
 from geometry_msgs.msg import Point
 from ros_tools.node_harness import NodePeer, header, wait_until
+from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
 
 from orpose_msgs.msg import Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
 from orpose_ros.ros import processes
 from orpose_ros.ros.people_markers import PREDICTED_ALPHA
+from orpose_ros.ros.tf_publishing import TF_STATIC_QOS
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 
@@ -58,17 +61,21 @@ def test_velocity_uncertainty_and_predicted_people(tmp_path: Path, ros_env: dict
         "calibration": calibration, "stamp_tolerance_s": 0.02, "max_wait_s": 0.5, "track_max_age_s": 1.0})
     process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray},
-                    listen={"/orpose/people": People3D, "/orpose/people_markers": MarkerArray})
+                    listen={"/orpose/people": People3D, "/orpose/people_markers": MarkerArray, "/tf": TFMessage})
     people, markers = peer.inbox.other["/orpose/people"], peer.inbox.other["/orpose/people_markers"]
+    tf, tf_static = peer.inbox.other["/tf"], []
+    peer.node.create_subscription(TFMessage, "/tf_static", tf_static.append, TF_STATIC_QOS)
     frames = [*range(15), 26]  # hidden from frame 10 on; frame 26 is 1.7 s after the last measurement
     try:
         assert peer.wait_for_subscriber(POSES, 60), log.read_text()
         assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
         assert peer.wait_for_publisher("/orpose/people_markers", 30), log.read_text()
+        assert peer.wait_for_publisher("/tf", 30), log.read_text()
         for n, k in enumerate(frames):
             for c in range(3):
                 peer.publish(POSES, _poses_msg(c, k))
             assert wait_until(lambda n=n: len(people) > n and len(markers) > n, 60), log.read_text()[-3000:]
+        assert wait_until(lambda: len(tf) >= 15 and tf_static, 30), log.read_text()[-3000:]
     finally:
         peer.close()
         assert processes.stop(process) == 0, log.read_text()
@@ -104,3 +111,16 @@ def test_velocity_uncertainty_and_predicted_people(tmp_path: Path, ros_env: dict
     opaque = [m for msg in markers for m in msg.markers
               if m.header.stamp == by_frame[5].header.stamp and m.action == Marker.ADD]
     assert opaque and all(m.color.a == 1.0 for m in opaque)
+    # TF: the static cameras, then one body frame per moment the person is published (measured or predicted)
+    (static,) = tf_static
+    assert [(t.header.frame_id, t.child_frame_id) for t in static.transforms] == [
+        ("room", f"cam{c}_optical") for c in (1, 2, 3)]
+    camera = ROOM.cameras[0].T_world_from_camera[:3, 3]
+    moved = static.transforms[0].transform.translation
+    np.testing.assert_allclose([moved.x, moved.y, moved.z], camera, atol=1e-9)
+    (person_id,) = {p.id for msg in people for p in msg.people}
+    assert [(t.header.stamp, t.header.frame_id, t.child_frame_id) for msg in tf for t in msg.transforms] == [
+        (by_frame[k].header.stamp, "room", f"body_{person_id}") for k in range(15)]
+    hips = _walker(5)[[11, 12]].mean(axis=0)
+    body = tf[5].transforms[0].transform
+    np.testing.assert_allclose([body.translation.x, body.translation.y, body.translation.z], hips, atol=0.05)

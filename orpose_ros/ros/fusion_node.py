@@ -37,6 +37,7 @@ from orpose_ros.ros.people_markers import people_markers
 from orpose_ros.ros.pose_messages import people_to_msg
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 from orpose_ros.ros.stamps import stamp_seconds
+from orpose_ros.ros.tf_publishing import make_tf_publisher
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 CAMERA_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
@@ -64,6 +65,9 @@ class FusionConfig:
     smoothing_beta: float = parameter(1.0, "One-Euro speed coefficient [Hz per m/s].", float_range=(0.0, 100.0))
     single_view: bool = parameter(True, "Also place people seen by one camera only (skeleton and floor).")
     publish_markers: bool = parameter(True, "Publish RViz markers on orpose/people_markers.", dynamic=True)
+    publish_tf: bool = parameter(True, "Publish TF: the cameras on /tf_static (world frame -> each camera's "
+                                 "frame_id) and each person's body_<id> frame (REP 155) on /tf; needs tf2_msgs.")
+    publish_joint_frames: bool = parameter(False, "With publish_tf, also a body_<id>_<joint> frame per placed joint.")
 
     def stream_options(self) -> StreamOptions:
         smoothing = OneEuroOptions(self.smoothing_min_cutoff_hz, self.smoothing_beta) if self.smoothing else None
@@ -92,6 +96,7 @@ class FusionNode(Node):
         self._people_pub = self.create_publisher(People3D, "orpose/people", RELIABLE)
         self._markers_pub = self.create_publisher(MarkerArray, "orpose/people_markers", RELIABLE)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE)
+        self._tf = make_tf_publisher(self, calibration, config.publish_joint_frames) if config.publish_tf else None
         for topic in config.pose_topics:
             self.create_subscription(PersonPoseArray, topic, self._on_poses, RELIABLE)
         for camera in calibration.cameras:
@@ -158,6 +163,8 @@ class FusionNode(Node):
             self._people_pub.publish(people_to_msg(people, header, cameras, missing))
             if self.config.publish_markers:
                 self._markers_pub.publish(people_markers(header, people))  # predicted people faded
+            if self._tf is not None:
+                self._tf.publish_people(header, people)
 
     def _fuse_group(self, group: Group) -> tuple[list, list[str]]:
         """The tracked people of one group, and the cameras that made it (those with intrinsics)."""

@@ -124,3 +124,26 @@ def test_velocity_uncertainty_and_predicted_people(tmp_path: Path, ros_env: dict
     hips = _walker(5)[[11, 12]].mean(axis=0)
     body = tf[5].transforms[0].transform
     np.testing.assert_allclose([body.translation.x, body.translation.y, body.translation.z], hips, atol=0.05)
+
+
+def test_without_tf2_msgs_the_node_says_so_once_and_runs_without_tf(tmp_path: Path, ros_env: dict) -> None:
+    env = {key: ":".join(p for p in value.split(":") if "/install-test" not in p) if key.endswith("PATH") else value
+           for key, value in ros_env.items()}  # as on a machine without ROS's tf2_msgs
+    calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
+    log = tmp_path / "fusion.log"
+    command = processes.node_command("orpose_ros.ros.fusion_node", {"calibration": calibration, "max_wait_s": 0.5})
+    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
+    people = peer.inbox.other["/orpose/people"]
+    try:
+        assert peer.wait_for_subscriber(POSES, 60), log.read_text()
+        assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
+        for c in range(3):
+            peer.publish(POSES, _poses_msg(c, 0))
+        assert wait_until(lambda: len(people) == 1, 60), log.read_text()[-3000:]
+    finally:
+        peer.close()
+        assert processes.stop(process) == 0, log.read_text()
+    errors = [line for line in log.read_text().splitlines() if "TF is not published" in line]
+    assert len(errors) == 1 and "tf2_msgs" in errors[0] and "ERROR" in errors[0]
+    assert len(people[0].people) == 1

@@ -6,12 +6,13 @@
 
 _orpose_repo=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
 case "${ORPOSE_ROS_DISTRO:-kilted}" in
-    jazzy) _orpose_venv=.venv-jazzy; _orpose_install=install-jazzy; _orpose_build=build-jazzy ;;
-    *) _orpose_venv=.venv; _orpose_install=install; _orpose_build=build ;;
+    jazzy) _orpose_venv=.venv-jazzy; _orpose_install=install-jazzy; _orpose_build=build-jazzy
+        _orpose_test_install=install-test-jazzy ;;
+    *) _orpose_venv=.venv; _orpose_install=install; _orpose_build=build; _orpose_test_install=install-test ;;
 esac
 if [ ! -x "$_orpose_repo/$_orpose_venv/bin/python" ]; then
     echo "orpose_ros: no ${ORPOSE_ROS_DISTRO:-kilted} environment yet; run scripts/setup.sh first" >&2
-    unset _orpose_venv _orpose_install _orpose_build
+    unset _orpose_venv _orpose_install _orpose_build _orpose_test_install
     return 1 2>/dev/null || exit 1
 fi
 
@@ -51,6 +52,9 @@ case ":${CMAKE_PREFIX_PATH:-}:" in *":$VIRTUAL_ENV:"*) ;; *)
 if [ -f "$_orpose_repo/$_orpose_install/local_setup.bash" ] && [ -n "${BASH_VERSION:-}" ]; then
     # colcon's scripts read unset variables (COLCON_TRACE...): relax `set -u` while they run.
     case $- in *u*) _orpose_nounset=1; set +u ;; *) _orpose_nounset= ;; esac
+    # The test-only interfaces (test/interfaces/README.md), then this package's install.
+    # shellcheck disable=SC1090
+    [ -f "$_orpose_repo/$_orpose_test_install/local_setup.bash" ] && . "$_orpose_repo/$_orpose_test_install/local_setup.bash"
     # shellcheck disable=SC1090
     . "$_orpose_repo/$_orpose_install/local_setup.bash"
     [ -n "$_orpose_nounset" ] && set -u
@@ -64,4 +68,5 @@ if [ -f "$_orpose_repo/$_orpose_install/local_setup.bash" ] && [ -n "${BASH_VERS
 fi
 # What this environment added to the search paths, for the next `. scripts/env.sh` to take away.
 export ORPOSE_ENV_PREFIXES="$VIRTUAL_ENV:$_orpose_repo/$_orpose_install:$_orpose_repo/$_orpose_build"
-unset _orpose_repo _orpose_venv _orpose_install _orpose_build
+ORPOSE_ENV_PREFIXES="$ORPOSE_ENV_PREFIXES:$_orpose_repo/$_orpose_test_install:$_orpose_repo/build-test${_orpose_test_install#install-test}"
+unset _orpose_repo _orpose_venv _orpose_install _orpose_build _orpose_test_install

@@ -52,12 +52,19 @@ cd "$repo"
 stamp="build$suffix/.orpose_venv"
 if [ -d "build$suffix" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$VIRTUAL_ENV" ]; then
     log "the environment changed since the last build: cleaning build$suffix/ and install$suffix/"
-    rm -rf "build$suffix" "install$suffix"
+    rm -rf "build$suffix" "install$suffix" "build-test$suffix" "install-test$suffix"
     . "$repo/scripts/env.sh"
 fi
 mkdir -p "build$suffix" && echo "$VIRTUAL_ENV" > "$stamp"
 colcon --log-base "log$suffix" build --symlink-install --base-paths . orpose_msgs \
     --build-base "build$suffix" --install-base "install$suffix" \
+    --event-handlers console_cohesion- summary+ status- \
+    --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VIRTUAL_ENV/bin/python"
+# Test-only interface packages (test/interfaces: tf2_msgs, which PyPI lacks) in their own install base, which
+# only env.sh puts on the paths: never part of the orpose_ros install.
+log "building the test-only interfaces (test/interfaces) into install-test$suffix/"
+colcon --log-base "log$suffix" build --base-paths test/interfaces \
+    --build-base "build-test$suffix" --install-base "install-test$suffix" \
     --event-handlers console_cohesion- summary+ status- \
     --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VIRTUAL_ENV/bin/python"
 # Make the fresh install visible to this shell's caller too (when sourced, env.sh re-reads it).

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from orpose_ros.arguments import CliError
 from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
 from orpose_ros.fusion.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
+from orpose_ros.fusion.mvor_uncertainty import mvor_uncertainty, uncertainty_table
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame
 from orpose_ros.geometry.body_model import upright_template_from_camera_pose
 from orpose_ros.geometry.calibration import FloorPlane
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--annotation-consistency",
         action="store_true",
         help="also triangulate MVOR's own 2D annotations and score them like the fusion (a floor for any method)",
+    )
+    parser.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="also check the stated joint uncertainty against the ground truth (fusion.mvor_uncertainty)",
     )
     parser.add_argument("--mvor-distortion", action="store_true", help="use MVOR's lens distortion (default: pinhole)")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU core")
@@ -292,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("MVOR's 2D annotations triangulated, against its 3D annotations (shoulders, elbows, wrists):")
         for views, scores in summary["annotation_consistency"].items():
             print(f"- {views}: {scores['mean_error_cm']} cm mean over {scores['joints']} joints")
+    if args.uncertainty:
+        summary["uncertainty_calibration"] = mvor_uncertainty(dataset, fused)
+        print(uncertainty_table(summary["uncertainty_calibration"]))
     if args.placement_study:
         templates: dict[str, np.ndarray | None] = {"anthropometric": None}
         if template is not None:

@@ -31,6 +31,7 @@ from orpose_ros.fusion.association import (
     pair_costs,
 )
 from orpose_ros.fusion.detections import PersonDetection, duplicate_mask, stack_keypoints
+from orpose_ros.fusion.motion import PersonMotion
 from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.geometry.placement import PlacementOptions, place_people
@@ -118,6 +119,10 @@ class FusedPerson:
         detection_indices: the contributing detections' ``index``, one per camera.
         placement: ``triangulated`` or ``single-view <method>`` (``skeleton``, ``floor``, ``skeleton+floor``).
         id: track id, -1 until tracked.
+        joint_views: (C, 17) bool, which of ``cameras`` each joint was placed from; None when unknown.
+        joint_covariance: (17, 3, 3) covariance of each joint in the world frame [m^2] (`fusion.uncertainty`),
+            NaN where not placed; None until estimated (`fusion.stream.FusionStream`).
+        motion: the tracker's estimate of the body centre (`fusion.motion.PersonMotion`); None until tracked.
     """
 
     joints: np.ndarray
@@ -129,6 +134,9 @@ class FusedPerson:
     detection_indices: tuple[int, ...]
     placement: str
     id: int = -1
+    joint_views: np.ndarray | None = None
+    joint_covariance: np.ndarray | None = None
+    motion: PersonMotion | None = None
 
     @property
     def centre(self) -> np.ndarray:
@@ -193,7 +201,8 @@ def _triangulate_groups(
     groups: list[list[tuple[int, int]]],
     options: FusionOptions,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per group: joints (17, 3) [m], confidence (17,), num_views (17,), reprojection error (17,) [px]."""
+    """Per group: joints (17, 3) [m], confidence (17,), num_views (17,), reprojection error (17,) [px], and
+    which of the group's views placed each joint (len(group), 17)."""
     V, G, J = len(cameras), len(groups), NUM_KEYPOINTS
     P = np.stack([c.projection_matrix for c in cameras])
     uv = np.full((V, G * J, 2), np.nan)
@@ -217,6 +226,7 @@ def _triangulate_groups(
         joints = result.points[cols].copy()
         confidence, views = result.confidence[cols].copy(), result.num_views[cols].copy()
         error = result.reprojection_error_px[cols].copy()
+        used = np.stack([result.used[v, cols] for v, _ in group])
         if options.fill_single_view_joints:
             for v, i in sorted(group, key=lambda m: -keypoints[m[0]][m[1]][:, 2].sum()):
                 kp = keypoints[v][i]
@@ -224,7 +234,8 @@ def _triangulate_groups(
                 filled = _fill_from_neighbours(cameras[v], joints, kp, fill)
                 newly = fill & np.all(np.isfinite(filled), axis=-1)
                 joints[newly], views[newly], confidence[newly] = filled[newly], 1, kp[newly, 2]
-        out.append((joints, confidence, views, error))
+                used[[u for u, _ in group].index(v)] |= newly
+        out.append((joints, confidence, views, error, used))
     return out
 
 
@@ -300,7 +311,7 @@ def fuse_frame(
     groups = [c for c in clusters if len(c) >= 2]
     singles = [c[0] for c in clusters if len(c) == 1]
     people: list[FusedPerson] = []
-    for group, (joints, confidence, views, error) in zip(
+    for group, (joints, confidence, views, error, used) in zip(
         groups, _triangulate_groups(cameras, keypoints, groups, options) if groups else [], strict=True
     ):
         if int((views >= 2).sum()) < options.min_triangulated_joints:
@@ -316,6 +327,7 @@ def fuse_frame(
                 tuple(names[v] for v, _ in group),
                 tuple(kept[v][i].index for v, i in group),
                 TRIANGULATED,
+                joint_views=used,
             )
         )
 
@@ -349,6 +361,7 @@ def fuse_frame(
                         (names[v],),
                         (kept[v][i].index,),
                         f"{SINGLE_VIEW} {placed.method[k]}",
+                        joint_views=found[None],
                     )
                 )
     up = calibration.floor.normal_world if calibration.floor is not None else np.array([0.0, 0.0, 1.0])

@@ -65,10 +65,13 @@ class Track:
 
     Attributes:
         id: track id (>= 0).
-        position, velocity: (D,) estimated position [m] and velocity [m/s] at ``last_seen_s``.
+        position, velocity: (D,) estimated position [m] and velocity [m/s] at the tracker's last update
+            (`Tracker.stamp_s`): filtered when measured then, predicted when not.
         last_seen_s: stamp of its last measurement [s].
         hits: number of measurements.
         confirmed: whether ``hits`` reached ``min_hits``.
+        position_covariance: (D, D) covariance of ``position`` [m^2].
+        velocity_covariance: (D, D) covariance of ``velocity`` [m^2/s^2].
     """
 
     id: int
@@ -77,6 +80,8 @@ class Track:
     last_seen_s: float
     hits: int
     confirmed: bool
+    position_covariance: np.ndarray
+    velocity_covariance: np.ndarray
 
 
 class Tracker:
@@ -95,15 +100,27 @@ class Tracker:
         self._stamp: float | None = None
         self._last_seen = np.zeros(0)
         self._hits = np.zeros(0, dtype=np.int64)
+        self._row_tracks = np.zeros(0, dtype=np.int64)
 
     @property
     def tracks(self) -> list[Track]:
-        """The live tracks."""
+        """The live tracks (tentative ones included: ``confirmed`` False)."""
         D = self._x.shape[1] // 2
         return [
-            Track(int(i), x[:D].copy(), x[D:].copy(), float(s), int(h), bool(h >= self.options.min_hits))
-            for i, x, s, h in zip(self._ids, self._x, self._last_seen, self._hits, strict=True)
+            Track(int(i), x[:D].copy(), x[D:].copy(), float(s), int(h), bool(h >= self.options.min_hits),
+                  P[:D, :D].copy(), P[D:, D:].copy())
+            for i, x, P, s, h in zip(self._ids, self._x, self._P, self._last_seen, self._hits, strict=True)
         ]
+
+    @property
+    def stamp_s(self) -> float | None:
+        """Stamp of the last update [s]; None before the first."""
+        return self._stamp
+
+    @property
+    def row_tracks(self) -> np.ndarray:
+        """(N,) track id of each row of the last update's positions, tentative tracks included; -1 for NaN rows."""
+        return self._row_tracks.copy()
 
     def _predict(self, dt: float) -> None:
         D = self._x.shape[1] // 2
@@ -161,6 +178,7 @@ class Tracker:
         self._hits[assigned_track[tracked]] += 1
         confirmed = self._hits[assigned_track[tracked]] >= self.options.min_hits
         ids[np.flatnonzero(tracked)[confirmed]] = self._ids[assigned_track[tracked][confirmed]]
+        self._row_tracks = np.where(tracked, self._ids[np.maximum(assigned_track, 0)] if len(self._ids) else -1, -1)
         # a tentative track that missed this frame ends
         self._keep((self._hits >= self.options.min_hits) | (self._last_seen == stamp_s))
         return ids

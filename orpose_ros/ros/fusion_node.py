@@ -25,7 +25,7 @@ from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.grouping import MAX_CLOCK_OFFSET_S, Group, ImplausibleStampError, StampGrouper
 from orpose_ros.fusion.pipeline import FusionOptions
 from orpose_ros.fusion.stream import CameraMoment, FusionStream, StreamOptions
-from orpose_ros.fusion.tracking import TrackerOptions, published_id
+from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
 from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros.camera_input import CameraInputError, camera_from_camera_info
@@ -33,12 +33,12 @@ from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
-from orpose_ros.ros.markers import UP_WORLD, SkeletonToDraw, skeleton_markers
 from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter, topics_problem
+from orpose_ros.ros.people_markers import people_markers
 from orpose_ros.ros.pose_messages import people_to_msg
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 from orpose_ros.ros.stamps import stamp_seconds
-from orpose_ros.skeleton import COCO_SKELETON
+from orpose_ros.ros.tf_publishing import make_tf_publisher
 
 #: A camera's clock offset is judged from at least this many results.
 MIN_OFFSETS_FOR_DRIFT = 5
@@ -69,10 +69,14 @@ class FusionConfig(groups.TrackingGroup):
     smoothing_beta: float = groups.smoothing_beta()
     single_view: bool = parameter(True, "Also place people seen by one camera only (skeleton and floor).")
     publish_markers: bool = parameter(True, "Publish RViz markers on orpose/people_markers.", dynamic=True)
+    publish_tf: bool = parameter(True, "Publish TF: the cameras on /tf_static (world frame -> each camera's "
+                                 "frame_id) and each person's body_<id> frame (REP 155) on /tf; needs tf2_msgs.")
+    publish_joint_frames: bool = parameter(False, "With publish_tf, also a body_<id>_<joint> frame per placed joint.")
 
     def stream_options(self) -> StreamOptions:
         return StreamOptions(FusionOptions(single_view=self.single_view),
-                             self.tracker_options(TrackerOptions.measurement_noise_m), self.smoothing_options())
+                             self.tracker_options(TrackerOptions.measurement_noise_m), self.smoothing_options(),
+                             predicted=True)  # people unseen for up to track_max_age_s are published as predicted
 
 
 class FusionNode(Node):
@@ -97,6 +101,7 @@ class FusionNode(Node):
         self._people_pub = self.create_publisher(People3D, "orpose/people", RELIABLE)
         self._markers_pub = self.create_publisher(MarkerArray, "orpose/people_markers", RELIABLE)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE)
+        self._tf = make_tf_publisher(self, calibration, config.publish_joint_frames) if config.publish_tf else None
         for topic in config.pose_topics:
             self.create_subscription(PersonPoseArray, topic, self._on_poses, RELIABLE)
         for camera in calibration.cameras:
@@ -188,8 +193,9 @@ class FusionNode(Node):
             missing = [name for name in self.calibration.names if name not in cameras]
             self._people_pub.publish(people_to_msg(people, header, cameras, missing))
             if self.config.publish_markers:
-                drawn = [SkeletonToDraw(published_id(p.id), p.joints, COCO_SKELETON) for p in people]
-                self._markers_pub.publish(skeleton_markers(header, "people", drawn, up=UP_WORLD))
+                self._markers_pub.publish(people_markers(header, people))  # predicted people faded
+            if self._tf is not None:
+                self._tf.publish_people(header, people)
 
     def _fuse_group(self, group: Group) -> tuple[list, list[str]]:
         """The tracked people of one group, and the cameras that made it (those with intrinsics)."""

@@ -31,11 +31,13 @@ UP_WORLD = np.array([0.0, 0.0, 1.0])
 
 @dataclass(frozen=True)
 class SkeletonToDraw:
-    """One person to draw: identity (0 = untracked), (J, 3) joints [m] with NaN where unknown, bones."""
+    """One person to draw: identity (0 = untracked), (J, 3) joints [m] with NaN where unknown, bones, and the
+    opacity of its colour (1 = opaque; lower: faded, e.g. a predicted person)."""
 
     id: int
     joints: np.ndarray
     bones: tuple[tuple[int, int], ...]
+    alpha: float = 1.0
 
 
 def skeleton_markers(header: Header, namespace: str, people: Sequence[SkeletonToDraw],
@@ -48,7 +50,7 @@ def skeleton_markers(header: Header, namespace: str, people: Sequence[SkeletonTo
         if not placed.any():
             continue
         r, g, b = track_colour(person.id)
-        colour = ColorRGBA(r=r, g=g, b=b, a=1.0)
+        colour = ColorRGBA(r=r, g=g, b=b, a=float(person.alpha))
         markers.append(_bones(header, namespace, 3 * i, joints, placed, person.bones, colour))
         markers.append(_joints(header, namespace, 3 * i + 1, joints[placed], colour))
         markers.append(_label(header, namespace, 3 * i + 2, joints[placed], person.id, up, colour))

@@ -14,12 +14,14 @@ from orpose_ros.ros.fusion_node import FusionConfig
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ParameterSet
 from orpose_ros.ros.privacy_filter_node import PrivacyFilterConfig
+from orpose_ros.ros.zone_config import ZoneMonitorConfig
 
 #: node name -> (its config dataclass, its shipped parameter file under config/).
 NODES: dict[str, tuple[type, str]] = {
     "orpose_node": (NodeConfig, "orpose.yaml"),
     "orpose_fusion_node": (FusionConfig, "orpose_fusion.yaml"),
     "orpose_privacy_filter": (PrivacyFilterConfig, "orpose_privacy_filter.yaml"),
+    "orpose_zone_monitor": (ZoneMonitorConfig, "orpose_zone_monitor.yaml"),
 }
 
 

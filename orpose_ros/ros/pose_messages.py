@@ -6,20 +6,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, Vector3
 from std_msgs.msg import Header
 
 from orpose_msgs.msg import Joint3D, Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
 from orpose_ros.camera_pipeline import FrameResult
 from orpose_ros.fusion.camera_people import CameraPerson
+from orpose_ros.fusion.motion import TrackingState
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
 from orpose_ros.fusion.tracking import published_id
+from orpose_ros.fusion.uncertainty import largest_sigma_m
 from orpose_ros.geometry.placement import PlacementMethod
 from orpose_ros.poses import DetectedPerson
 
 _PLACEMENTS = {"": PersonPose.PLACEMENT_NONE, PlacementMethod.SKELETON: PersonPose.PLACEMENT_SKELETON,
                PlacementMethod.FLOOR: PersonPose.PLACEMENT_FLOOR,
                PlacementMethod.SKELETON_FLOOR: PersonPose.PLACEMENT_FLOOR}
+
+
+_TRACKING = {TrackingState.NEW: Person3D.TRACKING_NEW, TrackingState.MEASURED: Person3D.TRACKING_MEASURED,
+             TrackingState.PREDICTED: Person3D.TRACKING_PREDICTED}
+_NAN9 = [float("nan")] * 9
 
 
 def _points(rows: np.ndarray) -> list[Point]:
@@ -76,8 +83,29 @@ def fused_person_to_msg(person: FusedPerson) -> Person3D:
         for point, c, v, e in zip(_points(person.joints), person.confidence, person.num_views,
                                   person.reprojection_error_px, strict=True)
     ]
+    if person.joint_covariance is not None:
+        for joint, covariance, sigma in zip(msg.joints, person.joint_covariance,
+                                            largest_sigma_m(person.joint_covariance), strict=True):
+            joint.covariance = covariance.ravel().tolist()
+            joint.uncertainty = float(sigma)
+    else:
+        for joint in msg.joints:
+            joint.covariance, joint.uncertainty = _NAN9, float("nan")
     msg.cameras = list(person.cameras)
     msg.detection_indices = [int(i) for i in person.detection_indices]
+    motion = person.motion
+    if motion is None:
+        msg.tracking_state, msg.time_since_measured = Person3D.TRACKING_UNKNOWN, float("nan")
+        msg.centre = _points(np.full((1, 3), np.nan))[0]
+        msg.velocity = Vector3(x=float("nan"), y=float("nan"), z=float("nan"))
+        msg.centre_covariance = msg.velocity_covariance = _NAN9
+        return msg
+    msg.tracking_state = _TRACKING[motion.state]
+    msg.time_since_measured = float(motion.since_measured_s)
+    msg.centre = _points(motion.centre[None])[0]
+    msg.velocity = Vector3(x=float(motion.velocity[0]), y=float(motion.velocity[1]), z=float(motion.velocity[2]))
+    msg.centre_covariance = np.asarray(motion.centre_covariance, dtype=float).ravel().tolist()
+    msg.velocity_covariance = np.asarray(motion.velocity_covariance, dtype=float).ravel().tolist()
     return msg
 
 

@@ -1,0 +1,149 @@
+"""orpose_fusion_node publishes each person's tracking state, velocity, centre covariance and joint
+uncertainties; a walker every camera stops detecting is published as predicted (faded markers) until the
+track's max age, then dropped; TF: the cameras on /tf_static, body_<id> on /tf with the people's stamps.
+A separate process, real DDS."""
+
+from __future__ import annotations
+
+import array
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fusion_data import ceiling_room, keypoints_of, standing_person, write_calibration_yaml
+from geometry_msgs.msg import Point
+from ros_tools.node_harness import NodePeer, header, wait_until
+from tf2_msgs.msg import TFMessage
+from visualization_msgs.msg import Marker, MarkerArray
+
+from orpose_msgs.msg import Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
+from orpose_ros.ros import processes
+from orpose_ros.ros.people_markers import PREDICTED_ALPHA
+from orpose_ros.ros.tf_publishing import TF_STATIC_QOS
+
+pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
+
+ROOM = ceiling_room(3)
+POSES = "/orpose/poses"
+SPEED = 0.8  # m/s along x
+EPOCH = 1_795_000_100
+SEEN = 10  # frames 0..9 (10 Hz) see the walker, the next ones do not
+
+
+def _walker(k: int) -> np.ndarray:
+    return standing_person((-1.0 + SPEED * 0.1 * k, 0.4), heading_rad=0.0)
+
+
+def _poses_msg(camera_index: int, k: int) -> PersonPoseArray:
+    camera = ROOM.cameras[camera_index]
+    msg = PersonPoseArray(header=header(EPOCH + k // 10, (k % 10) * 100_000_000, f"{camera.name}_optical"),
+                          source_topic=f"/{camera.name}/image_raw", image_width=camera.width,
+                          image_height=camera.height, downsample_factor=1)
+    if k < SEEN:
+        person = PersonPose(score=0.9)
+        person.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), score=float(s))
+                               for u, v, s in keypoints_of(camera, _walker(k))]
+        person.keypoints_3d = [Point(x=float("nan"), y=float("nan"), z=float("nan")) for _ in range(17)]
+        person.bbox = array.array("f", [0.0, 0.0, 1.0, 1.0])
+        msg.persons.append(person)
+    return msg
+
+
+def _centre(person: Person3D) -> np.ndarray:
+    return np.array([person.centre.x, person.centre.y, person.centre.z])
+
+
+def test_velocity_uncertainty_and_predicted_people(tmp_path: Path, ros_env: dict) -> None:
+    calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
+    log = tmp_path / "fusion.log"
+    command = processes.node_command("orpose_ros.ros.fusion_node", {
+        "calibration": calibration, "stamp_tolerance_s": 0.02, "max_wait_s": 0.5, "track_max_age_s": 1.0})
+    process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    peer = NodePeer(ros_env, {POSES: PersonPoseArray},
+                    listen={"/orpose/people": People3D, "/orpose/people_markers": MarkerArray, "/tf": TFMessage})
+    people, markers = peer.inbox.other["/orpose/people"], peer.inbox.other["/orpose/people_markers"]
+    tf, tf_static = peer.inbox.other["/tf"], []
+    peer.node.create_subscription(TFMessage, "/tf_static", tf_static.append, TF_STATIC_QOS)
+    frames = [*range(15), 26]  # hidden from frame 10 on; frame 26 is 1.7 s after the last measurement
+    try:
+        assert peer.wait_for_subscriber(POSES, 60), log.read_text()
+        assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
+        assert peer.wait_for_publisher("/orpose/people_markers", 30), log.read_text()
+        assert peer.wait_for_publisher("/tf", 30), log.read_text()
+        for n, k in enumerate(frames):
+            for c in range(3):
+                peer.publish(POSES, _poses_msg(c, k))
+            assert wait_until(lambda n=n: len(people) > n and len(markers) > n, 60), log.read_text()[-3000:]
+        assert wait_until(lambda: len(tf) >= 15 and tf_static, 30), log.read_text()[-3000:]
+    finally:
+        peer.close()
+        assert processes.stop(process) == 0, log.read_text()
+
+    by_frame = dict(zip(frames, people, strict=True))
+    ids = {p.id for msg in people for p in msg.people}
+    assert len(ids) == 1 and ids.pop() >= 1
+    assert by_frame[0].people[0].tracking_state == Person3D.TRACKING_NEW
+    for k in range(1, SEEN):
+        (person,) = by_frame[k].people
+        assert person.tracking_state == Person3D.TRACKING_MEASURED and person.time_since_measured == 0.0
+        assert list(person.cameras) == ["cam1", "cam2", "cam3"]
+        covariance = np.reshape(person.centre_covariance, (3, 3))
+        assert np.allclose(covariance, covariance.T) and np.all(np.linalg.eigvalsh(covariance) > 0)
+        for joint in person.joints:
+            joint_covariance = np.reshape(joint.covariance, (3, 3))
+            assert 0 < joint.uncertainty < 0.05
+            assert joint.uncertainty == pytest.approx(np.sqrt(np.linalg.eigvalsh(joint_covariance)[-1]), rel=1e-6)
+    walking = by_frame[SEEN - 1].people[0]
+    np.testing.assert_allclose([walking.velocity.x, walking.velocity.y, walking.velocity.z], [SPEED, 0, 0], atol=0.1)
+    for k in range(SEEN, 15):
+        (person,) = by_frame[k].people
+        assert person.tracking_state == Person3D.TRACKING_PREDICTED
+        assert person.time_since_measured == pytest.approx(0.1 * (k - SEEN + 1), abs=1e-6)
+        assert list(person.cameras) == [] and list(person.detection_indices) == []
+        truth = _walker(k)[[5, 6, 11, 12]].mean(axis=0)
+        np.testing.assert_allclose(_centre(person), truth, atol=0.05)
+    assert by_frame[26].people == []  # unseen for longer than track_max_age_s
+    predicted_stamp = by_frame[12].header.stamp
+    faded = [m for msg in markers for m in msg.markers
+             if m.header.stamp == predicted_stamp and m.action == Marker.ADD]
+    assert faded and all(m.color.a == pytest.approx(PREDICTED_ALPHA) for m in faded)
+    opaque = [m for msg in markers for m in msg.markers
+              if m.header.stamp == by_frame[5].header.stamp and m.action == Marker.ADD]
+    assert opaque and all(m.color.a == 1.0 for m in opaque)
+    # TF: the static cameras, then one body frame per moment the person is published (measured or predicted)
+    (static,) = tf_static
+    assert [(t.header.frame_id, t.child_frame_id) for t in static.transforms] == [
+        ("room", f"cam{c}_optical") for c in (1, 2, 3)]
+    camera = ROOM.cameras[0].T_world_from_camera[:3, 3]
+    moved = static.transforms[0].transform.translation
+    np.testing.assert_allclose([moved.x, moved.y, moved.z], camera, atol=1e-9)
+    (person_id,) = {p.id for msg in people for p in msg.people}
+    assert [(t.header.stamp, t.header.frame_id, t.child_frame_id) for msg in tf for t in msg.transforms] == [
+        (by_frame[k].header.stamp, "room", f"body_{person_id}") for k in range(15)]
+    hips = _walker(5)[[11, 12]].mean(axis=0)
+    body = tf[5].transforms[0].transform
+    np.testing.assert_allclose([body.translation.x, body.translation.y, body.translation.z], hips, atol=0.05)
+
+
+def test_without_tf2_msgs_the_node_says_so_once_and_runs_without_tf(tmp_path: Path, ros_env: dict) -> None:
+    env = {key: ":".join(p for p in value.split(":") if "/install-test" not in p) if key.endswith("PATH") else value
+           for key, value in ros_env.items()}  # as on a machine without ROS's tf2_msgs
+    calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
+    log = tmp_path / "fusion.log"
+    command = processes.node_command("orpose_ros.ros.fusion_node", {"calibration": calibration, "max_wait_s": 0.5})
+    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
+    people = peer.inbox.other["/orpose/people"]
+    try:
+        assert peer.wait_for_subscriber(POSES, 60), log.read_text()
+        assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
+        for c in range(3):
+            peer.publish(POSES, _poses_msg(c, 0))
+        assert wait_until(lambda: len(people) == 1, 60), log.read_text()[-3000:]
+    finally:
+        peer.close()
+        assert processes.stop(process) == 0, log.read_text()
+    errors = [line for line in log.read_text().splitlines() if "TF is not published" in line]
+    assert len(errors) == 1 and "tf2_msgs" in errors[0] and "ERROR" in errors[0]
+    assert len(people[0].people) == 1

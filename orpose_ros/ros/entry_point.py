@@ -1,8 +1,15 @@
 """The console entry point shared by the package's nodes: init, spin, one-line fatal errors, clean stop.
 
-Works the same on Humble, Jazzy and Kilted: Ctrl-C (KeyboardInterrupt) and SIGTERM
-(ExternalShutdownException) end the spin, the node's ``close()`` (when it has one) and
-``destroy_node()`` run, and the exit code is 0; a start-up error is one FATAL line and exit code 1.
+Works the same on Humble, Jazzy and Kilted: Ctrl-C and SIGTERM end the spin, the node's ``close()``
+(when it has one) and ``destroy_node()`` run, and the exit code is 0; a start-up error is one FATAL
+line and exit code 1.
+
+Ctrl-C in a terminal reaches a launched node at least twice: the terminal signals the whole process
+group, then ``ros2 launch`` forwards its own SIGINT, and users press it again. Only the first SIGINT
+may stop anything: `StopRequests` turns it into a stop (a KeyboardInterrupt while the node is being
+built, else rclpy's own handler, which shuts the context down and so ends the spin), and every later
+one is only counted, so that no KeyboardInterrupt can break the node's shutdown (where it used to
+end in ``terminate called without an active exception``, exit -6, or exit -2).
 """
 
 from __future__ import annotations
@@ -10,8 +17,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable
+from types import FrameType
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -24,6 +33,30 @@ def one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+class StopRequests:
+    """The Python-level SIGINT handler of a node process: the first SIGINT raises KeyboardInterrupt only
+    while the node is being built (``starting``); later ones, and all of them once it spins, are counted.
+
+    It is installed before ``rclpy.init``, so that rclpy's handler (installed by init) chains to it: while
+    spinning, rclpy's handler alone stops the node (it shuts the context down; the spin then raises
+    ExternalShutdownException). Once ROS is shut down, `run_node` ignores SIGINT for the rest of the
+    process (the interpreter's teardown).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.starting = True
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self)
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count == 1 and self.starting:
+            self.starting = False  # set before raising: a second SIGINT cannot raise again
+            raise KeyboardInterrupt
+
+
 def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseException], ...],
              args: list[str] | None = None, exit_at_once: bool = False) -> int:
     """Create the node with ``make_node`` and spin it; ``fatal`` errors raised while creating it are
@@ -34,8 +67,13 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
     CPU (measured: 2.5 s on this project's 2-core machine, more under load), which alone would
     overrun the 5 s that ``ros2 launch`` grants after SIGINT.
     """
+    stops = StopRequests()
+    stops.install()
     try:
         rclpy.init(args=args)
+    except KeyboardInterrupt:  # Ctrl-C before the node existed
+        rclpy.try_shutdown()
+        return 0
     except Exception as error:  # rclpy's RCLError, UnknownROSArgsError: malformed --ros-args
         what = "unknown ROS arguments" if type(error).__name__ == "UnknownROSArgsError" else "bad ROS arguments"
         print(f"[FATAL] [{name}]: {what}: {one_line(error)}", file=sys.stderr)
@@ -44,12 +82,17 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
     code = 0
     try:
         node = make_node()
+        stops.starting = False
         rclpy.spin(node)
     except fatal as error:
         rclpy.logging.get_logger(name).fatal(one_line(error))
         code = 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # a signal shut the context down while the node was being built: its next ROS call failed
     finally:
         if node is not None:
             close = getattr(node, "close", None)
@@ -57,6 +100,9 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
                 close()
             node.destroy_node()
         rclpy.try_shutdown()
+        # Python's finalisation resets a handler function to SIG_DFL (a late SIGINT would then kill the
+        # process, exit -2), but leaves SIG_IGN: nothing is left to stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if exit_at_once:
         logging.shutdown()
         sys.stdout.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,16 @@ def test_people_side_by_side_are_not_duplicates() -> None:
     b = a.copy()
     b[:, 0] += 40.0  # 40 px to the right: another person overlapping in the image
     assert not duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2).any()
+
+
+def test_a_detection_without_confident_keypoints_is_no_duplicate_and_raises_no_warning() -> None:
+    """The fusion node used to print numpy's "All-NaN slice encountered" for such detections."""
+    a = person(0, 0)
+    empty = a.copy()
+    empty[:, 2] = 0.0  # found, but no keypoint above the threshold
+    lone = a.copy()
+    lone[1:, 2] = 0.0  # one confident keypoint: a box of size 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mask = duplicate_mask(np.stack([a, empty, lone]), np.array([0.9, 0.8, 0.7]), 0.2)
+    np.testing.assert_array_equal(mask, [False, False, False])

@@ -82,9 +82,10 @@ def duplicate_mask(
         return duplicate
     confident = keypoints_2d[..., 2] >= max(min_joint_score, 1e-9)
     xy = np.where(confident[..., None], keypoints_2d[..., :2], np.nan)
-    with np.errstate(invalid="ignore"):
-        size = np.hypot(*(np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1)).T)  # (N,)
-    size = np.nan_to_num(size)
+    # keypoint-box diagonal, 0 without confident keypoints (np.nanmax would warn "All-NaN slice")
+    low = np.where(confident[..., None], keypoints_2d[..., :2], np.inf).min(axis=1)
+    high = np.where(confident[..., None], keypoints_2d[..., :2], -np.inf).max(axis=1)
+    size = np.where(confident.any(axis=1), np.hypot(*(high - low).T), 0.0)  # (N,)
     shared = confident[:, None] & confident[None]  # (N, N, 17)
     distance = np.where(shared, np.linalg.norm(xy[:, None] - xy[None], axis=-1), np.nan)
     median = nan_median(distance, 2)  # NaN with fewer than 2 shared keypoints

@@ -27,6 +27,7 @@ setup(
             "orpose_node = orpose_ros.ros.node:main",
             "orpose_privacy_filter = orpose_ros.ros.privacy_filter_node:main",
             "orpose_fusion_node = orpose_ros.ros.fusion_node:main",
+            "orpose_room_demo = orpose_ros.ros.room_demo:main",
             "orpose_demo = orpose_ros.ros.demo:main",
             "camera_replay = orpose_ros.ros.camera_replay:main",
             "orpose-infer = orpose_ros.cli.infer:main",

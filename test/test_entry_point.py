@@ -38,6 +38,10 @@ def _privacy_filter() -> list[str]:
     return node_command("orpose_ros.ros.privacy_filter_node", {"image_topics": ["/pf/image_raw"]})
 
 
+def _room_demo() -> list[str]:
+    return node_command("orpose_ros.ros.room_demo", {"calibration": CALIBRATION})
+
+
 def _interrupt(process: subprocess.Popen, delays_s: tuple[float, ...]) -> tuple[int, float, list[bool]]:
     """SIGINT now and after each delay [s]; (exit code, seconds from the first SIGINT, whether the process
     was still running when each later SIGINT was sent)."""
@@ -98,7 +102,8 @@ def test_pose_node_being_built_survives_two_sigints(tmp_path: Path, ros_env: dic
         _assert_clean(code, seconds, log)
 
 
-@pytest.mark.parametrize("make_command", [_fusion_node, _privacy_filter], ids=["fusion_node", "privacy_filter"])
+@pytest.mark.parametrize("make_command", [_fusion_node, _privacy_filter, _room_demo],
+                         ids=["fusion_node", "privacy_filter", "room_demo"])
 @pytest.mark.parametrize("delay_s", [0.0, 0.02, 0.1])
 def test_light_nodes_survive_a_second_sigint_at_any_delay(tmp_path: Path, ros_env: dict, make_command,
                                                           delay_s: float) -> None:

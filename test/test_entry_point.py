@@ -4,6 +4,7 @@ forwards them as ``ros2 launch`` does. Real processes, real DDS, real signals.""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import pytest
 from conftest import REPO
 from ros_tools.node_harness import NodePeer
 
+from orpose_ros.ros.entry_point import NODE_MODULES
 from orpose_ros.ros.processes import SIGINT_GRACE_S, ProcessGroup, node_command, wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(600)]
@@ -100,6 +102,24 @@ def test_pose_node_being_built_survives_two_sigints(tmp_path: Path, ros_env: dic
         log = group.log("node")
         assert "ready:" not in log, "the node must be stopped while it is being built"
         _assert_clean(code, seconds, log)
+
+
+def test_pose_node_still_importing_its_modules_survives_two_sigints(tmp_path: Path, ros_env: dict,
+                                                                   stats_path: Path) -> None:
+    """Importing torch and detectron2 takes a second or more here; a Ctrl-C then is a clean stop too."""
+    with ProcessGroup(ros_env, tmp_path) as group:
+        node = group.start("node", _pose_node(stats_path, ["/imports/image_raw"]))
+        time.sleep(0.4)  # the moment to interrupt (past the interpreter's own start), not a wait for work
+        code, seconds, _ = _interrupt(node, (0.05,))
+        _assert_clean(code, seconds, group.log("node"))
+
+
+def test_node_console_scripts_start_through_the_interrupt_safe_entry_point() -> None:
+    setup = (REPO / "setup.py").read_text()
+    for script, module in NODE_MODULES.items():
+        assert f'"{script} = orpose_ros.ros.entry_point:{script}"' in setup, script
+        assert callable(importlib.import_module(module).main)
+    assert node_command("orpose_ros.ros.node")[1:4] == ["-m", "orpose_ros.ros.entry_point", "orpose_ros.ros.node"]
 
 
 @pytest.mark.parametrize("make_command", [_fusion_node, _privacy_filter, _room_demo],

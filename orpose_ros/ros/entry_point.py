@@ -10,10 +10,15 @@ may stop anything: `StopRequests` turns it into a stop (a KeyboardInterrupt whil
 built, else rclpy's own handler, which shuts the context down and so ends the spin), and every later
 one is only counted, so that no KeyboardInterrupt can break the node's shutdown (where it used to
 end in ``terminate called without an active exception``, exit -6, or exit -2).
+
+The nodes' console scripts (and `processes.node_command`) start through `console_main`, which installs
+`StopRequests` before the node's module is imported: importing torch takes a second or more, and a
+Ctrl-C then used to end in a traceback and exit -2. This module imports rclpy only when a node runs.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -21,10 +26,18 @@ import signal
 import sys
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
+if TYPE_CHECKING:
+    from rclpy.node import Node
+
+#: The nodes' modules by console script name; each has ``main(args=None) -> int``.
+NODE_MODULES = {
+    "orpose_node": "orpose_ros.ros.node",
+    "orpose_fusion_node": "orpose_ros.ros.fusion_node",
+    "orpose_privacy_filter": "orpose_ros.ros.privacy_filter_node",
+    "orpose_room_demo": "orpose_ros.ros.room_demo",
+}
 
 
 def one_line(error: BaseException) -> str:
@@ -50,11 +63,53 @@ class StopRequests:
     def install(self) -> None:
         signal.signal(signal.SIGINT, self)
 
+    @classmethod
+    def installed(cls) -> StopRequests:
+        """The StopRequests handling SIGINT (installing one when none does yet)."""
+        current = signal.getsignal(signal.SIGINT)
+        if isinstance(current, cls):
+            return current
+        stops = cls()
+        stops.install()
+        return stops
+
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         if self.count == 1 and self.starting:
             self.starting = False  # set before raising: a second SIGINT cannot raise again
             raise KeyboardInterrupt
+
+
+def console_main(module: str) -> int:
+    """Run node module ``module``'s ``main()``, with SIGINT a clean stop (exit 0) from this moment on, its
+    imports included."""
+    StopRequests.installed()
+    try:
+        main = importlib.import_module(module).main
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopped before the node existed; teardown left
+        return 0
+    return main()
+
+
+def orpose_node() -> int:
+    """Console script orpose_node."""
+    return console_main(NODE_MODULES["orpose_node"])
+
+
+def orpose_fusion_node() -> int:
+    """Console script orpose_fusion_node."""
+    return console_main(NODE_MODULES["orpose_fusion_node"])
+
+
+def orpose_privacy_filter() -> int:
+    """Console script orpose_privacy_filter."""
+    return console_main(NODE_MODULES["orpose_privacy_filter"])
+
+
+def orpose_room_demo() -> int:
+    """Console script orpose_room_demo."""
+    return console_main(NODE_MODULES["orpose_room_demo"])
 
 
 def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseException], ...],
@@ -67,8 +122,10 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
     CPU (measured: 2.5 s on this project's 2-core machine, more under load), which alone would
     overrun the 5 s that ``ros2 launch`` grants after SIGINT.
     """
-    stops = StopRequests()
-    stops.install()
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    stops = StopRequests.installed()
     try:
         rclpy.init(args=args)
     except KeyboardInterrupt:  # Ctrl-C before the node existed
@@ -109,3 +166,7 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+if __name__ == "__main__":  # python -m orpose_ros.ros.entry_point MODULE [--ros-args ...]
+    sys.exit(console_main(sys.argv.pop(1)))

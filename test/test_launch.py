@@ -150,8 +150,12 @@ def test_a_calibration_gives_the_node_its_cameras_topics(tmp_path: Path) -> None
 def test_a_failed_node_fails_the_launch() -> None:
     check_exit("orpose_node-1", 0)
     check_exit("orpose_node-1", None)
+    check_exit("orpose_node-1", -2)  # ended by the user's Ctrl-C before Python could handle it
     with pytest.raises(LaunchedNodeError, match="orpose_node-1 exited with code 1"):
         check_exit("orpose_node-1", 1)
+    for code in (-6, -15, -9, 2):  # an abort, SIGTERM (launch's escalation), SIGKILL, an error
+        with pytest.raises(LaunchedNodeError, match=f"exited with code {code}"):
+            check_exit("orpose_node-1", code)
     source = LAUNCH.read_text()
     assert "OnProcessExit" in source and "check_exit" in source
 

@@ -25,7 +25,7 @@ from launch_ros.actions import Node
 from orpose_ros.ros.launch_support import check_exit, launch_arguments, plan_launch
 
 SHARE = Path(get_package_share_directory("orpose_ros"))
-ARGUMENTS = launch_arguments(SHARE)
+ARGUMENTS = launch_arguments()
 
 
 def _failing_the_launch(node: Node) -> RegisterEventHandler:

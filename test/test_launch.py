@@ -41,9 +41,9 @@ REQUIRED_ARGUMENTS = {"random_weights_seed", "device", "weights", "stats", "down
 
 def test_launch_file_declares_every_argument_with_help_from_the_parameter_declarations() -> None:
     source = LAUNCH.read_text()
-    assert "ARGUMENTS = launch_arguments(SHARE)" in source
+    assert "ARGUMENTS = launch_arguments()" in source
     assert "DeclareLaunchArgument(a.name, default_value=a.default, description=a.description)" in source
-    arguments = {a.name: a for a in launch_arguments(SHARE)}
+    arguments = {a.name: a for a in launch_arguments()}
     assert set(arguments) == REQUIRED_ARGUMENTS
     node = ParameterSet(NodeConfig)
     for name in NODE_ARGUMENTS:
@@ -75,7 +75,7 @@ def test_every_override_argument_is_a_node_parameter() -> None:
 
 
 def _plan(**arguments: str):
-    return plan_launch({a.name: arguments.pop(a.name, a.default) for a in launch_arguments(SHARE)}, SHARE)
+    return plan_launch({a.name: arguments.pop(a.name, a.default) for a in launch_arguments()}, SHARE)
 
 
 def test_what_the_node_suggests_can_be_launched() -> None:

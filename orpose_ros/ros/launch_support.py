@@ -45,9 +45,9 @@ class LaunchArgument:
     default: str = ""
 
 
-def launch_arguments(share: Path) -> list[LaunchArgument]:
+def launch_arguments() -> list[LaunchArgument]:
     """Every argument of orpose.launch.py; the help of those that set a node parameter is that
-    parameter's declared description (``share``: the package's share directory)."""
+    parameter's declared description."""
     node = ParameterSet(NodeConfig)
     overrides = [LaunchArgument(name, f"{node.spec(name).description} Not given: the params file's value.")
                  for name in NODE_ARGUMENTS]

@@ -168,7 +168,10 @@ def draw_top_down(
         c, t = view.to_pixels(centre), view.to_pixels(tip)
         cv2.arrowedLine(canvas, _point(c), _point(t), INK, 2, cv2.LINE_AA, tipLength=0.25)
         cv2.circle(canvas, _point(c), 6, INK, cv2.FILLED, cv2.LINE_AA)
-        cv2.putText(canvas, camera.name, _point(c + np.array([8.0, -8.0])), _FONT, 0.45, INK, 1, cv2.LINE_AA)
+        (text_width, _), _ = cv2.getTextSize(camera.name, _FONT, 0.45, 1)
+        left = c[0] + 8.0 + text_width > view.width  # keep the name inside the picture
+        at = c + np.array([-8.0 - text_width if left else 8.0, -8.0])
+        cv2.putText(canvas, camera.name, _point(at), _FONT, 0.45, INK, 1, cv2.LINE_AA)
     for joints in ground_truth:
         _draw_skeleton(canvas, view.to_pixels(joints), ground_truth_edges, GROUND_TRUTH, 1)
     for person in people:

@@ -38,13 +38,15 @@ def _node(executable: str, parameters: list, namespace: LaunchConfiguration) -> 
                 parameters=parameters, output="screen", emulate_tty=True)
 
 
-def _rviz() -> list:
-    """RViz with config/orpose.rviz; a warning instead when rviz2 is not installed (the nodes run on)."""
+def _rviz(fixed_frame: str) -> list:
+    """RViz with config/orpose.rviz (and ``fixed_frame`` when given); a warning instead when rviz2 is not
+    installed (the nodes run on)."""
     try:
         get_package_prefix("rviz2")
     except PackageNotFoundError:
         return [LogInfo(msg="rviz:=true but rviz2 is not installed: starting without RViz")]
-    return [Node(package="rviz2", executable="rviz2", arguments=["-d", str(SHARE / "config" / "orpose.rviz")],
+    frame = ["-f", fixed_frame] if fixed_frame else []
+    return [Node(package="rviz2", executable="rviz2", arguments=["-d", str(SHARE / "config" / "orpose.rviz"), *frame],
                  output="screen")]
 
 
@@ -59,7 +61,8 @@ def _actions(context) -> list:
         nodes.append(_node("orpose_room_demo", [plan.room_demo], namespace))
     if plan.fusion_node is not None:
         nodes.append(_node("orpose_fusion_node", [plan.fusion_node], namespace))
-    return [*nodes, *(_failing_the_launch(node) for node in nodes), *(_rviz() if plan.rviz else [])]
+    rviz = _rviz(plan.rviz_fixed_frame) if plan.rviz else []
+    return [*nodes, *(_failing_the_launch(node) for node in nodes), *rviz]
 
 
 def generate_launch_description() -> LaunchDescription:

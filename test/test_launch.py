@@ -90,6 +90,8 @@ def test_what_the_node_suggests_can_be_launched() -> None:
 def test_fusion_starts_on_the_calibration_and_refuses_to_start_without_one() -> None:
     plan = _plan(calibration=EXAMPLE, fusion="true", rviz="True")
     assert plan.fusion_node == {"calibration": EXAMPLE} and plan.rviz
+    assert plan.rviz_fixed_frame == "or_room"  # the fused people show in RViz at once
+    assert _plan(calibration=EXAMPLE, rviz="true").rviz_fixed_frame == ""  # the config's, for camera frames
     assert plan.pose_node["image_topics"] == ["/ceiling_left/image_raw", "/ceiling_right/image_raw",
                                               "/ceiling_back/image_raw"]
     assert _plan(calibration=EXAMPLE).fusion_node is None and _plan(calibration=EXAMPLE, fusion="0").fusion_node is None
@@ -109,7 +111,7 @@ def test_a_missing_file_stops_the_launch_with_one_line(tmp_path: Path, name: str
 def test_the_room_demo_replaces_the_pose_node_and_fuses_by_default(tmp_path: Path) -> None:
     plan = _plan(demo="room")
     assert plan.pose_node is None and plan.room_demo == {"calibration": EXAMPLE}
-    assert plan.fusion_node == {"calibration": EXAMPLE}
+    assert plan.fusion_node == {"calibration": EXAMPLE} and plan.rviz_fixed_frame == "or_room"
     assert _plan(demo="room", fusion="false").fusion_node is None
     from fusion_data import ceiling_room, write_calibration_yaml
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from orpose_ros.geometry.calibration import CalibrationError
+from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ParameterSet
@@ -77,6 +77,8 @@ class LaunchPlan:
         room_demo: the room demo's parameters; None: no demo.
         rviz: start RViz.
         params_file: orpose_node's parameters file ('' without orpose_node).
+        rviz_fixed_frame: RViz's fixed frame: the calibration's world frame when the fusion node runs, so
+            that the fused people show at once; '' = config/orpose.rviz's.
     """
 
     pose_node: dict[str, object] | None = None
@@ -84,6 +86,7 @@ class LaunchPlan:
     room_demo: dict[str, object] | None = None
     rviz: bool = False
     params_file: str = ""
+    rviz_fixed_frame: str = ""
 
 
 def _flag(arguments: Mapping[str, str], name: str, default: bool) -> bool:
@@ -120,7 +123,7 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
         calibration = given.get("calibration", str(share / "config" / "cameras.example.yaml"))
         calibration_overrides(calibration, {})  # raises unless it is readable and names image topics
         return LaunchPlan(None, {"calibration": calibration} if fusion else None, {"calibration": calibration},
-                          rviz)
+                          rviz, rviz_fixed_frame=_read_calibration(calibration).world_frame if fusion else "")
     calibration = given.get("calibration", "")
     if fusion and not calibration:
         raise LaunchError("fusion:=true needs calibration:=FILE (the room's cameras; config/cameras.example.yaml "
@@ -129,7 +132,8 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
     if calibration:
         overrides.update(calibration_overrides(calibration, overrides))
     return LaunchPlan(overrides, {"calibration": calibration} if fusion else None, None, rviz,
-                      given.get("params_file", str(share / "config" / "orpose.yaml")))
+                      given.get("params_file", str(share / "config" / "orpose.yaml")),
+                      _read_calibration(calibration).world_frame if fusion else "")
 
 
 def parameter_overrides(arguments: Mapping[str, str]) -> dict[str, object]:
@@ -167,6 +171,13 @@ def check_exit(process_name: str, returncode: int | None) -> None:
         raise LaunchedNodeError(f"{process_name} exited with code {returncode} (its error is logged above)")
 
 
+def _read_calibration(path: str) -> RoomCalibration:
+    try:
+        return load_calibration(Path(path).expanduser())
+    except (CalibrationError, OSError, ValueError) as error:
+        raise LaunchError(f"calibration:={path}: {' '.join(str(error).split())}") from None
+
+
 def calibration_overrides(path: str, given: Mapping[str, object]) -> dict[str, object]:
     """orpose_node's parameters for a room calibration file: the file itself, and its cameras' image and
     camera_info topics unless ``given`` (the overrides already given) names image topics.
@@ -174,10 +185,7 @@ def calibration_overrides(path: str, given: Mapping[str, object]) -> dict[str, o
     Raises:
         LaunchError: the calibration cannot be read (its message names the file and the field).
     """
-    try:
-        calibration = load_calibration(Path(path).expanduser())
-    except (CalibrationError, OSError, ValueError) as error:
-        raise LaunchError(f"calibration:={path}: {' '.join(str(error).split())}") from None
+    calibration = _read_calibration(path)
     overrides: dict[str, object] = {"calibration": path}
     if "image_topics" not in given:
         cameras = [c for c in calibration.cameras if c.image_topic]

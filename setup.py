@@ -24,10 +24,11 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "orpose_node = orpose_ros.ros.node:main",
-            "orpose_privacy_filter = orpose_ros.ros.privacy_filter_node:main",
-            "orpose_fusion_node = orpose_ros.ros.fusion_node:main",
-            "orpose_zone_monitor = orpose_ros.ros.zone_monitor_node:main",
+            "orpose_node = orpose_ros.ros.entry_point:orpose_node",
+            "orpose_privacy_filter = orpose_ros.ros.entry_point:orpose_privacy_filter",
+            "orpose_fusion_node = orpose_ros.ros.entry_point:orpose_fusion_node",
+            "orpose_room_demo = orpose_ros.ros.entry_point:orpose_room_demo",
+            "orpose_zone_monitor = orpose_ros.ros.entry_point:orpose_zone_monitor",
             "orpose_demo = orpose_ros.ros.demo:main",
             "camera_replay = orpose_ros.ros.camera_replay:main",
             "orpose-infer = orpose_ros.cli.infer:main",

@@ -1,42 +1,31 @@
-"""ros2 launch orpose_ros orpose.launch.py [image_topics:=...] [weights:=...] [calibration:=... fusion:=true]
+"""ros2 launch orpose_ros orpose.launch.py [image_topics:=...] [weights:=... | random_weights_seed:=0]
+                                          [calibration:=... fusion:=true] [demo:=room] [rviz:=true]
 
-Starts orpose_node with config/orpose.yaml (or params_file:=...). Launch arguments left empty keep
-the params file's value; given ones override it. With calibration:=FILE the node places people with
-the room's calibration, and its cameras' topics come from the file unless image_topics:= is given;
-fusion:=true also starts orpose_fusion_node on the same file. Optionally starts RViz.
-When a node exits with an error, the launch stops and exits non-zero.
+Starts orpose_node with config/orpose.yaml (or params_file:=...); launch arguments that are given
+override its parameters. With calibration:=FILE the node places people with the room's calibration
+and its cameras' topics come from the file unless image_topics:= is given; fusion:=true also starts
+orpose_fusion_node on it. demo:=room starts no model: synthetic people in the calibration's room
+(default: the example) are published as poses, fused by orpose_fusion_node. Optionally RViz.
+``ros2 launch orpose_ros orpose.launch.py --show-args`` lists every argument with its help.
+
+All decisions are made in orpose_ros.ros.launch_support (tested without `launch`): arguments that
+cannot start what they ask for stop the launch with one line and a non-zero exit, and so does a node
+that exits with an error.
 """
 
 from pathlib import Path
 
 from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import (
-    DeclareLaunchArgument,
-    LogInfo,
-    OpaqueFunction,
-    RegisterEventHandler,
-    SetEnvironmentVariable,
-)
-from launch.conditions import IfCondition
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction, RegisterEventHandler, SetEnvironmentVariable
 from launch.event_handlers import OnProcessExit
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration
 from launch_ros.actions import Node
 
-from orpose_ros.ros.launch_support import calibration_overrides, check_exit, parameter_overrides
+from orpose_ros.ros.launch_support import check_exit, launch_arguments, plan_launch
 
 SHARE = Path(get_package_share_directory("orpose_ros"))
-
-# Arguments that override the params file when given (parameter name = argument name).
-OVERRIDES = {
-    "image_topics": "Camera image topics, e.g. \"['/cam1/image_raw', '/cam2/image_raw']\" or /a,/b",
-    "camera_info_topics": "CameraInfo topics, one per image topic",
-    "weights": "ORPose checkpoint (.pth)",
-    "stats": "h36stats.json (default: beside the weights, then the models folder)",
-    "downsample_factor": "Privacy downsampling factor (1 = off; 0 = from the weights name)",
-    "restore_size": "Frames arrive shrunk: restore them to WxH, or 'camera_info'",
-    "device": "auto, cpu, cuda or cuda:N",
-}
+ARGUMENTS = launch_arguments()
 
 
 def _failing_the_launch(node: Node) -> RegisterEventHandler:
@@ -44,46 +33,42 @@ def _failing_the_launch(node: Node) -> RegisterEventHandler:
         event.action.name, event.returncode)))
 
 
-def _nodes(context) -> list:
-    """orpose_node with the params file and the given overrides; the fusion node when asked for."""
-    overrides = parameter_overrides({name: LaunchConfiguration(name).perform(context) for name in OVERRIDES})
-    calibration = LaunchConfiguration("calibration").perform(context).strip()
-    if calibration:
-        overrides.update(calibration_overrides(calibration, overrides))
-    namespace = LaunchConfiguration("namespace")
-    nodes = [Node(package="orpose_ros", executable="orpose_node", name="orpose_node", namespace=namespace,
-                  parameters=[LaunchConfiguration("params_file"), overrides], output="screen", emulate_tty=True)]
-    if LaunchConfiguration("fusion").perform(context).lower() in ("true", "1", "yes"):
-        if not calibration:
-            return [LogInfo(msg="fusion:=true needs calibration:=FILE")]
-        nodes.append(Node(package="orpose_ros", executable="orpose_fusion_node", name="orpose_fusion_node",
-                          namespace=namespace, parameters=[{"calibration": calibration}], output="screen",
-                          emulate_tty=True))
-    return [*nodes, *(_failing_the_launch(node) for node in nodes)]
+def _node(executable: str, parameters: list, namespace: LaunchConfiguration) -> Node:
+    return Node(package="orpose_ros", executable=executable, name=executable, namespace=namespace,
+                parameters=parameters, output="screen", emulate_tty=True)
 
 
-def _rviz_if_installed(context) -> list:
-    """RViz with config/orpose.rviz; a warning instead when rviz2 is not installed (the nodes run on)."""
+def _rviz(fixed_frame: str) -> list:
+    """RViz with config/orpose.rviz (and ``fixed_frame`` when given); a warning instead when rviz2 is not
+    installed (the nodes run on)."""
     try:
         get_package_prefix("rviz2")
     except PackageNotFoundError:
         return [LogInfo(msg="rviz:=true but rviz2 is not installed: starting without RViz")]
-    return [Node(package="rviz2", executable="rviz2", arguments=["-d", str(SHARE / "config" / "orpose.rviz")],
+    frame = ["-f", fixed_frame] if fixed_frame else []
+    return [Node(package="rviz2", executable="rviz2", arguments=["-d", str(SHARE / "config" / "orpose.rviz"), *frame],
                  output="screen")]
+
+
+def _actions(context) -> list:
+    """The nodes that plan_launch asks for, each failing the launch when it exits with an error."""
+    plan = plan_launch({a.name: LaunchConfiguration(a.name).perform(context) for a in ARGUMENTS}, SHARE)
+    namespace = LaunchConfiguration("namespace")
+    nodes = []
+    if plan.pose_node is not None:
+        nodes.append(_node("orpose_node", [plan.params_file, plan.pose_node], namespace))
+    if plan.room_demo is not None:
+        nodes.append(_node("orpose_room_demo", [plan.room_demo], namespace))
+    if plan.fusion_node is not None:
+        nodes.append(_node("orpose_fusion_node", [plan.fusion_node], namespace))
+    rviz = _rviz(plan.rviz_fixed_frame) if plan.rviz else []
+    return [*nodes, *(_failing_the_launch(node) for node in nodes), *rviz]
 
 
 def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [
-            DeclareLaunchArgument("params_file", default_value=str(SHARE / "config" / "orpose.yaml"),
-                                  description="Parameters of orpose_node"),
-            DeclareLaunchArgument("namespace", default_value="", description="Namespace of the nodes"),
-            DeclareLaunchArgument("calibration", default_value="",
-                                  description="Room calibration file (config/cameras.example.yaml)"),
-            DeclareLaunchArgument("fusion", default_value="false",
-                                  description="Also start orpose_fusion_node (needs calibration)"),
-            DeclareLaunchArgument("rviz", default_value="false", description="Start RViz with config/orpose.rviz"),
-            *(DeclareLaunchArgument(name, default_value="", description=text) for name, text in OVERRIDES.items()),
+            *(DeclareLaunchArgument(a.name, default_value=a.default, description=a.description) for a in ARGUMENTS),
             # Large images need a bigger shared-memory segment than Fast DDS's default; keep the
             # user's own profile when one is set.
             SetEnvironmentVariable(
@@ -91,7 +76,6 @@ def generate_launch_description() -> LaunchDescription:
                 EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE",
                                     default_value=str(SHARE / "config" / "fastdds_shm.xml")),
             ),
-            OpaqueFunction(function=_nodes),
-            OpaqueFunction(function=_rviz_if_installed, condition=IfCondition(LaunchConfiguration("rviz"))),
+            OpaqueFunction(function=_actions),
         ]
     )

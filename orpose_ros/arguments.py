@@ -47,3 +47,13 @@ def positive_float(text: str) -> float:
 
 class CliError(Exception):
     """A mistake in the arguments or inputs of a command-line tool: one line, exit status 2."""
+
+
+def floor_argument(text: str) -> str | float:
+    """``auto``, ``none`` or a floor height [m] along the room frame's z axis."""
+    if text in ("auto", "none"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or a height in metres, got {text!r}") from None

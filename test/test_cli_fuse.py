@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import yaml
 from conftest import REPO
-from fusion_data import ceiling_room, keypoints_of, standing_person
+from fusion_data import ceiling_room, keypoints_of, mvor_file, standing_person
 
 from orpose_ros.cli.fuse import main
+from orpose_ros.fusion.room_view import id_colour
 from orpose_ros.geometry.body_model import standing_template_h36m
 from orpose_ros.geometry.transforms import translation_quaternion_from_rigid
 
@@ -111,6 +112,43 @@ def test_video_rendering(inputs: tuple[Path, list[Path]], tmp_path: Path) -> Non
                  "--render", str(video)]) == 0  # fmt: skip
     capture = cv2.VideoCapture(str(video))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
+
+
+def test_mvor_detection_file_is_read_directly_with_a_self_calibrated_floor(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "mvor.json"
+    args = ["--calibration", str(mvor_file("camma_mvor_2018_day1.json")), "--mvor-detections",
+            str(mvor_file("openpose_kps_day1.json")), "--json", str(out)]
+    assert main([*args, "--floor", "auto"]) == 0
+    fused = json.loads(out.read_text())
+    assert fused["cameras"] == ["cam1", "cam2", "cam3"] and len(fused["frames"]) == 57
+    people = sum(len(f["persons"]) for f in fused["frames"])
+    assert 120 <= people <= 160  # 97 annotated in 3D, plus people MVOR annotates only in 2D
+    floor = float(re.search(r"floor (-?\d+\.\d+) m", capsys.readouterr().out).group(1))
+    assert -1.3 < floor < -0.8  # MVOR's room frame has its origin about a metre above the floor
+    assert main([*args, "--floor", "none"]) == 0 and "floor none" in capsys.readouterr().out
+    assert main([*args, "--floor", "-1.0"]) == 0 and "floor -1.000 m" in capsys.readouterr().out
+    assert main([*args, str(out)]) == 2 and "either RESULTS files or --mvor-detections" in capsys.readouterr().err
+
+
+def test_render_frames_the_whole_run(tmp_path: Path) -> None:
+    """A person who walks out of where frame 0's people stood stays in the picture (and is drawn)."""
+    calibration = tmp_path / "room.yaml"
+    write_calibration(calibration)
+    results = write_results(tmp_path)
+    for path in results:  # the walker of the last frame jumps 6 m away, beyond every camera
+        content = json.loads(path.read_text())
+        camera = ceiling_room(3).camera(path.stem)
+        content["frames"][-1]["persons"][0]["keypoints_2d"] = keypoints_of(camera, standing_person((6.0, 0.0))).tolist()
+        path.write_text(json.dumps(content))
+    out, render = tmp_path / "fused.json", tmp_path / "render"
+    assert main(["--calibration", str(calibration), *map(str, results), "--json", str(out), "--render",
+                 str(render), "--floor", "0"]) == 0  # fmt: skip
+    last = json.loads(out.read_text())["frames"][-1]["persons"]
+    far = next(p for p in last if p["keypoints_3d"][11] and p["keypoints_3d"][11][0] > 5.0)
+    picture = cv2.imread(str(sorted(render.glob("*.png"))[-1]))
+    colour = np.array(id_colour(far["id"]))
+    right = picture[:, int(0.8 * picture.shape[1]) :].reshape(-1, 3)
+    assert (np.abs(right.astype(int) - colour).max(axis=1) <= 40).sum() > 20  # its skeleton, on the right
 
 
 BAD_INPUTS = [

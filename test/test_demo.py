@@ -36,3 +36,23 @@ def test_demo_without_weights_refuses_to_guess(ros_env: dict, tmp_path: Path) ->
     assert result.returncode == 2
     assert str(tmp_path / "no_models" / "orpose_fixed_12x_model_final.pth") in result.stderr
     assert "--random-weights" in result.stderr and "orpose-download-models" in result.stderr
+
+
+@pytest.mark.timeout(300)
+def test_room_demo_shows_fused_people_without_weights(ros_env: dict) -> None:
+    command = [sys.executable, "-m", "orpose_ros.ros.demo", "--room", "--count", "20", "--duration", "200"]
+    result = subprocess.run(command, env=ros_env, capture_output=True, text=True, timeout=260, cwd=REPO)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    counts = [int(n) for n in re.findall(r"^\[or_room\] (\d+) person\(s\)", result.stdout, re.M)]
+    assert len(counts) == 20, output[-3000:]  # --count 20: then it stops
+    assert max(counts) == 3 and sum(n >= 2 for n in counts) >= 15, counts  # three people, rarely all hidden
+    assert re.search(r"#[1-9]\d* at \(\d\.\d\d, \d\.\d\d\) m, [1-3] camera\(s\)", result.stdout), result.stdout
+    assert "WARN" not in output and "Warning" not in output and "Traceback" not in output, output[-3000:]
+
+
+def test_room_demo_refuses_model_options(ros_env: dict) -> None:
+    result = subprocess.run([sys.executable, "-m", "orpose_ros.ros.demo", "--room", "--random-weights", "0",
+                             "--device", "cpu"], env=ros_env, capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 2
+    assert "--room starts no model and no camera: --random-weights, --device would be ignored" in result.stderr

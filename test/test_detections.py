@@ -112,3 +112,16 @@ def test_repeated_detections_without_confident_keypoints_warn_nothing() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not duplicate_mask(kp, np.array([0.9, 0.8]), 0.2).any()
+
+
+def test_a_detection_without_confident_keypoints_is_no_duplicate_and_raises_no_warning() -> None:
+    """The fusion node used to print numpy's "All-NaN slice encountered" for such detections."""
+    a = person(0, 0)
+    empty = a.copy()
+    empty[:, 2] = 0.0  # found, but no keypoint above the threshold
+    lone = a.copy()
+    lone[1:, 2] = 0.0  # one confident keypoint: a box of size 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mask = duplicate_mask(np.stack([a, empty, lone]), np.array([0.9, 0.8, 0.7]), 0.2)
+    np.testing.assert_array_equal(mask, [False, False, False])

@@ -1,9 +1,9 @@
-"""The launch file, without ROS 2 `launch` (not installable here): it parses, names shipped files,
-declares the documented arguments, and the shipped parameters file starts the node."""
+"""The launch file, without ROS 2 `launch` (not installable here): it declares the documented arguments
+(help from the parameter declarations), names shipped files, starts what the arguments ask for or
+stops with one line, and the shipped parameters file starts the node."""
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -14,51 +14,113 @@ import yaml
 from conftest import REPO
 from ros_tools.node_harness import node_command
 
-from orpose_ros.ros.launch_support import LaunchedNodeError, calibration_overrides, check_exit, parameter_overrides
+from orpose_ros.ros.launch_support import (
+    NODE_ARGUMENTS,
+    LaunchedNodeError,
+    LaunchError,
+    calibration_overrides,
+    check_exit,
+    launch_arguments,
+    parameter_overrides,
+    plan_launch,
+)
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ParameterSet
 
 pytestmark = pytest.mark.ros
 
 LAUNCH = REPO / "launch" / "orpose.launch.py"
-DOCUMENTED_ARGUMENTS = {"params_file", "namespace", "rviz", "calibration", "fusion", "image_topics",
-                        "camera_info_topics", "weights", "stats", "downsample_factor", "restore_size", "device"}
+SUPPORT = REPO / "orpose_ros" / "ros" / "launch_support.py"
+SHARE = REPO  # the installed share directory has the same config/ layout
+EXAMPLE = str(REPO / "config" / "cameras.example.yaml")
+#: What a user must be able to set from the command line (issue 18), plus restore_size and params_file.
+REQUIRED_ARGUMENTS = {"random_weights_seed", "device", "weights", "stats", "downsample_factor", "image_topics",
+                      "camera_info_topics", "calibration", "fusion", "demo", "rviz", "namespace", "params_file",
+                      "restore_size"}
 
 
-def _tree() -> ast.Module:
-    return ast.parse(LAUNCH.read_text())
-
-
-def test_launch_file_declares_the_documented_arguments() -> None:
+def test_launch_file_declares_every_argument_with_help_from_the_parameter_declarations() -> None:
     source = LAUNCH.read_text()
-    overrides = ast.literal_eval(next(
-        node.value for node in ast.walk(_tree())
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "OVERRIDES"
-    ))
-    declared = set(re.findall(r'DeclareLaunchArgument\("(\w+)"', source)) | set(overrides)
-    assert declared == DOCUMENTED_ARGUMENTS
+    assert "ARGUMENTS = launch_arguments()" in source
+    assert "DeclareLaunchArgument(a.name, default_value=a.default, description=a.description)" in source
+    arguments = {a.name: a for a in launch_arguments()}
+    assert set(arguments) == REQUIRED_ARGUMENTS
+    node = ParameterSet(NodeConfig)
+    for name in NODE_ARGUMENTS:
+        assert arguments[name].description.startswith(node.spec(name).description), name
+        assert arguments[name].default == ""  # not given: the params file's value
+    assert arguments["calibration"].description.startswith(node.spec("calibration").description)
     readme = (REPO / "README.md").read_text()
-    for name in DOCUMENTED_ARGUMENTS:
+    for name in arguments:
         assert f"`{name}`" in readme, f"launch argument {name} is not documented in README.md"
 
 
-def test_files_named_by_the_launch_file_are_shipped_and_installed() -> None:
-    source = LAUNCH.read_text()
-    named = re.findall(r'SHARE / "config" / "([\w.]+)"', source)
-    assert set(named) == {"orpose.yaml", "fastdds_shm.xml", "orpose.rviz"}
+def test_files_named_by_the_launch_are_shipped_and_installed() -> None:
+    named = set()
+    for path in (LAUNCH, SUPPORT):
+        named |= set(re.findall(r'(?:SHARE|share) / "config" / "([\w.]+)"', path.read_text()))
+    assert named == {"orpose.yaml", "fastdds_shm.xml", "orpose.rviz", "cameras.example.yaml"}
     setup = (REPO / "setup.py").read_text()
     for name in named:
         assert (REPO / "config" / name).is_file()
         assert f"config/*{Path(name).suffix}" in setup, f"config/{name} would not be installed"
-    assert "FASTDDS_DEFAULT_PROFILES_FILE" in source and 'executable="orpose_node"' in source
+    source = LAUNCH.read_text()
+    assert "FASTDDS_DEFAULT_PROFILES_FILE" in source
+    for executable in ("orpose_node", "orpose_fusion_node", "orpose_room_demo"):
+        assert f'"{executable}"' in source and f"{executable} = orpose_ros.ros." in setup, executable
 
 
 def test_every_override_argument_is_a_node_parameter() -> None:
-    overrides = ast.literal_eval(next(
-        node.value for node in ast.walk(_tree())
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "OVERRIDES"
-    ))
-    assert set(overrides) <= set(ParameterSet(NodeConfig).fields)
+    assert set(NODE_ARGUMENTS) <= set(ParameterSet(NodeConfig).fields)
+
+
+def _plan(**arguments: str):
+    return plan_launch({a.name: arguments.pop(a.name, a.default) for a in launch_arguments()}, SHARE)
+
+
+def test_what_the_node_suggests_can_be_launched() -> None:
+    """The node without weights says "random_weights_seed:=0": the launch takes it (and device)."""
+    plan = _plan(random_weights_seed="0", device="cpu")
+    assert plan.pose_node == {"random_weights_seed": 0, "device": "cpu"}
+    assert plan.params_file == str(REPO / "config" / "orpose.yaml")
+    assert plan.fusion_node is None and plan.room_demo is None and not plan.rviz
+    assert _plan().pose_node == {}  # nothing given: the params file alone
+
+
+def test_fusion_starts_on_the_calibration_and_refuses_to_start_without_one() -> None:
+    plan = _plan(calibration=EXAMPLE, fusion="true", rviz="True")
+    assert plan.fusion_node == {"calibration": EXAMPLE} and plan.rviz
+    assert plan.rviz_fixed_frame == "or_room"  # the fused people show in RViz at once
+    assert _plan(calibration=EXAMPLE, rviz="true").rviz_fixed_frame == ""  # the config's, for camera frames
+    assert plan.pose_node["image_topics"] == ["/ceiling_left/image_raw", "/ceiling_right/image_raw",
+                                              "/ceiling_back/image_raw"]
+    assert _plan(calibration=EXAMPLE).fusion_node is None and _plan(calibration=EXAMPLE, fusion="0").fusion_node is None
+    with pytest.raises(LaunchError, match=r"^fusion:=true needs calibration:=FILE"):
+        _plan(fusion="true")
+    with pytest.raises(LaunchError, match=r"^fusion:=maybe: expected true or false$"):
+        _plan(fusion="maybe", calibration=EXAMPLE)
+
+
+@pytest.mark.parametrize("name", ["weights", "stats", "calibration", "params_file"])
+def test_a_missing_file_stops_the_launch_with_one_line(tmp_path: Path, name: str) -> None:
+    missing = str(tmp_path / "nowhere.pth")
+    with pytest.raises(LaunchError, match=rf"^{name}:=.*nowhere\.pth: no such file$"):
+        _plan(**{name: missing})
+
+
+def test_the_room_demo_replaces_the_pose_node_and_fuses_by_default(tmp_path: Path) -> None:
+    plan = _plan(demo="room")
+    assert plan.pose_node is None and plan.room_demo == {"calibration": EXAMPLE}
+    assert plan.fusion_node == {"calibration": EXAMPLE} and plan.rviz_fixed_frame == "or_room"
+    assert _plan(demo="room", fusion="false").fusion_node is None
+    from fusion_data import ceiling_room, write_calibration_yaml
+
+    room = str(write_calibration_yaml(ceiling_room(2), tmp_path / "room.yaml"))
+    assert _plan(demo="room", calibration=room).room_demo == {"calibration": room}
+    with pytest.raises(LaunchError, match=r"demo:=room starts no orpose_node .*device:=, weights:= would be ignored"):
+        _plan(demo="room", weights=EXAMPLE, device="cpu")
+    with pytest.raises(LaunchError, match=r"^demo:=video: unknown demo; expected one of room$"):
+        _plan(demo="video")
 
 
 def test_launch_arguments_become_typed_parameters_as_launch_ros_reads_them() -> None:
@@ -83,15 +145,19 @@ def test_a_calibration_gives_the_node_its_cameras_topics(tmp_path: Path) -> None
         "calibration": path, "image_topics": ["/cam1/image_raw", "/cam2/image_raw"],
         "camera_info_topics": ["", "/cam2/camera_info"]}
     assert calibration_overrides(path, {"image_topics": ["/mine"]}) == {"calibration": path}
-    with pytest.raises(LaunchedNodeError, match=r"calibration:=.*nowhere\.yaml"):
+    with pytest.raises(LaunchError, match=r"calibration:=.*nowhere\.yaml"):
         calibration_overrides(str(tmp_path / "nowhere.yaml"), {})
 
 
 def test_a_failed_node_fails_the_launch() -> None:
     check_exit("orpose_node-1", 0)
     check_exit("orpose_node-1", None)
+    check_exit("orpose_node-1", -2)  # ended by the user's Ctrl-C before Python could handle it
     with pytest.raises(LaunchedNodeError, match="orpose_node-1 exited with code 1"):
         check_exit("orpose_node-1", 1)
+    for code in (-6, -15, -9, 2):  # an abort, SIGTERM (launch's escalation), SIGKILL, an error
+        with pytest.raises(LaunchedNodeError, match=f"exited with code {code}"):
+            check_exit("orpose_node-1", code)
     source = LAUNCH.read_text()
     assert "OnProcessExit" in source and "check_exit" in source
 

@@ -6,7 +6,15 @@ import numpy as np
 from fusion_data import ceiling_room, standing_person
 
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
-from orpose_ros.fusion.room_view import BACKGROUND, TopDownView, draw_reprojections, draw_top_down, id_colour
+from orpose_ros.fusion.room_view import (
+    BACKGROUND,
+    FLOOR_SEEN,
+    TopDownView,
+    draw_reprojections,
+    draw_top_down,
+    floor_seen,
+    id_colour,
+)
 
 
 def person(x: float, y: float, track_id: int) -> FusedPerson:
@@ -42,3 +50,33 @@ def test_reprojections_land_on_the_camera_frame() -> None:
     assert (frame == 0).all() and drawn.shape == frame.shape
     u, v = np.round(camera.project(standing_person((0.0, 0.0))[5])).astype(int)
     assert (drawn[v - 3 : v + 4, u - 3 : u + 4].reshape(-1, 3) == id_colour(2)).all(axis=1).any()
+
+
+def test_a_person_outside_the_picture_is_marked_at_its_border_and_counted() -> None:
+    calibration = ceiling_room(3)
+    view = TopDownView.around(calibration, size_px=400)  # the cameras sit about 3 m from the centre
+    inside, far = person(0.0, 0.0, 1), person(view.x_min_m + view.width / view.pixels_per_m + 2.0, 0.0, 4)
+    assert view.outside([inside, far]) == [far]
+    edge = person(view.x_min_m + 0.05, 0.0, 2)  # centre just inside the left border
+    assert view.outside([edge]) == [] and view.outside([person(view.x_min_m - 0.05, 0.0, 2)]) != []
+    image = draw_top_down(view, calibration, [inside, far])
+    border = image[:, -12:].reshape(-1, 3)
+    assert (border == id_colour(4)).all(axis=1).any()  # its marker at the right border
+    whole = TopDownView.around(calibration, np.array([inside.joints, far.joints]), 400)
+    assert whole.outside([inside, far]) == []  # a view framed on everyone holds everyone
+
+
+def test_the_floor_each_camera_sees_is_outlined() -> None:
+    calibration = ceiling_room(3)
+    camera = calibration.cameras[0]
+    outline = floor_seen(camera, calibration.floor)
+    assert len(outline) > 20
+    np.testing.assert_allclose(outline[:, 2], 0.0, atol=1e-9)  # on the floor
+    uv = camera.project(outline)  # on the image border where the floor is within range
+    on_border = np.minimum(uv, [[639, 479]] - uv).min(axis=1) < 1e-6
+    within = np.linalg.norm(outline[:, :2] - camera.centre_world[:2], axis=1) < 15.0 - 1e-6
+    assert on_border[within].all() and 0 < within.sum() < len(outline)  # this camera sees the horizon
+    looking_up = camera.with_pose(camera.T_world_from_camera @ np.diag([1.0, -1.0, -1.0, 1.0]))
+    assert len(floor_seen(looking_up, calibration.floor)) == 0  # a camera looking at the ceiling sees no floor
+    image = draw_top_down(TopDownView.around(calibration, size_px=400), calibration, [])
+    assert (image.reshape(-1, 3) == FLOOR_SEEN).all(axis=1).sum() > 100

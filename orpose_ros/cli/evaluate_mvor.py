@@ -22,28 +22,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from orpose_ros.arguments import CliError
+from orpose_ros.arguments import CliError, floor_argument
 from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
 from orpose_ros.fusion.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
 from orpose_ros.fusion.mvor_uncertainty import mvor_uncertainty, uncertainty_table
-from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame
+from orpose_ros.fusion.pipeline import FusionOptions, fuse_frame, self_calibrated_floor
 from orpose_ros.geometry.body_model import upright_template_from_camera_pose
 from orpose_ros.geometry.calibration import FloorPlane
-from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions, estimate_floor
+from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions
 from orpose_ros.h36m_stats import H36MStats, StatsError
 
 PROG = "orpose-eval-mvor"
 log = logging.getLogger(PROG)
-
-
-def floor_argument(text: str) -> str | float:
-    """``auto``, ``none`` or a floor height [m] along the room frame's z axis."""
-    if text in ("auto", "none"):
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected auto, none or a height in metres, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,14 +114,6 @@ def pin_to_one_core() -> str:
         return f"pinned to CPU {cpu}"
     threadpool_limits(1)
     return f"pinned to CPU {cpu}, 1 BLAS thread"
-
-
-def self_calibrated_floor(dataset: MvorDataset, options: FusionOptions) -> FloorPlane | None:
-    """The floor under the people triangulated in the dataset's frames (a first fusion pass without floor)."""
-    calibration = dataset.calibration.with_floor(None)
-    joints = [p.joints for f in dataset.frames for p in fuse_frame(calibration, f.detections, options)
-              if p.placement == TRIANGULATED]  # fmt: skip
-    return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), options.placement.stature_m) if joints else None
 
 
 def run(
@@ -268,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     core = "all cores" if args.all_cores else pin_to_one_core()
     options = FusionOptions(placement=PlacementOptions(method=args.placement), fill_single_view_joints=not args.no_fill)
     if args.floor == "auto":
-        floor = self_calibrated_floor(dataset, options)
+        floor = self_calibrated_floor(dataset.calibration, (f.detections for f in dataset.frames), options)
     else:
         floor = None if args.floor == "none" else FloorPlane.horizontal(args.floor)
     dataset = replace(dataset, calibration=dataset.calibration.with_floor(floor))

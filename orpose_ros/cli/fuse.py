@@ -1,10 +1,11 @@
 """``orpose-fuse``: people in the room from several calibrated cameras, offline, from orpose-infer results.
 
-Reads one orpose-infer JSON per camera (frame i of every file taken at the same instant), fuses each frame
+Reads one orpose-infer JSON per camera (frame i of every file taken at the same instant), or MVOR's own
+detection file with its annotation file (``--mvor-detections``), fuses each frame
 (`orpose_ros.fusion.stream.FusionStream`: association, triangulation, single-camera placement, tracking)
 and writes the people, in the calibration's world frame, as JSON; optionally renders a top-down view
-of the room (and, with the camera images, the people reprojected onto them) as PNGs or an mp4.
-No ROS needed.
+of the room, framed on the whole run (and, with the camera images, the people reprojected onto them) as
+PNGs or an mp4. No ROS needed.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from orpose_ros.arguments import CliError, positive_float
+from orpose_ros.arguments import CliError, floor_argument, positive_float
 from orpose_ros.cli.outputs import open_render_sink, write_json_atomic
 from orpose_ros.fusion.association import AssociationOptions
 from orpose_ros.fusion.detections import PersonDetection
-from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions
+from orpose_ros.fusion.mvor import MvorError, load_mvor
+from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions, self_calibrated_floor
 from orpose_ros.fusion.room_view import TopDownView, draw_reprojections, draw_top_down
 from orpose_ros.fusion.smoothing import OneEuroOptions
-from orpose_ros.fusion.stream import FusionStream, StreamOptions
-from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
+from orpose_ros.fusion.stream import CameraMoment, FusionStream, StreamOptions
+from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions
 
@@ -53,9 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--calibration", type=Path, required=True, help="room calibration (YAML, or MVOR JSON)")
     parser.add_argument(
         "inputs",
-        nargs="+",
+        nargs="*",
         metavar="RESULTS",
         help="orpose-infer JSON files, one per camera in calibration order, or NAME=FILE to match by camera name",
+    )
+    parser.add_argument(
+        "--mvor-detections",
+        type=Path,
+        metavar="FILE",
+        help="instead of RESULTS: MVOR's detection file (openpose_kps_day*.json: image_id, score, coco_keypoints); "
+        "--calibration is then the MVOR annotation file (camma_mvor_2018_day*.json) it refers to",
+    )
+    parser.add_argument(
+        "--floor",
+        type=floor_argument,
+        help="floor height [m] along the world z axis, 'none', or 'auto': self-calibrated under the people "
+        "triangulated in a first pass (as orpose-eval-mvor); default: the calibration's floor",
     )
     parser.add_argument("--json", type=Path, required=True, metavar="OUT.json", help="fused people per frame")
     parser.add_argument("--render", type=Path, metavar="OUT", help="a folder (one PNG per frame) or an .mp4 video")
@@ -161,6 +176,22 @@ def match_inputs(calibration: RoomCalibration, inputs: Sequence[str]) -> list[tu
     return [(name, Path(text)) for name, text in zip(calibration.names, inputs, strict=True)]
 
 
+def read_mvor(annotations: Path, detections: Path, mvor_distortion: bool) -> tuple[RoomCalibration,
+                                                                                   list[CameraResults]]:
+    """MVOR's calibration and its detection file as one `CameraResults` per camera (frames in MVOR's order)."""
+    try:
+        dataset = load_mvor(annotations, detections, use_distortion=mvor_distortion)
+    except MvorError as exc:
+        raise CliError(str(exc)) from None
+    results = []
+    for camera in dataset.calibration.complete_cameras():
+        frames = dataset.frames
+        results.append(CameraResults(camera.name, detections, [""] * len(frames),
+                                     [(camera.width, camera.height)] * len(frames),
+                                     [list(f.detections.get(camera.name, ())) for f in frames]))
+    return dataset.calibration, results
+
+
 def frame_images(folder: Path, sources: list[str]) -> list[Path | None]:
     """Per frame, the image of ``folder`` named like the frame's source, else the folder's i-th image."""
     if not folder.is_dir():
@@ -224,17 +255,38 @@ def _load_image(path: Path | None) -> np.ndarray | None:
 # ---- main -----------------------------------------------------------------------------------
 
 
+def _floor(args: argparse.Namespace, calibration: RoomCalibration, results: list[CameraResults],
+           options: StreamOptions) -> FloorPlane | None:
+    """The floor asked for with --floor (default: the calibration's)."""
+    if args.floor is None:
+        return calibration.floor
+    if args.floor == "none":
+        return None
+    if args.floor == "auto":
+        frames = ({r.name: r.detections[i] for r in results} for i in range(len(results[0].detections)))
+        floor = self_calibrated_floor(calibration, frames, options.fusion)
+        if floor is None:
+            raise CliError("--floor auto: nobody is seen by two cameras, so no floor can be found; give a height")
+        return floor
+    return FloorPlane.horizontal(args.floor)
+
+
 def run(args: argparse.Namespace) -> None:
     """Everything after argument parsing; raises `CliError` (or `CalibrationError`) for bad inputs."""
     if args.images is not None and args.render is None:
         raise CliError("--images needs --render")
-    calibration = load_calibration(args.calibration, mvor_distortion=args.mvor_distortion)
-    if calibration.pending_names:
-        raise CliError(
-            f"{args.calibration}: camera {calibration.pending_names[0]!r}: intrinsics come from camera_info; "
-            "orpose-fuse needs K, distortion, width and height in the calibration file"
-        )
-    results = [read_results(name, path) for name, path in match_inputs(calibration, args.inputs)]
+    if bool(args.inputs) == bool(args.mvor_detections):
+        raise CliError("give either RESULTS files or --mvor-detections")
+    if args.mvor_detections:
+        calibration, results = read_mvor(args.calibration, args.mvor_detections, args.mvor_distortion)
+    else:
+        calibration = load_calibration(args.calibration, mvor_distortion=args.mvor_distortion)
+        if calibration.pending_names:
+            raise CliError(
+                f"{args.calibration}: camera {calibration.pending_names[0]!r}: intrinsics come from camera_info; "
+                "orpose-fuse needs K, distortion, width and height in the calibration file"
+            )
+        results = [read_results(name, path) for name, path in match_inputs(calibration, args.inputs)]
     counts = {r.name: len(r.detections) for r in results}
     if len(set(counts.values())) != 1:
         raise CliError(f"the result files have different frame counts: {counts}")
@@ -244,41 +296,41 @@ def run(args: argparse.Namespace) -> None:
 
     options = StreamOptions(
         fusion=FusionOptions(
-            association=AssociationOptions(keypoint_noise_px=args.keypoint_noise_px
-                                           or float(max(r.downsample_factor for r in results))),
+            # the stream widens this to each moment's privacy factor (FusionStream.process_moment)
+            association=AssociationOptions(keypoint_noise_px=args.keypoint_noise_px or 1.0),
             placement=PlacementOptions(method=args.placement),
         ),
         smoothing=OneEuroOptions() if args.smooth else None,
     )
+    calibration = calibration.with_floor(_floor(args, calibration, results, options))
     frame_count = next(iter(counts.values()))
-    # the calibration rescaled to each combination of image sizes, checked before any work
-    frame_sizes = [tuple((r.name, r.sizes[i]) for r in results) for i in range(frame_count)]
-    sized = {sizes: calibration.for_image_sizes(dict(sizes)) for sizes in set(frame_sizes)}
-    frames_out = []
-    sink = open_render_sink(args.render, args.fps) if args.render else None
-    view = None
+    for sizes in {tuple((r.name, r.sizes[i]) for r in results) for i in range(frame_count)}:
+        calibration.for_image_sizes(dict(sizes))  # every image size checked before any work
     stream = FusionStream(calibration, options)
     set_aside: Counter[str] = Counter()  # detections (or fused joints) set aside, per cause
     logged: set[tuple[str, str]] = set()  # (camera, cause) already logged
-    try:
-        for i in tqdm(range(frame_count), desc=PROG, unit="frame"):
-            stream.calibration = sized[frame_sizes[i]]
-            stamp = i / args.fps
-            people = stream.process(stamp, {r.name: r.detections[i] for r in results})
-            for rejection in stream.rejections:  # logged once per camera and cause, all counted
-                if (rejection.camera, rejection.cause) not in logged:
-                    logged.add((rejection.camera, rejection.cause))
-                    log.warning("frame %d: %s (further ones counted, not logged)", i, rejection.detail)
-                set_aside[rejection.cause] += 1
-            frames_out.append({"index": i, "stamp": round(stamp, 6), "persons": [person_to_dict(p) for p in people]})
-            if sink is not None:
-                if view is None:
-                    view = TopDownView.around(calibration, np.array([p.joints for p in people]).reshape(-1, 3), 480)
+    fused: list[list[FusedPerson]] = []
+    for i in tqdm(range(frame_count), desc=PROG, unit="frame"):
+        moment = {r.name: CameraMoment(r.detections[i], *r.sizes[i], r.downsample_factor) for r in results}
+        fused.append(stream.process_moment(i / args.fps, moment))
+        for rejection in stream.rejections:  # logged once per camera and cause, all counted
+            if (rejection.camera, rejection.cause) not in logged:
+                logged.add((rejection.camera, rejection.cause))
+                log.warning("frame %d: %s (further ones counted, not logged)", i, rejection.detail)
+            set_aside[rejection.cause] += 1
+    frames_out = [{"index": i, "stamp": round(i / args.fps, 6), "persons": [person_to_dict(p) for p in people]}
+                  for i, people in enumerate(fused)]
+    if args.render:
+        # framed on every person of the run, so that nobody leaves the picture
+        joints = [p.joints for people in fused for p in people]
+        view = TopDownView.around(calibration, np.array(joints).reshape(-1, 3) if joints else None, 480)
+        sink = open_render_sink(args.render, args.fps)
+        try:
+            for i, people in enumerate(tqdm(fused, desc=f"{PROG} --render", unit="frame")):
                 camera_images = [(r.name, _load_image(frames[i])) for r, frames in zip(results, images, strict=False)]
-                sink.write(f"frame_{i:06d}",
-                           render_frame(view, calibration, people, f"frame {i}  t = {stamp:.2f} s", camera_images))
-    finally:
-        if sink is not None:
+                sink.write(f"frame_{i:06d}", render_frame(view, calibration, people,
+                                                          f"frame {i}  t = {i / args.fps:.2f} s", camera_images))
+        finally:
             sink.close()
     out = {
         "world_frame": calibration.world_frame,
@@ -293,7 +345,9 @@ def run(args: argparse.Namespace) -> None:
     people_total = sum(len(f["persons"]) for f in frames_out)
     ids = {p["id"] for f in frames_out for p in f["persons"] if p["id"] >= 0}
     aside = "".join(f", {n} set aside: {cause}" for cause, n in sorted(set_aside.items()))
-    print(f"{PROG}: {len(frames_out)} frames, {people_total} people ({len(ids)} tracks){aside} -> {args.json}")
+    floor = "none" if calibration.floor is None else f"{calibration.floor.offset_m:.3f} m along its normal"
+    print(f"{PROG}: {len(frames_out)} frames, {people_total} people ({len(ids)} tracks){aside}, floor {floor} "
+          f"-> {args.json}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ Stages (each a function of plain arrays, see their modules):
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -32,9 +32,9 @@ from orpose_ros.fusion.association import (
 )
 from orpose_ros.fusion.detections import PersonDetection, duplicate_mask, stack_keypoints
 from orpose_ros.fusion.motion import PersonMotion
-from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
+from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
 from orpose_ros.geometry.camera import PinholeCamera
-from orpose_ros.geometry.placement import PlacementOptions, place_people
+from orpose_ros.geometry.placement import PlacementOptions, estimate_floor, place_people
 from orpose_ros.geometry.triangulation import MIN_RAY_ANGLE_DEG, OUTLIER_DISTANCE_M, triangulate
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_KEYPOINTS
 
@@ -367,3 +367,14 @@ def fuse_frame(
     up = calibration.floor.normal_world if calibration.floor is not None else np.array([0.0, 0.0, 1.0])
     people = _remove_close_people(people, up, options.min_person_distance_m)
     return sorted(people, key=lambda p: (p.placement != TRIANGULATED, -p.score))
+
+
+def self_calibrated_floor(calibration: RoomCalibration, frames: Iterable[Mapping[str, Sequence[PersonDetection]]],
+                          options: FusionOptions | None = None) -> FloorPlane | None:
+    """The floor under the people triangulated in ``frames`` (a first fusion pass without a floor, world z up);
+    None when nobody is triangulated. No ground truth involved."""
+    options = options or FusionOptions()
+    calibration = calibration.with_floor(None)
+    joints = [p.joints for detections in frames for p in fuse_frame(calibration, detections, options)
+              if p.placement == TRIANGULATED]  # fmt: skip
+    return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), options.placement.stature_m) if joints else None

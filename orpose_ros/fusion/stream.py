@@ -119,6 +119,7 @@ class FusionStream:
         self._last: dict[int, FusedPerson] = {}  # track id -> the person last measured on it
         self.rejections: list[Rejection] = []  # of the last frame processed
         self.restarts = 0  # times the stamps went backwards and the tracks started over
+        self._base_noise_px = self.options.fusion.association.keypoint_noise_px
 
     def reset(self) -> None:
         """Start the tracks (and their smoothing) over; ids are still never reused."""
@@ -133,7 +134,8 @@ class FusionStream:
         """The tracked people of one moment as the pose nodes sent it (see `process`). Rules applied here,
         whoever calls: the calibration (``calibration``, else the stream's own) is rescaled to each camera's
         image size; the matching across cameras is widened to the coarsest privacy factor (that many
-        pixels); stamps going backwards (a replay looping) restart the tracks and their smoothing.
+        pixels, at least the options' own ``keypoint_noise_px``); stamps going backwards (a replay looping)
+        restart the tracks and their smoothing.
 
         Raises:
             CalibrationError: a camera still waiting for its intrinsics, or an image size that is not its camera's.
@@ -142,7 +144,7 @@ class FusionStream:
         sized = base.for_image_sizes({name: (m.width, m.height) for name, m in cameras.items()})
         factor = max((m.downsample_factor for m in cameras.values()), default=1)
         fusion = self.options.fusion
-        noise = float(max(factor, 1))
+        noise = float(max(factor, self._base_noise_px))
         if fusion.association.keypoint_noise_px != noise:
             association = replace(fusion.association, keypoint_noise_px=noise)
             self.options = replace(self.options, fusion=replace(fusion, association=association))

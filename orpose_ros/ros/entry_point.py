@@ -1,21 +1,44 @@
 """The console entry point shared by the package's nodes: init, spin, one-line fatal errors, clean stop.
 
-Works the same on Humble, Jazzy and Kilted: Ctrl-C (KeyboardInterrupt) and SIGTERM
-(ExternalShutdownException) end the spin, the node's ``close()`` (when it has one) and
-``destroy_node()`` run, and the exit code is 0; a start-up error is one FATAL line and exit code 1.
+Works the same on Humble, Jazzy and Kilted: Ctrl-C and SIGTERM end the spin, the node's ``close()``
+(when it has one) and ``destroy_node()`` run, and the exit code is 0; a start-up error is one FATAL
+line and exit code 1.
+
+Ctrl-C in a terminal reaches a launched node at least twice: the terminal signals the whole process
+group, then ``ros2 launch`` forwards its own SIGINT, and users press it again. Only the first SIGINT
+may stop anything: `StopRequests` turns it into a stop (a KeyboardInterrupt while the node is being
+built, else rclpy's own handler, which shuts the context down and so ends the spin), and every later
+one is only counted, so that no KeyboardInterrupt can break the node's shutdown (where it used to
+end in ``terminate called without an active exception``, exit -6, or exit -2).
+
+The nodes' console scripts (and `processes.node_command`) start through `console_main`, which installs
+`StopRequests` before the node's module is imported: importing torch takes a second or more, and a
+Ctrl-C then used to end in a traceback and exit -2. This module imports rclpy only when a node runs.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
+if TYPE_CHECKING:
+    from rclpy.node import Node
+
+#: The nodes' modules by console script name; each has ``main(args=None) -> int``.
+NODE_MODULES = {
+    "orpose_node": "orpose_ros.ros.node",
+    "orpose_fusion_node": "orpose_ros.ros.fusion_node",
+    "orpose_privacy_filter": "orpose_ros.ros.privacy_filter_node",
+    "orpose_room_demo": "orpose_ros.ros.room_demo",
+    "orpose_zone_monitor": "orpose_ros.ros.zone_monitor_node",
+}
 
 #: Seconds ``ros2 launch`` waits after SIGINT before it escalates; our nodes exit well within it.
 SIGINT_GRACE_S = 5.0
@@ -25,6 +48,77 @@ def one_line(error: BaseException) -> str:
     """An exception as one line, without the source locations rcl appends."""
     text = re.sub(r",? at /\S+:\d+", "", " ".join(str(error).split()))
     return text or type(error).__name__
+
+
+class StopRequests:
+    """The Python-level SIGINT handler of a node process: the first SIGINT raises KeyboardInterrupt only
+    while the node is being built (``starting``); later ones, and all of them once it spins, are counted.
+
+    It is installed before ``rclpy.init``, so that rclpy's handler (installed by init) chains to it: while
+    spinning, rclpy's handler alone stops the node (it shuts the context down; the spin then raises
+    ExternalShutdownException). Once ROS is shut down, `run_node` ignores SIGINT for the rest of the
+    process (the interpreter's teardown).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.starting = True
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self)
+
+    @classmethod
+    def installed(cls) -> StopRequests:
+        """The StopRequests handling SIGINT (installing one when none does yet)."""
+        current = signal.getsignal(signal.SIGINT)
+        if isinstance(current, cls):
+            return current
+        stops = cls()
+        stops.install()
+        return stops
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count == 1 and self.starting:
+            self.starting = False  # set before raising: a second SIGINT cannot raise again
+            raise KeyboardInterrupt
+
+
+def console_main(module: str) -> int:
+    """Run node module ``module``'s ``main()``, with SIGINT a clean stop (exit 0) from this moment on, its
+    imports included."""
+    StopRequests.installed()
+    try:
+        main = importlib.import_module(module).main
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopped before the node existed; teardown left
+        return 0
+    return main()
+
+
+def orpose_node() -> int:
+    """Console script orpose_node."""
+    return console_main(NODE_MODULES["orpose_node"])
+
+
+def orpose_fusion_node() -> int:
+    """Console script orpose_fusion_node."""
+    return console_main(NODE_MODULES["orpose_fusion_node"])
+
+
+def orpose_privacy_filter() -> int:
+    """Console script orpose_privacy_filter."""
+    return console_main(NODE_MODULES["orpose_privacy_filter"])
+
+
+def orpose_room_demo() -> int:
+    """Console script orpose_room_demo."""
+    return console_main(NODE_MODULES["orpose_room_demo"])
+
+
+def orpose_zone_monitor() -> int:
+    """Console script orpose_zone_monitor."""
+    return console_main(NODE_MODULES["orpose_zone_monitor"])
 
 
 def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseException], ...],
@@ -37,8 +131,15 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
     CPU (measured: 2.5 s on this project's 2-core machine, more under load), which alone would
     overrun the 5 s that ``ros2 launch`` grants after SIGINT.
     """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    stops = StopRequests.installed()
     try:
         rclpy.init(args=args)
+    except KeyboardInterrupt:  # Ctrl-C before the node existed
+        rclpy.try_shutdown()
+        return 0
     except Exception as error:  # rclpy's RCLError, UnknownROSArgsError: malformed --ros-args
         what = "unknown ROS arguments" if type(error).__name__ == "UnknownROSArgsError" else "bad ROS arguments"
         print(f"[FATAL] [{name}]: {what}: {one_line(error)}", file=sys.stderr)
@@ -47,12 +148,17 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
     code = 0
     try:
         node = make_node()
+        stops.starting = False
         rclpy.spin(node)
     except fatal as error:
         rclpy.logging.get_logger(name).fatal(one_line(error))
         code = 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # a signal shut the context down while the node was being built: its next ROS call failed
     finally:
         if node is not None:
             close = getattr(node, "close", None)
@@ -60,9 +166,16 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
                 close()
             node.destroy_node()
         rclpy.try_shutdown()
+        # Python's finalisation resets a handler function to SIG_DFL (a late SIGINT would then kill the
+        # process, exit -2), but leaves SIG_IGN: nothing is left to stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if exit_at_once:
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+if __name__ == "__main__":  # python -m orpose_ros.ros.entry_point MODULE [--ros-args ...]
+    sys.exit(console_main(sys.argv.pop(1)))

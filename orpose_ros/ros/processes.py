@@ -75,8 +75,10 @@ def node_command(
     params_file: Path | None = None,
     node_name: str | None = None,
 ) -> list[str]:
-    """``python -m MODULE --ros-args [--params-file F] [-r __node:=NAME] -p name:=value ...``."""
-    command = [sys.executable, "-m", module, "--ros-args"]
+    """``python -m orpose_ros.ros.entry_point MODULE --ros-args [--params-file F] [-r __node:=NAME] -p n:=v ...``:
+    the node module ``MODULE`` started as its console script starts it (a Ctrl-C is a clean stop from the first
+    moment, its imports included)."""
+    command = [sys.executable, "-m", "orpose_ros.ros.entry_point", module, "--ros-args"]
     if params_file is not None:
         command += ["--params-file", str(params_file)]
     if node_name is not None:

@@ -1,0 +1,158 @@
+"""Ctrl-C as users send it: every node exits 0 within launch's 5 s grace however many SIGINTs arrive,
+at any moment (being built, idle, mid-inference, during its own shutdown), and through a parent that
+forwards them as ``ros2 launch`` does. Real processes, real DDS, real signals."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from ros_tools.node_harness import NodePeer
+
+from orpose_ros.ros.entry_point import NODE_MODULES
+from orpose_ros.ros.processes import SIGINT_GRACE_S, ProcessGroup, node_command, wait_until
+
+pytestmark = [pytest.mark.ros, pytest.mark.timeout(600)]
+
+CALIBRATION = REPO / "config" / "cameras.example.yaml"
+FORWARDING_PARENT = Path(__file__).parent / "ros_tools" / "forwarding_parent.py"
+START_S = 180.0  # a cold start of orpose_node on a loaded 2-core machine
+
+
+def _pose_node(stats_path: Path, topics: list[str]) -> list[str]:
+    return node_command("orpose_ros.ros.node", {"random_weights_seed": 0, "stats": stats_path, "device": "cpu",
+                                                "downsample_factor": 12, "image_topics": topics})
+
+
+def _fusion_node() -> list[str]:
+    return node_command("orpose_ros.ros.fusion_node", {"calibration": CALIBRATION})
+
+
+def _privacy_filter() -> list[str]:
+    return node_command("orpose_ros.ros.privacy_filter_node", {"image_topics": ["/pf/image_raw"]})
+
+
+def _room_demo() -> list[str]:
+    return node_command("orpose_ros.ros.room_demo", {"calibration": CALIBRATION})
+
+
+def _interrupt(process: subprocess.Popen, delays_s: tuple[float, ...]) -> tuple[int, float, list[bool]]:
+    """SIGINT now and after each delay [s]; (exit code, seconds from the first SIGINT, whether the process
+    was still running when each later SIGINT was sent)."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    alive = []
+    for delay in delays_s:
+        time.sleep(delay)
+        alive.append(process.poll() is None)
+        if alive[-1]:
+            process.send_signal(signal.SIGINT)
+    code = process.wait(30)
+    return code, time.monotonic() - started, alive
+
+
+def _assert_clean(code: int, seconds: float, log: str) -> None:
+    assert code == 0 and seconds < SIGINT_GRACE_S, (code, seconds, log[-3000:])
+    assert "Traceback" not in log and "terminate called" not in log, log[-3000:]
+
+
+@pytest.mark.parametrize("delays_s", [(0.02,), (0.1, 0.3)], ids=["twice", "three_times"])
+def test_pose_node_idle_survives_sigints_during_its_own_shutdown(tmp_path: Path, ros_env: dict, stats_path: Path,
+                                                                 delays_s: tuple[float, ...]) -> None:
+    with ProcessGroup(ros_env, tmp_path) as group:
+        node = group.start("node", _pose_node(stats_path, ["/idle/image_raw"]))
+        assert wait_until(lambda: "ready:" in group.log("node"), START_S), group.log("node")
+        code, seconds, alive = _interrupt(node, delays_s)
+        assert alive[0], "the second SIGINT must reach the node while it stops"
+        _assert_clean(code, seconds, group.log("node"))
+
+
+def test_pose_node_mid_inference_survives_three_sigints(tmp_path: Path, ros_env: dict, stats_path: Path) -> None:
+    topics = [f"/busy{i}/image_raw" for i in range(2)]
+    with ProcessGroup(ros_env, tmp_path) as group:
+        node = group.start("node", _pose_node(stats_path, topics))
+        for i, topic in enumerate(topics):
+            group.start(f"camera_{i}", [sys.executable, "-m", "orpose_ros.ros.camera_replay", "--topic", topic,
+                                        "--rate", "5"])
+        peer = NodePeer(ros_env, {})
+        try:
+            # frames arrive at 5 Hz and a batch takes seconds: once poses come, the next forward is running
+            assert wait_until(lambda: peer.inbox.poses, START_S + 60), group.log("node")[-3000:]
+            code, seconds, alive = _interrupt(node, (0.05, 0.5))
+        finally:
+            peer.close()
+        assert alive[0]
+        _assert_clean(code, seconds, group.log("node"))
+
+
+def test_pose_node_being_built_survives_two_sigints(tmp_path: Path, ros_env: dict, stats_path: Path) -> None:
+    with ProcessGroup(ros_env, tmp_path) as group:
+        node = group.start("node", _pose_node(stats_path, ["/early/image_raw"]))
+        # the random-weights warning comes first, then seconds of model building before "ready:"
+        assert wait_until(lambda: "RANDOM WEIGHTS" in group.log("node"), START_S, interval=0.01), group.log("node")
+        code, seconds, _ = _interrupt(node, (0.05,))
+        log = group.log("node")
+        assert "ready:" not in log, "the node must be stopped while it is being built"
+        _assert_clean(code, seconds, log)
+
+
+def test_pose_node_still_importing_its_modules_survives_two_sigints(tmp_path: Path, ros_env: dict,
+                                                                   stats_path: Path) -> None:
+    """Importing torch and detectron2 takes a second or more here; a Ctrl-C then is a clean stop too."""
+    with ProcessGroup(ros_env, tmp_path) as group:
+        node = group.start("node", _pose_node(stats_path, ["/imports/image_raw"]))
+        time.sleep(0.4)  # the moment to interrupt (past the interpreter's own start), not a wait for work
+        code, seconds, _ = _interrupt(node, (0.05,))
+        _assert_clean(code, seconds, group.log("node"))
+
+
+def test_node_console_scripts_start_through_the_interrupt_safe_entry_point() -> None:
+    setup = (REPO / "setup.py").read_text()
+    for script, module in NODE_MODULES.items():
+        assert f'"{script} = orpose_ros.ros.entry_point:{script}"' in setup, script
+        assert callable(importlib.import_module(module).main)
+    assert node_command("orpose_ros.ros.node")[1:4] == ["-m", "orpose_ros.ros.entry_point", "orpose_ros.ros.node"]
+
+
+@pytest.mark.parametrize("make_command", [_fusion_node, _privacy_filter, _room_demo],
+                         ids=["fusion_node", "privacy_filter", "room_demo"])
+@pytest.mark.parametrize("delay_s", [0.0, 0.02, 0.1])
+def test_light_nodes_survive_a_second_sigint_at_any_delay(tmp_path: Path, ros_env: dict, make_command,
+                                                          delay_s: float) -> None:
+    with ProcessGroup(ros_env, tmp_path) as group:
+        node = group.start("node", make_command())
+        assert wait_until(lambda: "ready" in group.log("node") or node.poll() is not None, 60), group.log("node")
+        code, seconds, _ = _interrupt(node, (delay_s,))
+        _assert_clean(code, seconds, group.log("node"))
+
+
+def test_ctrl_c_twice_in_a_terminal_stops_every_node_cleanly(tmp_path: Path, ros_env: dict, stats_path: Path) -> None:
+    """Each Ctrl-C signals the whole process group (parent and nodes); the parent forwards the first."""
+    commands = [_pose_node(stats_path, ["/ceiling_left/image_raw"]), _fusion_node(), _privacy_filter()]
+    log = tmp_path / "parent.log"
+    with log.open("w") as out:
+        parent = subprocess.Popen([sys.executable, str(FORWARDING_PARENT), json.dumps(commands)], env=ros_env,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        ready = ("orpose_node]: ready:", "orpose_fusion_node]: ready:", "orpose_privacy_filter]: ready")
+        assert wait_until(lambda: all(word in log.read_text() for word in ready), START_S), log.read_text()
+        os.killpg(parent.pid, signal.SIGINT)
+        time.sleep(0.3)
+        os.killpg(parent.pid, signal.SIGINT)
+        assert parent.wait(30) == 0, log.read_text()[-4000:]
+    finally:
+        if parent.poll() is None:
+            os.killpg(parent.pid, signal.SIGKILL)
+    text = log.read_text()
+    results = [json.loads(line) for line in text.splitlines() if line.startswith('{"index"')]
+    assert [r["returncode"] for r in results] == [0, 0, 0], text[-4000:]
+    assert all(r["seconds"] < SIGINT_GRACE_S for r in results), results
+    assert "Traceback" not in text and "terminate called" not in text, text[-4000:]

@@ -17,8 +17,8 @@ import pytest
 from conftest import REPO
 from ros_tools.node_harness import NodePeer
 
-from orpose_ros.ros.entry_point import NODE_MODULES
-from orpose_ros.ros.processes import SIGINT_GRACE_S, ProcessGroup, node_command, wait_until
+from orpose_ros.ros.entry_point import NODE_MODULES, SIGINT_GRACE_S
+from orpose_ros.ros.processes import ProcessGroup, node_command, wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(600)]
 

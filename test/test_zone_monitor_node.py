@@ -73,6 +73,15 @@ def test_a_walker_enters_and_leaves_in_order(tmp_path: Path, ros_env: dict) -> N
         for topic in ("/orpose/zones", "/orpose/zone_events", "/orpose/zone_markers"):
             assert peer.wait_for_publisher(topic, 30), log.read_text()
         peer.publish(PEOPLE, _moment(0, frame_id="elsewhere"))  # another frame: warned, counted, not used
+        # discovery is not instant both ways: moments without anybody until the node's outputs reach us
+        nobody = People3D(header=header(EPOCH - 10, 0, "room"))
+        assert wait_until(lambda: peer.publish(PEOPLE, nobody) or (len(states) > 0 and len(markers) > 0), 60,
+                          interval=0.5), log.read_text()[-3000:]
+        counts: list[int] = []  # until the last empty moment has come back (no new output for a second)
+        assert wait_until(lambda: counts.append(len(states) + len(markers)) or counts[-5:] == [counts[-1]] * 5,
+                          30, interval=0.25)
+        del states[:], markers[:]  # the empty moments: no zone occupied
+        assert events == []
         for k in range(len(WALKER_X)):
             peer.publish(PEOPLE, _moment(k))
             assert wait_until(lambda k=k: len(states) > k and len(markers) > k, 60), log.read_text()[-3000:]

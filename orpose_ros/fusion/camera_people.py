@@ -46,6 +46,11 @@ class CameraPerson:
     joints_h36m: np.ndarray
     residual_px: float
 
+    @classmethod
+    def unplaced(cls, person_id: int = 0) -> CameraPerson:
+        """A person nobody placed (NaN everywhere), with identity ``person_id`` (0: none)."""
+        return cls(person_id, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"))
+
 
 class CameraPeople:
     """Places and tracks the people of one camera, frame after frame (stamps in seconds, increasing).

@@ -50,7 +50,7 @@ def person_to_msg(person: DetectedPerson, placed: CameraPerson | None = None) ->
     msg.keypoints_2d = [Keypoint2D(x=float(x), y=float(y), score=float(s)) for x, y, s in person.keypoints_2d]
     msg.keypoints_3d = _points(person.keypoints_3d)
     if placed is None:
-        placed = CameraPerson(0, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"))
+        placed = CameraPerson.unplaced()
     msg.id = max(placed.id, 0)
     msg.placement = _PLACEMENTS[placed.method]
     msg.position = _points(placed.pelvis[None])[0]

@@ -21,14 +21,18 @@ from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
 from orpose_msgs.msg import PersonPoseArray
+from orpose_ros.camera_pipeline import FrameResult, PersonResult
+from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.geometry.calibration import PendingCamera
 from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.poses import FramePoses
 from orpose_ros.room_scene import DetectorNoise, RoomScene, with_nominal_intrinsics
+from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.dds import share_directory
 from orpose_ros.ros.entry_point import run_node
-from orpose_ros.ros.node_geometry import load_node_calibration, stamp_seconds
 from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter
-from orpose_ros.ros.pose_messages import frame_poses_to_msg
+from orpose_ros.ros.pose_messages import frame_result_to_msg
+from orpose_ros.ros.stamps import stamp_ns
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 
@@ -57,6 +61,14 @@ def camera_info_msg(camera: PinholeCamera, header: Header) -> CameraInfo:
                       p=[K[0], K[1], K[2], 0.0, K[3], K[4], K[5], 0.0, K[6], K[7], K[8], 0.0])
 
 
+def detected(poses: FramePoses, camera: PinholeCamera, header: Header) -> FrameResult:
+    """What a pose node would publish of ``poses`` (its people found, not placed: placement and identities in
+    the room are the fusion node's)."""
+    people = tuple(PersonResult(person, CameraPerson.unplaced()) for person in poses.persons)
+    return FrameResult(stamp_ns(header), camera.image_topic, header.frame_id, poses.width, poses.height,
+                       poses.downsample_factor, camera.scaled_to(poses.width, poses.height), True, people)
+
+
 class RoomDemoNode(Node):
     def __init__(self) -> None:
         super().__init__("orpose_room_demo")
@@ -64,7 +76,7 @@ class RoomDemoNode(Node):
         config = self.parameters.declare(self)
         path = Path(config.calibration).expanduser() if config.calibration else \
             share_directory() / "config" / "cameras.example.yaml"
-        calibration = load_node_calibration(path)
+        calibration = load_calibration_parameter(str(path))
         assert calibration is not None
         pending = [c for c in calibration.cameras if isinstance(c, PendingCamera)]
         calibration = with_nominal_intrinsics(calibration)
@@ -89,10 +101,10 @@ class RoomDemoNode(Node):
         stamp = self.get_clock().now().to_msg()
         for camera, publisher in self._infos:
             publisher.publish(camera_info_msg(camera, Header(stamp=stamp, frame_id=camera.frame_id or camera.name)))
-        detections = self.scene.detections(stamp_seconds(Header(stamp=stamp)))
+        detections = self.scene.detections(stamp_ns(Header(stamp=stamp)) * 1e-9)
         for camera in self.scene.calibration.complete_cameras():
             header = Header(stamp=stamp, frame_id=camera.frame_id or camera.name)
-            self._poses.publish(frame_poses_to_msg(detections[camera.name], header, camera.image_topic))
+            self._poses.publish(frame_result_to_msg(detected(detections[camera.name], camera, header), header))
 
 
 def main(args: list[str] | None = None) -> int:

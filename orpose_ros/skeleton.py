@@ -68,13 +68,19 @@ def coco_pelvis(keypoints: ArrayT) -> ArrayT:
 
 def colour_bgr8(side: str) -> tuple[int, int, int]:
     """The colour of ``side`` as an OpenCV BGR 0..255 triple."""
-    r, g, b = (round(255 * c) for c in SIDE_COLOURS[side])
+    return rgb_to_bgr8(SIDE_COLOURS[side])
+
+
+def rgb_to_bgr8(rgb: tuple[float, float, float]) -> tuple[int, int, int]:
+    """An RGB 0..1 colour as an OpenCV BGR 0..255 triple."""
+    r, g, b = (round(255 * c) for c in rgb)
     return b, g, r
 
 
 def track_colour(track_id: int) -> tuple[float, float, float]:
-    """An RGB colour (0..1) per identity: hues spread by the golden ratio, so that neighbouring ids
-    differ; grey for 0 (not tracked)."""
+    """The one colour of an identity, RGB 0..1, everywhere it is drawn (RViz markers, pictures): hues
+    spread by the golden ratio, so that neighbouring ids differ; grey for 0 (not tracked). ``track_id``
+    is the published id (`fusion.tracking.published_id`)."""
     if track_id <= 0:
         return 0.6, 0.6, 0.6
     return colorsys.hsv_to_rgb((track_id * 0.618033988749895) % 1.0, 0.75, 0.95)

@@ -73,7 +73,7 @@ def test_fused_people_as_json_with_stable_ids(inputs: tuple[Path, list[Path]], t
     assert fused["world_frame"] == "room" and fused["cameras"] == ["cam1", "cam2", "cam3"]
     assert len(fused["frames"]) == FRAMES and fused["frames"][1]["stamp"] == 0.2
     ids = [sorted(p["id"] for p in f["persons"]) for f in fused["frames"]]
-    assert all(i == [0, 1] for i in ids)
+    assert all(i == [1, 2] for i in ids)  # published ids, as on /orpose/people (0 would be unconfirmed)
     person = fused["frames"][0]["persons"][0]
     assert person["views"] == ["cam1", "cam2", "cam3"] and person["placement"] == "triangulated"
     assert len(person["keypoints_3d"]) == 17 and len(person["keypoints_3d"][5]) == 4

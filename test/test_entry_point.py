@@ -109,7 +109,11 @@ def test_pose_node_still_importing_its_modules_survives_two_sigints(tmp_path: Pa
     """Importing torch and detectron2 takes a second or more here; a Ctrl-C then is a clean stop too."""
     with ProcessGroup(ros_env, tmp_path) as group:
         node = group.start("node", _pose_node(stats_path, ["/imports/image_raw"]))
-        time.sleep(0.4)  # the moment to interrupt (past the interpreter's own start), not a wait for work
+        # the moment to interrupt: torch's libraries are being mapped, so the node module's imports have begun
+        # (the entry point handles SIGINT before them; the interpreter's own start is not ours to handle)
+        maps = Path(f"/proc/{node.pid}/maps")
+        assert wait_until(lambda: node.poll() is not None or "libtorch" in maps.read_text(), 60, interval=0.01)
+        assert "ready:" not in group.log("node")
         code, seconds, _ = _interrupt(node, (0.05,))
         _assert_clean(code, seconds, group.log("node"))
 

@@ -15,6 +15,7 @@ from orpose_ros.fusion.room_view import (
     floor_seen,
     id_colour,
 )
+from orpose_ros.skeleton import track_colour
 
 
 def person(x: float, y: float, track_id: int) -> FusedPerson:
@@ -23,9 +24,16 @@ def person(x: float, y: float, track_id: int) -> FusedPerson:
 
 
 def test_colours_are_stable_and_distinct() -> None:
-    assert id_colour(3) == id_colour(3) and id_colour(-1) == (110, 110, 110)
+    assert id_colour(3) == id_colour(3)
+    assert id_colour(0) == (153, 153, 153)  # unconfirmed: the grey of an untracked marker (0.6)
     colours = {id_colour(i) for i in range(20)}
     assert len(colours) == 20
+
+
+def test_a_person_has_the_same_colour_in_pictures_and_in_rviz() -> None:
+    """Published id 7: its picture colour is its markers' colour (BGR 0..255 vs RGB 0..1)."""
+    r, g, b = track_colour(7)
+    assert id_colour(7) == (round(255 * b), round(255 * g), round(255 * r))
 
 
 def test_top_down_view_places_people_and_cameras() -> None:
@@ -37,7 +45,7 @@ def test_top_down_view_places_people_and_cameras() -> None:
     assert image.shape == (view.height, view.width, 3) and image.dtype == np.uint8
     u, v = np.round(view.to_pixels(np.array([0.5, -0.5]))).astype(int)
     patch = image[v - 15 : v + 15, u - 15 : u + 15].reshape(-1, 3)
-    assert (patch == id_colour(7)).all(axis=1).any()  # the person's colour near their position
+    assert (patch == id_colour(8)).all(axis=1).any()  # tracker id 7 = published id 8, near its position
     for camera in calibration.cameras:
         cu, cv = np.round(view.to_pixels(camera.centre_world)).astype(int)
         assert (image[cv, cu] != BACKGROUND).any()
@@ -49,7 +57,7 @@ def test_reprojections_land_on_the_camera_frame() -> None:
     drawn = draw_reprojections(frame, camera, [person(0.0, 0.0, 2)])
     assert (frame == 0).all() and drawn.shape == frame.shape
     u, v = np.round(camera.project(standing_person((0.0, 0.0))[5])).astype(int)
-    assert (drawn[v - 3 : v + 4, u - 3 : u + 4].reshape(-1, 3) == id_colour(2)).all(axis=1).any()
+    assert (drawn[v - 3 : v + 4, u - 3 : u + 4].reshape(-1, 3) == id_colour(3)).all(axis=1).any()
 
 
 def test_a_person_outside_the_picture_is_marked_at_its_border_and_counted() -> None:
@@ -61,7 +69,7 @@ def test_a_person_outside_the_picture_is_marked_at_its_border_and_counted() -> N
     assert view.outside([edge]) == [] and view.outside([person(view.x_min_m - 0.05, 0.0, 2)]) != []
     image = draw_top_down(view, calibration, [inside, far])
     border = image[:, -12:].reshape(-1, 3)
-    assert (border == id_colour(4)).all(axis=1).any()  # its marker at the right border
+    assert (border == id_colour(5)).all(axis=1).any()  # its marker at the right border (tracker id 4)
     whole = TopDownView.around(calibration, np.array([inside.joints, far.joints]), 400)
     assert whole.outside([inside, far]) == []  # a view framed on everyone holds everyone
 

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from orpose_ros.arguments import CliError, floor_argument, positive_float
 from orpose_ros.cli.outputs import open_render_sink, write_json_atomic
+from orpose_ros.frames import IMAGE_SUFFIXES
 from orpose_ros.fusion.association import AssociationOptions
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.mvor import MvorError, load_mvor
@@ -33,13 +34,13 @@ from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions, self_calibrat
 from orpose_ros.fusion.room_view import TopDownView, draw_reprojections, draw_top_down
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import CameraMoment, FusionStream, StreamOptions
+from orpose_ros.fusion.tracking import published_id
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions
 
 PROG = "orpose-fuse"
 DEFAULT_FPS = 10.0
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 _PANEL_HEIGHT = 360
 
 log = logging.getLogger(PROG)
@@ -211,7 +212,7 @@ def person_to_dict(person: FusedPerson) -> dict[str, Any]:
         for xyz, c in zip(person.joints, person.confidence, strict=True)
     ]
     return {
-        "id": int(person.id),
+        "id": published_id(person.id),
         "score": round(float(person.score), 4),
         "views": list(person.cameras),
         "placement": person.placement,
@@ -343,7 +344,7 @@ def run(args: argparse.Namespace) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.json, out)
     people_total = sum(len(f["persons"]) for f in frames_out)
-    ids = {p["id"] for f in frames_out for p in f["persons"] if p["id"] >= 0}
+    ids = {p["id"] for f in frames_out for p in f["persons"] if p["id"] > 0}
     aside = "".join(f", {n} set aside: {cause}" for cause, n in sorted(set_aside.items()))
     floor = "none" if calibration.floor is None else f"{calibration.floor.offset_m:.3f} m along its normal"
     print(f"{PROG}: {len(frames_out)} frames, {people_total} people ({len(ids)} tracks){aside}, floor {floor} "

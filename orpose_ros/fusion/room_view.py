@@ -4,7 +4,6 @@ people onto camera frames. Colours follow track ids, so a person keeps a colour 
 
 from __future__ import annotations
 
-import colorsys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,25 +11,23 @@ import cv2
 import numpy as np
 
 from orpose_ros.fusion.pipeline import FusedPerson
+from orpose_ros.fusion.tracking import published_id
 from orpose_ros.geometry.calibration import FloorPlane, RoomCalibration
 from orpose_ros.geometry.camera import PinholeCamera
-from orpose_ros.skeleton import COCO_SKELETON
+from orpose_ros.skeleton import COCO_SKELETON, rgb_to_bgr8, track_colour
 
 BACKGROUND = (255, 255, 255)
 GRID = (225, 225, 225)
 FLOOR_SEEN = (200, 170, 120)
 INK = (60, 60, 60)
 GROUND_TRUTH = (150, 150, 150)
-_GOLDEN = 0.618033988749895
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def id_colour(track_id: int) -> tuple[int, int, int]:
-    """A BGR colour for a track id, far from its neighbours' (golden-ratio hues); grey for -1 (untracked)."""
-    if track_id < 0:
-        return (110, 110, 110)
-    r, g, b = colorsys.hsv_to_rgb((0.1 + track_id * _GOLDEN) % 1.0, 0.85, 0.85)
-    return int(255 * b), int(255 * g), int(255 * r)
+def id_colour(person_id: int) -> tuple[int, int, int]:
+    """The BGR 0..255 colour of a published id (0: unconfirmed): the colour RViz gives the same person
+    (`skeleton.track_colour`), so that pictures and RViz agree."""
+    return rgb_to_bgr8(track_colour(person_id))
 
 
 @dataclass(frozen=True)
@@ -175,7 +172,7 @@ def draw_top_down(
     for joints in ground_truth:
         _draw_skeleton(canvas, view.to_pixels(joints), ground_truth_edges, GROUND_TRUTH, 1)
     for person in people:
-        colour = id_colour(person.id)
+        colour = id_colour(published_id(person.id))
         _draw_skeleton(canvas, view.to_pixels(person.joints), COCO_SKELETON, colour, 2)
         centre = person.centre
         if np.all(np.isfinite(centre)):
@@ -193,7 +190,8 @@ def draw_top_down(
     outside = view.outside(people)
     for person in outside:
         uv = np.clip(view.to_pixels(person.centre), 8, [view.width - 9, view.height - 9])
-        cv2.drawMarker(canvas, _point(uv), id_colour(person.id), cv2.MARKER_TRIANGLE_UP, 14, 2, cv2.LINE_AA)
+        colour = id_colour(published_id(person.id))
+        cv2.drawMarker(canvas, _point(uv), colour, cv2.MARKER_TRIANGLE_UP, 14, 2, cv2.LINE_AA)
     if outside:
         title = f"{title}  ({len(outside)} outside the picture, at its border)".strip()
     if title:
@@ -209,5 +207,6 @@ def draw_reprojections(image_bgr: np.ndarray, camera: PinholeCamera, people: Seq
     canvas = image_bgr.copy()
     thickness = max(1, round(min(canvas.shape[:2]) / 270))
     for person in people:
-        _draw_skeleton(canvas, camera.project(person.joints), COCO_SKELETON, id_colour(person.id), thickness)
+        colour = id_colour(published_id(person.id))
+        _draw_skeleton(canvas, camera.project(person.joints), COCO_SKELETON, colour, thickness)
     return canvas

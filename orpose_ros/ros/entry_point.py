@@ -132,7 +132,7 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
     overrun the 5 s that ``ros2 launch`` grants after SIGINT.
     """
     import rclpy
-    from rclpy.executors import ExternalShutdownException
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     stops = StopRequests.installed()
     try:
@@ -146,10 +146,14 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
         return 1
     node: Node | None = None
     code = 0
+    executor: SingleThreadedExecutor | None = None
     try:
+        # made before the node: an executor created after a SIGINT shut the context down fails half-built
+        executor = SingleThreadedExecutor()
         node = make_node()
         stops.starting = False
-        rclpy.spin(node)
+        executor.add_node(node)
+        executor.spin()
     except fatal as error:
         rclpy.logging.get_logger(name).fatal(one_line(error))
         code = 1
@@ -164,7 +168,11 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
             close = getattr(node, "close", None)
             if close is not None:
                 close()
+            if executor is not None:
+                executor.remove_node(node)
             node.destroy_node()
+        if executor is not None:
+            executor.shutdown()
         rclpy.try_shutdown()
         # Python's finalisation resets a handler function to SIG_DFL (a late SIGINT would then kill the
         # process, exit -2), but leaves SIG_IGN: nothing is left to stop.

@@ -56,7 +56,8 @@ def test_closest_points_of_crossing_and_skew_rays() -> None:
     assert distance.shape == (1, 2, 1)
     np.testing.assert_allclose(distance[0, 0], 0.0, atol=1e-12)
     np.testing.assert_allclose(middle[0, 0, 0], [1.0, 1.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(range_a[0, 0], np.sqrt(2)) and np.testing.assert_allclose(range_b[0, 0], np.sqrt(2))
+    np.testing.assert_allclose(range_a[0, 0], np.sqrt(2))
+    np.testing.assert_allclose(range_b[0, 0], np.sqrt(2))
     assert distance[0, 1, 0] > 0.1
     parallel = closest_points(ca, a, cb, a)[0]
     assert np.isnan(parallel).all()
@@ -108,7 +109,7 @@ def test_views_without_detections_and_unconfident_keypoints() -> None:
     cameras, keypoints = scene()
     assert associate(cameras, [np.zeros((0, 17, 3))] * 3) == []
     clusters = associate(cameras, [keypoints[0], np.zeros((0, 17, 3)), keypoints[2]])
-    assert len(clusters) == 3 and all(len(c) == 2 for c in clusters)
+    assert sorted(len(c) for c in clusters) == [2, 2, 2]
     weak = [k.copy() for k in keypoints]
     weak[1][..., 2] = 0.1  # below min_joint_score: camera 1 cannot be compared
     clusters = associate(cameras, weak)
@@ -136,7 +137,8 @@ def test_the_pixel_noise_allowance_widens_the_threshold_for_small_images() -> No
         tiny.append(k)
     strict = associate(small, tiny, AssociationOptions(keypoint_noise_px=0.0))
     lenient = associate(small, tiny, AssociationOptions(keypoint_noise_px=1.5))
-    assert len(lenient) == 3 and len(strict) > len(lenient)
+    assert len(lenient) == 3
+    assert len(strict) > len(lenient)
 
 
 @pytest.mark.parametrize(
@@ -151,3 +153,108 @@ def test_the_pixel_noise_allowance_widens_the_threshold_for_small_images() -> No
 def test_invalid_options(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AssociationOptions(**kwargs)
+
+
+def two_view_pair(joints: np.ndarray, shift_px: float = 0.0) -> tuple[list, list[np.ndarray]]:
+    """Two cameras of the room and the keypoints of one person (17, 3) in each; camera 1's shifted in x [px]."""
+    cameras = list(ceiling_room(3).complete_cameras())[:2]
+    keypoints = [keypoints_of(c, joints)[None] for c in cameras]
+    keypoints[1][..., 0] += shift_px
+    return cameras, keypoints
+
+
+def pair_cost(cameras: list, keypoints: list[np.ndarray], options: AssociationOptions) -> float:
+    rays = [keypoint_rays(c, k, options.min_joint_score) for c, k in zip(cameras, keypoints, strict=True)]
+    return float(view_pair_costs(cameras[0], rays[0], cameras[1], rays[1], options)[0, 0])
+
+
+@pytest.mark.parametrize(
+    ("scale", "matches"),
+    [(0.67 * (1 - 1e-6), False), (0.67 * (1 + 1e-6), True), (1.4 * (1 - 1e-6), True), (1.4 * (1 + 1e-6), False)],
+)
+def test_rays_meeting_in_a_skeleton_outside_the_body_scale_range_are_no_match(scale: float, matches: bool) -> None:
+    # exact keypoints of a skeleton scaled about its pelvis: the rays meet in it, so its body scale is ``scale``
+    template = standing_template_coco()
+    joints = scale * (template - template[11:13].mean(axis=0)) + np.array([0.2, 0.1, 1.0])
+    cameras, keypoints = two_view_pair(joints)
+    cost = pair_cost(cameras, keypoints, AssociationOptions())
+    assert cost == (pytest.approx(0.0, abs=1e-9) if matches else np.inf)
+
+
+def test_the_pair_cost_is_the_median_ray_distance_scaled_by_the_pixel_noise_allowance() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)), shift_px=4.0)
+    options = AssociationOptions(keypoint_noise_px=2.5, max_ray_distance_m=0.08)
+    rays = [keypoint_rays(c, k, options.min_joint_score) for c, k in zip(cameras, keypoints, strict=True)]
+    distance, range_a, range_b, _ = closest_points(cameras[0].centre_world, rays[0], cameras[1].centre_world, rays[1])
+    f = [np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras]
+    # the allowance: max_ray_distance_m^2 plus (3 sigma_px range / f)^2 per view
+    allowance = np.sqrt(0.08**2 + (3 * 2.5 * range_a / f[0]) ** 2 + (3 * 2.5 * range_b / f[1]) ** 2)
+    expected = np.median(distance[0, 0] * 0.08 / allowance[0, 0])
+    assert pair_cost(cameras, keypoints, options) == pytest.approx(expected, rel=1e-12)
+    assert 0.005 < expected < 0.08  # the shift matters, and the pair still matches
+
+
+@pytest.mark.parametrize(("margin", "together"), [(1.0 + 1e-6, True), (1.0 - 1e-6, False)])
+def test_two_detections_join_exactly_when_their_cost_is_within_the_threshold(margin: float, together: bool) -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)), shift_px=6.0)
+    cost = pair_cost(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0))  # then the cost is in metres
+    assert 0.01 < cost < 0.2
+    options = AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=margin * cost)
+    clusters = associate(cameras, keypoints, options)
+    assert clusters == ([[(0, 0), (1, 0)]] if together else [[(0, 0)], [(1, 0)]])
+
+
+def test_keypoints_are_compared_from_exactly_the_minimum_score() -> None:
+    camera = ceiling_room(1).cameras[0]
+    keypoints = keypoints_of(camera, standing_person((0.0, 0.0)))[None]
+    keypoints[0, :, 2] = 0.2
+    keypoints[0, 3, 2] = 0.2 - 1e-9
+    rays = keypoint_rays(camera, keypoints, 0.2)
+    assert np.isnan(rays[0, 3]).all()
+    assert np.isfinite(np.delete(rays[0], 3, axis=0)).all()
+
+
+def test_a_pair_needs_exactly_min_common_joints() -> None:
+    distances = np.full((2, 17), np.nan)
+    distances[0, :3] = [0.01, 0.03, 0.02]
+    distances[1, :2] = [0.01, 0.03]
+    np.testing.assert_array_equal(pair_costs(distances, 3), [0.02, np.inf])
+    np.testing.assert_array_equal(pair_costs(distances, 2), [0.02, 0.02])
+
+
+def test_rays_must_meet_at_least_min_depth_in_front_of_both_cameras() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)))
+    ranges = np.stack([np.linalg.norm(standing_person((0.3, -0.2)) - c.centre_world, axis=-1) for c in cameras])
+    near, far = ranges.min(), ranges.max()
+    assert pair_cost(cameras, keypoints, AssociationOptions(min_depth_m=near * (1 - 1e-6))) == pytest.approx(
+        0, abs=1e-9
+    )
+    assert pair_cost(cameras, keypoints, AssociationOptions(min_depth_m=far * (1 + 1e-6))) == np.inf
+    # more than half of the keypoints too near: the median is infinite
+    assert pair_cost(cameras, keypoints, AssociationOptions(min_depth_m=np.median(ranges.min(axis=0)) * 1.2)) == np.inf
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "valid"),
+    [
+        ({"min_joint_score": 0.0}, True),
+        ({"min_joint_score": 1.0}, True),
+        ({"min_joint_score": 1.0 + 1e-9}, False),
+        ({"min_common_joints": 1}, True),
+        ({"max_ray_distance_m": 1e-9}, True),
+        ({"keypoint_noise_px": 0.0}, True),
+        ({"keypoint_noise_px": -1e-9}, False),
+        ({"min_depth_m": 0.0}, True),
+        ({"min_depth_m": -1e-9}, False),
+        ({"body_scale_range": (0.0, 1e-9)}, True),
+        ({"body_scale_range": (-1e-9, 1.0)}, False),
+        ({"body_scale_range": (1.0, 1.0)}, False),
+    ],
+)
+def test_option_bounds_on_both_sides(kwargs: dict, valid: bool) -> None:
+    name, value = next(iter(kwargs.items()))
+    if valid:
+        assert getattr(AssociationOptions(**kwargs), name) == value
+    else:
+        with pytest.raises(ValueError, match=name):
+            AssociationOptions(**kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fusion_data import ceiling_room, look_at
+from scipy.optimize import least_squares
 
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.geometry.triangulation import focal_lengths, refine_points, triangulate, triangulate_dlt
@@ -135,3 +136,144 @@ def test_shape_mismatch_is_a_clear_error() -> None:
     _, P = rig()
     with pytest.raises(ValueError, match=r"expected P \(V, 3, 4\), uv \(V, J, 2\), w \(V, J\)"):
         triangulate(P, np.zeros((2, 5, 2)), np.zeros((3, 5)))
+
+
+def ray_distance(camera: PinholeCamera, X: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """The documented ray distance of points X (J, 3) to the rays through uv (J, 2): error_px * depth / f."""
+    error_px = np.linalg.norm(camera.project(X) - uv, axis=-1)
+    return error_px * camera.to_camera(X)[:, 2] / np.sqrt(camera.K[0, 0] * camera.K[1, 1])
+
+
+@pytest.mark.parametrize(("factor", "dropped"), [(0.999, False), (1.001, True)])
+def test_a_view_is_dropped_exactly_when_its_ray_misses_by_more_than_the_outlier_distance(
+    factor: float, dropped: bool
+) -> None:
+    cameras, P = rig(4)
+    X = points(4)
+    uv = observe(cameras, X)
+    # the other three views are exact: view 1's ray misses their point by error_px * depth / f
+    depth = cameras[1].to_camera(X)[:, 2]
+    f = np.sqrt(cameras[1].K[0, 0] * cameras[1].K[1, 1])
+    for outlier_distance_m in (0.15, 0.05):
+        shifted = uv.copy()
+        shifted[1, :, 0] += factor * outlier_distance_m * f / depth
+        result = triangulate(P, shifted, np.ones((4, 4)), outlier_distance_m=outlier_distance_m, refine_iterations=0)
+        np.testing.assert_array_equal(result.num_views, np.full(4, 3 if dropped else 4))
+        np.testing.assert_array_equal(result.used[1], np.full(4, not dropped))
+        if dropped:
+            np.testing.assert_allclose(result.points, X, atol=1e-9)
+            np.testing.assert_allclose(result.ray_distance_m[1], factor * outlier_distance_m, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("margin", "dropped"), [(1.0 + 1e-6, True), (1.0 - 1e-6, False)])
+def test_a_view_is_dropped_only_while_the_other_views_agree_within_the_outlier_distance(
+    margin: float, dropped: bool
+) -> None:
+    cameras, P = rig(4)
+    X = points(1, seed=5)
+    rng = np.random.default_rng(6)
+    uv = observe(cameras, X) + rng.normal(0.0, 1.0, (4, 1, 2))  # every view has 1 px of noise
+    uv[0, 0] += [60.0, 0.0]  # view 0 is far off
+    # the point of views 1-3 and how far their own rays pass from it: the agreement the rule asks for
+    others = triangulate_dlt(P[1:], uv[1:], np.ones((3, 1)))
+    kept_worst = max(ray_distance(c, others, u)[0] for c, u in zip(cameras[1:], uv[1:], strict=True))
+    assert 0.001 < kept_worst < 0.02  # 1 px at ~3 m
+    result = triangulate(P, uv, np.ones((4, 1)), outlier_distance_m=margin * kept_worst, refine_iterations=0)
+    assert result.used[0, 0] == (not dropped)
+    np.testing.assert_array_equal(result.used[1:, 0], [True, True, True])
+    if dropped:
+        np.testing.assert_allclose(result.points, others, atol=1e-12)
+
+
+def test_no_view_is_dropped_when_two_of_three_disagree() -> None:
+    cameras, P = rig(3)
+    X = points(3)
+    uv = observe(cameras, X)
+    uv[1, :, 0] += 150.0  # two views wrong in different ways (~0.8 m): no two views agree without the third
+    uv[2, :, 1] -= 150.0
+    result = triangulate(P, uv, np.ones((3, 3)))
+    assert result.used.all()
+    np.testing.assert_array_equal(result.num_views, [3, 3, 3])
+
+
+def weighted_reprojection_minimum(P: np.ndarray, uv: np.ndarray, w: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """argmin over X of sum_v w_v^2 |project_v(X) - uv_v|^2, by a general least-squares solver."""
+
+    def residuals(X: np.ndarray) -> np.ndarray:
+        proj = P @ np.append(X, 1.0)
+        return (w[:, None] * (proj[:, :2] / proj[:, 2:] - uv)).ravel()
+
+    return least_squares(residuals, start, xtol=1e-15, ftol=1e-15, gtol=1e-15).x
+
+
+def test_a_view_of_low_weight_barely_moves_the_point_it_is_wrong_about() -> None:
+    cameras, P = rig(3)
+    X = points(1, seed=2)
+    uv = observe(cameras, X)
+    uv[2, 0] += [20.0, 0.0]  # ~0.1 m at the person: less than the outlier distance, so the view is kept
+    w = np.array([[1.0], [1.0], [0.01]])
+    result = triangulate(P, uv, w)
+    assert result.used[:, 0].all()
+    expected = weighted_reprojection_minimum(P, uv[:, 0], w[:, 0], X[0])
+    np.testing.assert_allclose(result.points[0], expected, atol=1e-7)
+    assert np.linalg.norm(result.points[0] - X[0]) < 1e-4  # with equal weights the point moves by centimetres
+    np.testing.assert_allclose(result.confidence, [(1.0 + 1.0 + 0.01) / 3])
+
+
+def test_the_linear_solution_is_the_depth_reweighted_least_squares_of_the_dlt_rows() -> None:
+    cameras, P = rig(4)
+    X = points(3, seed=4)
+    rng = np.random.default_rng(7)
+    uv = observe(cameras, X) + rng.normal(0.0, 2.0, (4, 3, 2))
+    w = rng.uniform(0.1, 1.0, (4, 3))
+
+    def solve(weights: np.ndarray, j: int) -> np.ndarray:
+        rows = np.concatenate(
+            [weights[v] * (uv[v, j, :, None] * P[v, 2] - P[v, :2]) for v in range(4)]
+        )  # (2V, 4): u P3 - P1, v P3 - P2
+        return np.linalg.lstsq(rows[:, :3], -rows[:, 3], rcond=None)[0]
+
+    for j in range(3):
+        first = solve(w[:, j], j)
+        depths = np.array([c.to_camera(first[None])[0, 2] for c in cameras])
+        np.testing.assert_allclose(triangulate_dlt(P, uv, w)[j], solve(w[:, j] / depths, j), atol=1e-10)
+
+
+def test_errors_and_ray_distances_are_those_of_each_used_view() -> None:
+    cameras, P = rig(4)
+    X = points(6, seed=8)
+    rng = np.random.default_rng(9)
+    uv = observe(cameras, X) + rng.normal(0.0, 1.5, (4, 6, 2))
+    uv[3, 0] = np.nan
+    result = triangulate(P, uv, np.ones((4, 6)))
+    errors = np.stack([np.linalg.norm(c.project(result.points) - u, axis=-1) for c, u in zip(cameras, uv, strict=True)])
+    np.testing.assert_allclose(result.reprojection_error_px[0], np.mean(errors[:3, 0]), rtol=1e-9)
+    np.testing.assert_allclose(result.reprojection_error_px[1:], np.mean(errors[:, 1:], axis=0), rtol=1e-9)
+    distances = np.stack([ray_distance(c, result.points, u) for c, u in zip(cameras, uv, strict=True)])
+    np.testing.assert_allclose(result.ray_distance_m[:3, 0], distances[:3, 0], rtol=1e-9)
+    assert np.isnan(result.ray_distance_m[3, 0])
+    np.testing.assert_allclose(result.ray_distance_m[:, 1:], distances[:, 1:], rtol=1e-9)
+
+
+@pytest.mark.parametrize(("margin", "placed"), [(1.0 - 1e-6, True), (1.0 + 1e-6, False)])
+def test_the_smallest_ray_angle_is_a_two_sided_edge(margin: float, placed: bool) -> None:
+    cameras, P = rig(2)
+    X = np.array([[0.2, -0.1, 1.1]])
+    rays = [X[0] - c.centre_world for c in cameras]
+    angle = np.degrees(np.arccos(rays[0] @ rays[1] / np.linalg.norm(rays[0]) / np.linalg.norm(rays[1])))
+    result = triangulate(P, observe(cameras, X), np.ones((2, 1)), min_ray_angle_deg=margin * angle)
+    assert np.isfinite(result.points).all() == placed
+    assert result.num_views[0] == (2 if placed else 0)
+
+
+def test_a_point_behind_a_camera_is_refused_and_not_replaced_by_its_mirror_image() -> None:
+    cameras, P = rig(3)
+    X = cameras[0].centre_world - 1.0 * cameras[0].optical_axis_world  # 1 m behind camera 0
+    uvw = P @ np.append(X, 1.0)
+    uv = (uvw[:, :2] / uvw[:, 2:])[:, None]
+    result = triangulate(P, uv, np.ones((3, 1)))
+    assert np.isnan(result.points).all()
+    np.testing.assert_array_equal(result.used[:, 0], [False, False, False])
+    # its mirror image through camera 0 is in front of every camera and is placed
+    mirror = 2.0 * cameras[0].centre_world - X
+    np.testing.assert_allclose(triangulate(P, observe(cameras, mirror[None]), np.ones((3, 1))).points[0], mirror)

@@ -9,8 +9,8 @@
 # (~/.cache/orpose_ros/mutation-work/<module>; mutmut writes its mutants/ there, not in the repository),
 # mutates only that module and runs the module's fast, ROS-free tests (the table below) with the
 # project's venv, one worker at a time and niced: the machines it runs on are shared. It prints the
-# survivors and a line `SCORE <module> killed/total (percent)`; `mutmut show <name>` run inside the
-# scratch folder (with the same PYTHONPATH) shows a mutant's diff.
+# survivors and a line `SCORE <module> detected/total (percent)` (killed or timed out); `mutmut show
+# <name>` run inside the scratch folder (with the same PYTHONPATH) shows a mutant's diff.
 # mutmut and its own dependencies live in ~/.cache/orpose_ros/mutation-<hash of requirements/mutation.txt>
 # (installed on first use, ~20 s); override the cache folder with ORPOSE_CACHE_DIR, the worker count with
 # MUTMUT_CHILDREN. Not part of CI: too slow (see docs/testing.md).
@@ -86,10 +86,12 @@ run_module() {  # MODULE [TEST...]
         tail -30 "$work/run.log"; log "mutmut failed on $module"; return 1; }
     (cd "$work" && mutmut results --all true > results.txt)
     grep -v ': killed$' "$work/results.txt" | grep ': ' || true
-    local total killed
+    # A mutant that makes a test hang (timeout) is detected too: the suite's pytest-timeout fails it.
+    local total detected
     total=$(grep -c ': ' "$work/results.txt" || true)
-    killed=$(grep -c ': killed$' "$work/results.txt" || true)
-    echo "SCORE orpose_ros/$module $killed/$total ($(( total ? 100 * killed / total : 0 )) %) in $(( SECONDS - start )) s"
+    detected=$(grep -cE ': (killed|timeout)$' "$work/results.txt" || true)
+    echo "SCORE orpose_ros/$module $detected/$total ($(( total ? 100 * detected / total : 0 )) %) detected" \
+        "in $(( SECONDS - start )) s"
 }
 
 if [ $# -eq 0 ]; then

@@ -17,6 +17,7 @@ from orpose_ros.fusion.association import (
 )
 from orpose_ros.fusion.robust import nan_median
 from orpose_ros.geometry.body_model import standing_template_coco
+from orpose_ros.geometry.camera import PinholeCamera
 
 POSITIONS = [(-0.9, 0.2), (0.1, -0.6), (0.8, 0.7)]
 
@@ -258,3 +259,41 @@ def test_option_bounds_on_both_sides(kwargs: dict, valid: bool) -> None:
     else:
         with pytest.raises(ValueError, match=name):
             AssociationOptions(**kwargs)
+
+
+def test_a_body_scale_needs_exactly_three_limbs() -> None:
+    template = standing_template_coco()
+    three = np.full((17, 3), np.nan)
+    three[[5, 7, 9, 13, 15]] = 1.25 * template[[5, 7, 9, 13, 15]]  # upper arm, forearm, shin
+    assert body_scales(three) == pytest.approx(1.25, rel=1e-12)
+    two = three.copy()
+    two[15] = np.nan
+    assert np.isnan(body_scales(two))
+
+
+def test_rays_of_a_distorted_camera_come_from_the_pixels_only() -> None:
+    camera = ceiling_room(1).cameras[0]
+    distorted = PinholeCamera(camera.name, camera.width, camera.height, camera.K, np.array([-0.2, 0.05, 0.001, -0.002]),
+                              camera.T_world_from_camera)  # fmt: skip
+    keypoints = keypoints_of(distorted, standing_person((0.0, 0.0)))[None]
+    np.testing.assert_allclose(keypoint_rays(distorted, keypoints, 0.2), distorted.rays_world(keypoints[..., :2]))
+
+
+def test_rays_must_meet_in_front_of_each_camera_not_just_one() -> None:
+    joints = standing_person((1.8, 0.55))  # near camera 1, far from camera 2
+    cameras, keypoints = two_view_pair(joints)
+    ranges = np.stack([np.linalg.norm(joints - c.centre_world, axis=-1) for c in cameras])
+    min_depth = ranges[0].max() * (1 + 1e-6)
+    assert ranges[1].min() > min_depth  # every keypoint far enough from camera 2, none from camera 1
+    assert pair_cost(cameras, keypoints, AssociationOptions(min_depth_m=min_depth)) == np.inf
+    near_enough = AssociationOptions(min_depth_m=ranges[0].min() * (1 - 1e-6))
+    assert pair_cost(cameras, keypoints, near_enough) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_cheaper_of_two_acceptable_detections_joins_the_cluster() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)))
+    shifted = keypoints[1].copy()
+    shifted[..., 0] += 3.0  # also within the threshold, but costlier
+    assert 0.0 < pair_cost(cameras, [keypoints[0], shifted], AssociationOptions()) < 0.1
+    clusters = associate(cameras, [keypoints[0], np.concatenate([shifted, keypoints[1]])])
+    assert clusters == [[(0, 0), (1, 1)], [(1, 0)]]

@@ -58,5 +58,41 @@ def test_settings_on_both_sides_of_their_bounds(tolerance_s: float, max_wait_s: 
     if valid:
         assert StampGrouper(("cam1",), tolerance_s, max_wait_s).max_wait_s == max_wait_s
     else:
-        with pytest.raises(ValueError, match="tolerance_s must be >= 0 and max_wait_s > 0"):
+        with pytest.raises(ValueError, match=r"^tolerance_s must be >= 0 and max_wait_s > 0$"):
             StampGrouper(("cam1",), tolerance_s, max_wait_s)
+
+
+def test_every_late_result_is_counted() -> None:
+    grouper = StampGrouper(("cam1",), tolerance_s=0.0, max_wait_s=1.0)
+    grouper.add("cam1", 3.0, "a", now_s=0.0)
+    for stamp in (2.0, 2.5, 3.0):
+        assert grouper.add("cam1", stamp, "late", now_s=0.0) == []
+    assert grouper.late == 3
+
+
+def test_a_camera_keeps_its_latest_30_results_while_another_is_silent() -> None:
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.0, max_wait_s=1000.0)
+    for k in range(31):
+        grouper.add("cam1", float(k), k, now_s=0.0)
+    groups = grouper.flush(5000.0)  # everything has waited long enough
+    assert [g.items["cam1"] for g in groups] == list(range(1, 31))  # the oldest of 31 was dropped
+
+
+def test_two_results_of_one_camera_out_of_order_are_sorted() -> None:
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.01, max_wait_s=1.0)
+    grouper.add("cam1", 2.0, "a2", now_s=0.0)
+    grouper.add("cam1", 1.0, "a1", now_s=0.0)
+    (first,) = grouper.add("cam2", 1.0, "b1", now_s=0.0)
+    assert first.items == {"cam1": "a1", "cam2": "b1"}
+    # cam1 is known to be past 1.5 (its latest result is 2.0): the moment 1.5 is handed out without it
+    (second,) = grouper.add("cam2", 1.5, "b15", now_s=0.0)
+    assert (second.items, second.missing) == ({"cam2": "b15"}, ("cam1",))
+
+
+def test_of_two_results_near_the_moment_the_closest_in_stamp_is_chosen() -> None:
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=100.0)
+    grouper.add("cam2", 1.012, "far", now_s=1.0)  # arrived first
+    grouper.add("cam2", 1.004, "near", now_s=50.0)
+    (group,) = grouper.add("cam1", 1.0, "a", now_s=50.0)
+    assert group.items == {"cam1": "a", "cam2": "near"}
+    assert group.stamp_s == 1.004

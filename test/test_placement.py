@@ -136,7 +136,15 @@ def test_a_person_behind_the_camera_is_not_placed(camera: PinholeCamera) -> None
     uv = (joints_cam[:, :2] / joints_cam[:, 2:]) @ K[:2, :2].T + K[:2, 2]  # the pinhole's mirror image
     keypoints = np.c_[uv, np.full(17, 0.9)]
     placed = place_people(camera, keypoints[None], skeleton[None], options=PlacementOptions(method="skeleton"))
-    assert not placed.success[0] or placed.pelvis[0, 2] > 0
+    assert not placed.success[0]  # neither behind the camera nor as its mirror image in front
+    assert np.isnan(placed.pelvis[0]).all()
+    # the same person 3 m in front is placed where it stands
+    in_front = coco_from_h36m(skeleton) + np.array([0.0, 0.0, 3.0])
+    uv = (in_front[:, :2] / in_front[:, 2:]) @ K[:2, :2].T + K[:2, 2]
+    placed = place_people(camera, np.c_[uv, np.full(17, 0.9)][None], skeleton[None],
+                          options=PlacementOptions(method="skeleton"))  # fmt: skip
+    assert placed.success[0]
+    np.testing.assert_allclose(placed.pelvis[0], [0.0, 0.0, 3.0], atol=1e-9)
 
 
 def test_without_floor_the_floor_methods_fall_back_to_the_skeleton(camera: PinholeCamera) -> None:

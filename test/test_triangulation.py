@@ -277,3 +277,118 @@ def test_a_point_behind_a_camera_is_refused_and_not_replaced_by_its_mirror_image
     # its mirror image through camera 0 is in front of every camera and is placed
     mirror = 2.0 * cameras[0].centre_world - X
     np.testing.assert_allclose(triangulate(P, observe(cameras, mirror[None]), np.ones((3, 1))).points[0], mirror)
+
+
+def noisy_scene(num_cameras: int = 4, n: int = 5, seed: int = 11) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    cameras, P = rig(num_cameras)
+    X = points(n, seed=seed)
+    uv = observe(cameras, X) + np.random.default_rng(seed).normal(0.0, 1.5, (num_cameras, n, 2))
+    return cameras, P, X, uv
+
+
+@pytest.mark.parametrize("iterations", [1, 2])
+def test_the_refinement_is_the_given_number_of_gauss_newton_steps_two_by_default(iterations: int) -> None:
+    _, P, _, uv = noisy_scene()
+    w = np.full((4, 5), 0.7)
+    refined = refine_points(P, uv, w, triangulate_dlt(P, uv, w), iterations)
+    np.testing.assert_array_equal(triangulate(P, uv, w, refine_iterations=iterations).points, refined)
+    if iterations == 2:
+        np.testing.assert_array_equal(triangulate(P, uv, w).points, refined)
+        np.testing.assert_array_equal(refine_points(P, uv, w, triangulate_dlt(P, uv, w)), refined)
+
+
+def test_uniformly_scaled_weights_give_the_same_points() -> None:
+    _, P, _, uv = noisy_scene()
+    ones = triangulate(P, uv, np.ones((4, 5))).points
+    np.testing.assert_allclose(triangulate(P, uv, np.full((4, 5), 1e-3)).points, ones, atol=1e-9)
+
+
+def test_a_missing_observation_leaves_the_weighted_minimum_of_the_others() -> None:
+    _, P, _, uv = noisy_scene()
+    uv[1, 2] = np.nan
+    w = np.random.default_rng(3).uniform(0.3, 1.0, (4, 5))
+    result = triangulate(P, uv, w)
+    for j in range(5):
+        seen = np.isfinite(uv[:, j, 0])
+        expected = weighted_reprojection_minimum(P[seen], uv[seen, j], w[seen, j], result.points[j])
+        np.testing.assert_allclose(result.points[j], expected, atol=1e-7)
+
+
+def test_with_three_views_the_one_that_disagrees_is_dropped() -> None:
+    cameras, P = rig(3)
+    X = points(3)
+    uv = observe(cameras, X)
+    uv[2, 1] += [40.0, 30.0]
+    result = triangulate(P, uv, np.ones((3, 3)))
+    np.testing.assert_array_equal(result.num_views, [3, 2, 3])
+    np.testing.assert_array_equal(result.used[:, 1], [True, True, False])
+    np.testing.assert_allclose(result.points, X, atol=1e-9)
+
+
+def test_an_unseen_joint_does_not_stop_another_joints_outlier_from_being_dropped() -> None:
+    cameras, P = rig(4)
+    X = points(2)
+    uv = observe(cameras, X)
+    uv[:, 0] = np.nan  # joint 0: never seen
+    uv[3, 1] += [40.0, -30.0]
+    result = triangulate(P, uv, np.ones((4, 2)))
+    np.testing.assert_array_equal(result.num_views, [0, 3])
+    np.testing.assert_allclose(result.points[1], X[1], atol=1e-9)
+
+
+def test_focal_lengths_below_one_pixel() -> None:
+    cam = PinholeCamera.from_k("tiny", [0.5, 0, 0.2, 0, 0.32, 0.1, 0, 0, 1], 1, 1)
+    np.testing.assert_allclose(focal_lengths(cam.projection_matrix[None]), [0.4])
+
+
+def close_rig() -> tuple[list[PinholeCamera], np.ndarray]:
+    """Three cameras 0.4-0.7 m from the point (0, 0, 1): a patient's close-up."""
+    K = [500, 0, 320, 0, 500, 240, 0, 0, 1]
+    centres = [np.array([0.5, 0.0, 1.2]), np.array([-0.2, 0.6, 1.1]), np.array([-0.3, -0.3, 1.3])]
+    cameras = [PinholeCamera.from_k(f"c{k}", K, 640, 480, T_world_from_camera=look_at(c, [0, 0, 1.0]))
+               for k, c in enumerate(centres)]  # fmt: skip
+    return cameras, np.stack([c.projection_matrix for c in cameras])
+
+
+def test_close_cameras_reweight_by_depth_and_still_measure_ray_angles() -> None:
+    cameras, P = close_rig()
+    X = np.array([[0.02, -0.03, 1.01], [-0.05, 0.04, 0.97]])
+    rng = np.random.default_rng(4)
+    uv = observe(cameras, X) + rng.normal(0.0, 2.0, (3, 2, 2))
+    w = np.array([[1.0, 0.5], [0.6, 1.0], [0.9, 0.8]])
+    for j in range(2):
+        rows = np.concatenate([uv[v, j, :, None] * P[v, 2] - P[v, :2] for v in range(3)])
+        first = np.linalg.lstsq(rows[:, :3] * np.repeat(w[:, j], 2)[:, None], -rows[:, 3] * np.repeat(w[:, j], 2),
+                                rcond=None)[0]  # fmt: skip
+        depths = np.array([c.to_camera(first[None])[0, 2] for c in cameras])
+        assert depths.max() < 0.9
+        w2 = np.repeat(w[:, j] / depths, 2)
+        second = np.linalg.lstsq(rows[:, :3] * w2[:, None], -rows[:, 3] * w2, rcond=None)[0]
+        np.testing.assert_allclose(triangulate_dlt(P, uv, w)[j], second, atol=1e-10)
+    # rays from cameras under a metre away: the angle between them is still measured correctly
+    result = triangulate(P, observe(cameras, X), np.ones((3, 2)), min_ray_angle_deg=60.0)
+    np.testing.assert_allclose(result.points, X, atol=1e-9)
+
+
+def test_the_ray_angle_is_measured_per_point_over_the_views_it_uses() -> None:
+    K = [500, 0, 320, 0, 500, 240, 0, 0, 1]
+    a = PinholeCamera.from_k("a", K, 640, 480, T_world_from_camera=look_at(np.array([0.0, -3.0, 1.0]), [0, 0, 1]))
+    b = PinholeCamera.from_k("b", K, 640, 480, T_world_from_camera=look_at(np.array([0.05, -3.0, 1.0]), [0, 0, 1]))
+    c = PinholeCamera.from_k("c", K, 640, 480, T_world_from_camera=look_at(np.array([3.0, 0.0, 1.0]), [0, 0, 1]))
+    P = np.stack([a.projection_matrix, b.projection_matrix, c.projection_matrix])
+    # point 0 far from a and b (~1 degree apart) and unseen by c; point 1 just in front of them (wide angle)
+    X = np.array([[0.0, 0.0, 1.0], [0.025, -2.9, 1.0]])
+    uv = np.stack([a.project(X), b.project(X), c.project(X)])
+    uv[2] = np.nan
+    result = triangulate(P, uv, np.ones((3, 2)))
+    assert np.isnan(result.points[0]).all()
+    np.testing.assert_allclose(result.points[1], X[1], atol=1e-9)
+
+
+def test_without_a_smallest_angle_a_point_seen_once_is_still_not_placed() -> None:
+    cameras, P = rig(2)
+    uv = observe(cameras, points(1))
+    uv[1] = np.nan
+    result = triangulate(P, uv, np.ones((2, 1)), min_ray_angle_deg=0.0)
+    assert np.isnan(result.points).all()
+    assert result.num_views[0] == 0

@@ -297,3 +297,35 @@ def test_the_cheaper_of_two_acceptable_detections_joins_the_cluster() -> None:
     assert 0.0 < pair_cost(cameras, [keypoints[0], shifted], AssociationOptions()) < 0.1
     clusters = associate(cameras, [keypoints[0], np.concatenate([shifted, keypoints[1]])])
     assert clusters == [[(0, 0), (1, 1)], [(1, 0)]]
+
+
+def test_option_errors_say_what_is_expected() -> None:
+    with pytest.raises(ValueError, match=r"^max_ray_distance_m must be positive, keypoint_noise_px and min_depth_m "
+                                         r"non-negative$"):  # fmt: skip
+        AssociationOptions(min_depth_m=-1.0)
+
+
+def test_keypoints_one_view_does_not_see_are_left_out_of_the_median() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)))
+    keypoints[1][0, 5:, 2] = 0.0  # camera 2 is confident of 5 of 17 keypoints only
+    assert pair_cost(cameras, keypoints, AssociationOptions()) == pytest.approx(0.0, abs=1e-9)
+    keypoints[1][0, 2:, 2] = 0.0  # 2 left: fewer than min_common_joints
+    assert pair_cost(cameras, keypoints, AssociationOptions()) == np.inf
+
+
+def test_a_detection_must_agree_with_every_member_of_a_cluster_not_just_on_average() -> None:
+    cameras = list(ceiling_room(3).complete_cameras())
+    joints = standing_person((0.3, -0.2))
+    # camera 3 sees the person 0.25 m farther along camera 1's optical axis: its rays still meet camera 1's
+    # nearly, but miss camera 2's
+    moved = joints + 0.25 * cameras[0].optical_axis_world
+    keypoints = [keypoints_of(cameras[0], joints)[None], keypoints_of(cameras[1], joints)[None],
+                 keypoints_of(cameras[2], moved)[None]]  # fmt: skip
+    options = AssociationOptions(keypoint_noise_px=0.0)  # costs in metres, whatever the threshold
+    c13 = pair_cost([cameras[0], cameras[2]], [keypoints[0], keypoints[2]], options)
+    c23 = pair_cost([cameras[1], cameras[2]], [keypoints[1], keypoints[2]], options)
+    assert c13 < c23
+    threshold = ((c13 + c23) / 2 + c23) / 2  # above the mean cost against the cluster, below camera 2's
+    assert c13 < threshold
+    clusters = associate(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=threshold))
+    assert clusters == [[(0, 0), (1, 0)], [(2, 0)]]

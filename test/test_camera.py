@@ -195,7 +195,7 @@ def test_world_and_camera_frames_are_related_by_the_pose_in_the_named_direction(
 @pytest.mark.parametrize("distortion", [(), DISTORTION])
 def test_only_points_strictly_in_front_of_the_optical_centre_project(distortion: tuple) -> None:
     cam = PinholeCamera("cam", 640, 480, K, np.asarray(distortion))
-    uv = cam.project_camera(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1e-12], [0.01, 0.0, -1e-12]]))
+    uv = cam.project_camera(np.array([[0.01, 0.02, 0.0], [0.0, 0.0, 1e-12], [0.01, 0.0, -1e-12]]))
     assert np.isnan(uv[0]).all()
     np.testing.assert_allclose(uv[1], K[:2, 2])
     assert np.isnan(uv[2]).all()
@@ -302,3 +302,10 @@ def test_a_missing_pixel_does_not_stop_the_others_from_being_undistorted() -> No
     assert np.isnan(xy[0]).all()
     X_cam = cam.to_camera(X[1])
     np.testing.assert_allclose(xy[1], X_cam[:2] / X_cam[2], atol=1e-9)
+
+
+def test_a_distortion_row_and_integer_pixels_are_read_as_numbers() -> None:
+    row = posed_camera(DISTORTION[None])  # OpenCV files store the coefficients as a 1 x N matrix
+    assert row.distortion.shape == (5,)
+    np.testing.assert_allclose(row.normalised_coordinates(np.array([[400, 300]])),
+                               row.normalised_coordinates(np.array([[400.0, 300.0]])), rtol=1e-12)  # fmt: skip

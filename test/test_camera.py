@@ -56,7 +56,8 @@ def test_points_behind_the_camera_or_nan_do_not_project() -> None:
     assert np.isnan(cam.project(behind)).all()
     assert np.isnan(cam.project(np.array([np.nan, 0.0, 1.0]))).all()
     out = cam.project(np.stack([behind[0], scene_points(1)[0]]))
-    assert np.isnan(out[0]).all() and np.isfinite(out[1]).all()
+    assert np.isnan(out[0]).all()
+    assert np.isfinite(out[1]).all()
 
 
 def test_undistortion_inverts_distortion_to_a_small_fraction_of_a_pixel() -> None:
@@ -98,7 +99,8 @@ def test_scaled_camera_sees_the_resized_image(width: int, height: int) -> None:
 
 def test_nominal_camera_from_horizontal_field_of_view() -> None:
     cam = PinholeCamera.nominal("webcam", 640, 480, 90.0)
-    assert cam.K[0, 0] == pytest.approx(320.0) and cam.K[1, 1] == pytest.approx(320.0)
+    assert cam.K[0, 0] == pytest.approx(320.0)
+    assert cam.K[1, 1] == pytest.approx(320.0)
     np.testing.assert_allclose(cam.back_project(np.array([319.5, 239.5]), 3.0), [0.0, 0.0, 3.0])
     # the right border of the image (right edge of the last pixel) is 45 degrees off-axis
     x, _, z = cam.back_project(np.array([639.5, 239.5]), 2.0)
@@ -116,7 +118,8 @@ def test_impossible_field_of_view_is_refused(fov: float) -> None:
 def test_from_k_reads_row_major_values() -> None:
     cam = PinholeCamera.from_k("c", [500, 0, 330, 0, 510, 250, 0, 0, 1], 640, 480, frame_id="c_optical")
     np.testing.assert_allclose(cam.back_project(np.array([830.0, 250.0]), 1.0), [1.0, 0.0, 1.0])
-    assert cam.frame_id == "c_optical" and cam.image_topic == ""
+    assert cam.frame_id == "c_optical"
+    assert cam.image_topic == ""
     half = cam.scaled_to(320, 240)
     np.testing.assert_allclose(half.K[0], [250.0, 0.0, 164.75])
 

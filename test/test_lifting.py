@@ -63,7 +63,8 @@ def test_coco_to_h36m_torch_with_batch_dimensions() -> None:
     coco = torch.from_numpy(_coco_rows()).float()
     batch = torch.stack([coco, coco * 2])  # (2, 17, 3)
     out = coco_to_h36m(batch)
-    assert out.shape == (2, 17, 3) and out.dtype == torch.float32
+    assert out.shape == (2, 17, 3)
+    assert out.dtype == torch.float32
     torch.testing.assert_close(out[0], torch.from_numpy(EXPECTED_H36M).float())
     torch.testing.assert_close(out[1], torch.from_numpy(EXPECTED_H36M * 2).float())
 

@@ -47,11 +47,13 @@ def test_exact_template_person_is_placed_exactly(camera: PinholeCamera, method: 
     pelvis_cam = camera.to_camera(np.array([0.4, -0.3, pelvis_height_m()]))
     joints_cam = standing_template_coco() @ R.T + pelvis_cam
     placed = place(camera, camera.to_world(joints_cam), method)
-    assert placed.success.all() and placed.method[0] == method
+    assert placed.success.all()
+    assert placed.method[0] == method
     np.testing.assert_allclose(placed.pelvis[0], pelvis_cam, atol=1e-6)
     np.testing.assert_allclose(placed.joints_coco[0], joints_cam, atol=1e-6)
     np.testing.assert_allclose(placed.joints_h36m[0], standing_template_h36m() @ R.T + pelvis_cam, atol=1e-6)
-    assert placed.residual_px[0] < 1e-4 and placed.num_joints[0] == 13  # arms are not fitted to a template
+    assert placed.residual_px[0] < 1e-4
+    assert placed.num_joints[0] == 13  # arms are not fitted to a template
 
 
 def test_measured_skeleton_in_any_pose_is_placed_exactly(camera: PinholeCamera) -> None:
@@ -81,7 +83,8 @@ def test_floor_method_finds_a_standing_person(camera: PinholeCamera) -> None:
     placed = place(camera, joints, "floor")
     pelvis_world = camera.to_world(placed.pelvis[0])
     assert np.linalg.norm(pelvis_world - (0.5, -0.4, pelvis_height_m())) < 0.05
-    assert np.isnan(placed.joints_h36m).all() and np.isnan(placed.residual_px).all()
+    assert np.isnan(placed.joints_h36m).all()
+    assert np.isnan(placed.residual_px).all()
     # keypoints sit on their rays near the person's vertical axis
     assert np.all(np.linalg.norm(camera.to_world(placed.joints_coco[0])[:, :2] - (0.5, -0.4), axis=-1) < 0.3)
 
@@ -104,7 +107,8 @@ def test_pixel_noise_moves_a_person_little(camera: PinholeCamera) -> None:
     keypoints[..., :2] += rng.normal(0.0, 2.0, keypoints[..., :2].shape)
     placed = place_people(camera, keypoints, floor=FLOOR, up_world=UP)
     error = np.linalg.norm(camera.to_world(placed.pelvis) - (-0.2, 0.3, pelvis_height_m()), axis=-1)
-    assert placed.success.all() and np.median(error) < 0.1
+    assert placed.success.all()
+    assert np.median(error) < 0.1
 
 
 def test_distortion_is_removed_from_the_keypoints() -> None:
@@ -123,10 +127,12 @@ def test_unplaceable_people_fail_cleanly(camera: PinholeCamera) -> None:
     keypoints[1, :, 2] = 0.05  # nothing confident
     placed = place_people(camera, keypoints, floor=FLOOR)
     np.testing.assert_array_equal(placed.success, [False, False, True])
-    assert np.isnan(placed.pelvis[:2]).all() and np.isnan(placed.joints_coco[:2]).all()
+    assert np.isnan(placed.pelvis[:2]).all()
+    assert np.isnan(placed.joints_coco[:2]).all()
     assert np.isnan(placed.residual_px[:2]).all()
     empty = place_people(camera, np.zeros((0, 17, 3)), floor=FLOOR)
-    assert empty.pelvis.shape == (0, 3) and empty.joints_coco.shape == (0, 17, 3)
+    assert empty.pelvis.shape == (0, 3)
+    assert empty.joints_coco.shape == (0, 17, 3)
 
 
 def test_a_person_behind_the_camera_is_not_placed(camera: PinholeCamera) -> None:
@@ -149,7 +155,8 @@ def test_a_person_behind_the_camera_is_not_placed(camera: PinholeCamera) -> None
 
 def test_without_floor_the_floor_methods_fall_back_to_the_skeleton(camera: PinholeCamera) -> None:
     placed = place(camera, standing_person((0.0, 0.0)), "skeleton+floor", floor=None)
-    assert placed.method[0] == "skeleton" and placed.success[0]
+    assert placed.method[0] == "skeleton"
+    assert placed.success[0]
 
 
 def test_floor_self_calibration_from_standing_people() -> None:

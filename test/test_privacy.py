@@ -46,7 +46,8 @@ def test_shrink_and_restore_is_detectron2_resize_applied_twice(restored_frames) 
         steps = [transforms.Resize((40, 53), Image.BILINEAR), transforms.Resize((480, 640), Image.BILINEAR)]
         published, _ = transforms.apply_transform_gens(steps, frame)  # as the published MVORDatasetMapper
         ours = privacy.shrink_and_restore(frame, 12)
-        assert ours.shape == frame.shape and ours.dtype == np.uint8
+        assert ours.shape == frame.shape
+        assert ours.dtype == np.uint8
         np.testing.assert_array_equal(ours, published)
         assert not np.array_equal(ours, frame)  # the restored frame lost detail
 

@@ -33,7 +33,8 @@ def test_exact_observations_give_the_points_back() -> None:
     np.testing.assert_allclose(result.points, X, atol=1e-9)
     np.testing.assert_allclose(result.reprojection_error_px, 0.0, atol=1e-6)
     np.testing.assert_allclose(result.ray_distance_m, 0.0, atol=1e-9)
-    assert result.used.all() and (result.num_views == 3).all()
+    assert result.used.all()
+    assert (result.num_views == 3).all()
     np.testing.assert_allclose(result.confidence, 0.8)
     np.testing.assert_allclose(triangulate_dlt(P, uv, w), X, atol=1e-9)
 
@@ -64,7 +65,8 @@ def test_pixel_noise_gives_small_errors_and_refinement_lowers_the_reprojection_e
     assert cost(refined) <= cost(linear) + 1e-9
     result = triangulate(P, uv, w)
     error = np.linalg.norm(result.points - X, axis=1)
-    assert np.mean(error) < 0.01 and error.max() < 0.04  # 1 px at ~3.3 m is ~6 mm
+    assert np.mean(error) < 0.01
+    assert error.max() < 0.04  # 1 px at ~3.3 m is ~6 mm
     assert 0.3 < np.mean(result.reprojection_error_px) < 1.5
 
 
@@ -75,8 +77,10 @@ def test_an_outlying_view_is_dropped_when_three_views_agree() -> None:
     uv[2, :5] += [40.0, -30.0]  # view 2 is wrong for the first 5 joints (~0.2 m at the person)
     result = triangulate(P, uv, np.ones((4, 17)))
     np.testing.assert_allclose(result.points, X, atol=1e-9)
-    assert not result.used[2, :5].any() and result.used[2, 5:].all()
-    assert (result.num_views[:5] == 3).all() and (result.num_views[5:] == 4).all()
+    assert not result.used[2, :5].any()
+    assert result.used[2, 5:].all()
+    assert (result.num_views[:5] == 3).all()
+    assert (result.num_views[5:] == 4).all()
     assert (result.ray_distance_m[2, :5] > 0.15).all()
 
 
@@ -86,7 +90,8 @@ def test_with_two_views_an_outlier_cannot_be_told_apart() -> None:
     uv = observe(cameras, X)
     uv[1, 0] += [40.0, 0.0]
     result = triangulate(P, uv, np.ones((2, 17)))
-    assert result.num_views[0] == 2 and np.linalg.norm(result.points[0] - X[0]) > 0.01
+    assert result.num_views[0] == 2
+    assert np.linalg.norm(result.points[0] - X[0]) > 0.01
     assert result.reprojection_error_px[0] > 5.0
 
 
@@ -104,7 +109,8 @@ def test_missing_observations() -> None:
     np.testing.assert_array_equal(result.num_views, [2, 0, 0, 3])
     np.testing.assert_array_equal(result.confidence, [1.0, 0.0, 0.0, 1.0])
     assert np.isnan(result.reprojection_error_px[[1, 2]]).all()
-    assert np.isnan(result.ray_distance_m[0, 0]) and np.isnan(result.ray_distance_m[:, 2]).all()
+    assert np.isnan(result.ray_distance_m[0, 0])
+    assert np.isnan(result.ray_distance_m[:, 2]).all()
 
 
 def test_nearly_parallel_rays_are_not_triangulated() -> None:
@@ -121,7 +127,8 @@ def test_nearly_parallel_rays_are_not_triangulated() -> None:
 def test_points_behind_a_camera_are_refused() -> None:
     cameras, P = rig(2)
     X = cameras[0].centre_world - 1.0 * cameras[0].optical_axis_world  # 1 m behind camera 0
-    assert cameras[1].to_camera(X)[2] > 0 and cameras[0].to_camera(X)[2] < 0
+    assert cameras[1].to_camera(X)[2] > 0
+    assert cameras[0].to_camera(X)[2] < 0
     uvw = P @ np.append(X, 1.0)  # (2, 3): a pinhole maps it to a pixel all the same
     uv = (uvw[:, :2] / uvw[:, 2:])[:, None]
     assert np.isnan(triangulate(P, uv, np.ones((2, 1))).points).all()

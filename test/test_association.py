@@ -70,6 +70,7 @@ def test_nan_median_and_pair_costs() -> None:
     np.testing.assert_array_equal(nan_median(values, 2)[1], np.nan)
     np.testing.assert_array_equal(pair_costs(values, 3), [2.0, np.inf, np.inf])
     assert pair_costs(np.array([[np.inf, np.inf, 1.0]]), 3)[0] == np.inf
+    np.testing.assert_array_equal(nan_median(np.array([[np.nan], [2.0]]), 1), [np.nan, 2.0])  # one value per row
 
 
 def test_body_scale_of_a_skeleton() -> None:

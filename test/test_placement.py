@@ -9,6 +9,7 @@ import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person
 
 from orpose_ros.geometry.body_model import (
+    COCO_RIGID_WHEN_STANDING,
     body_to_camera_rotations,
     coco_from_h36m,
     pelvis_height_m,
@@ -198,3 +199,104 @@ def test_h36m_mean_pose_as_an_upright_template(stats_path: Path) -> None:
 def test_invalid_options(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PlacementOptions(**kwargs)
+
+
+def level_camera() -> PinholeCamera:
+    """A camera 1.5 m high looking horizontally along world +y: its -y axis is world up."""
+    T = np.eye(4)
+    T[:3, :3] = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # columns: x, y (down), z (ahead)
+    T[:3, 3] = [0.0, -3.0, 1.5]
+    return PinholeCamera.from_k("level", [600, 0, 319.5, 0, 600, 239.5, 0, 0, 1], 640, 480, T_world_from_camera=T)
+
+
+def test_without_floor_or_up_the_template_stands_along_the_cameras_minus_y() -> None:
+    camera = level_camera()
+    keypoints = keypoints_of(camera, standing_person((0.3, 0.5), heading_rad=0.4))[None]
+    default = place_people(camera, keypoints)
+    for up_world in ([0.0, 0.0, 1.0], [0.0, 0.0, 2.5]):  # world up, in any length
+        given = place_people(camera, keypoints, up_world=np.array(up_world))
+        np.testing.assert_allclose(default.pelvis, given.pelvis, atol=1e-9)
+    truth = camera.to_camera(standing_person((0.3, 0.5), heading_rad=0.4))
+    assert np.linalg.norm(default.pelvis[0] - 0.5 * (truth[11] + truth[12])) < 0.1
+
+
+def test_the_floor_method_weights_each_ray_by_score_and_its_angle_to_the_floor() -> None:
+    # the documented estimate: each used keypoint's ray meets its standing height at s = (offset + h) / (n . r);
+    # the horizontal parts are averaged with weights score * (n . r_unit)^2, then the pelvis is put at its height
+    camera = ceiling_room(3).camera("cam1")
+    rng = np.random.default_rng(8)
+    keypoints = keypoints_of(camera, standing_person((0.2, -0.4), heading_rad=1.0))
+    keypoints[:, :2] += rng.normal(0.0, 3.0, (17, 2))
+    keypoints[:, 2] = rng.uniform(0.3, 1.0, 17)
+    placed = place_people(camera, keypoints[None], floor=FLOOR, options=PlacementOptions(method="floor"))
+    n = camera.T_world_from_camera[:3, :3].T @ UP
+    offset = FLOOR.offset_m - UP @ camera.centre_world
+    xy = camera.normalised_coordinates(keypoints[:, :2])
+    rays = np.c_[xy, np.ones(17)]
+    used = COCO_RIGID_WHEN_STANDING & (keypoints[:, 2] >= 0.2)
+    s = (offset + standing_heights_coco()) / (rays @ n)
+    points = rays * s[:, None]
+    horizontal = points - (points @ n)[:, None] * n
+    weight = np.where(used, keypoints[:, 2] * (rays @ n) ** 2 / np.sum(rays**2, axis=1), 0.0)
+    expected = (weight[:, None] * horizontal).sum(axis=0) / weight.sum() + (offset + pelvis_height_m()) * n
+    np.testing.assert_allclose(placed.pelvis[0], expected, atol=1e-9)
+
+
+def test_the_residual_is_the_rms_of_the_per_keypoint_residuals(camera: PinholeCamera) -> None:
+    keypoints = keypoints_of(camera, standing_person((0.1, 0.2)))
+    keypoints[:, :2] += np.random.default_rng(9).normal(0.0, 2.0, (17, 2))
+    placed = place_people(camera, keypoints[None], floor=FLOOR, options=PlacementOptions(method="skeleton"))
+    per_keypoint = placed.joint_residual_px[0]
+    assert np.isfinite(per_keypoint).sum() == placed.num_joints[0]
+    finite = per_keypoint[np.isfinite(per_keypoint)]
+    assert placed.residual_px[0] == pytest.approx(np.sqrt(np.mean(finite**2)), rel=1e-12)
+    assert placed.residual_px[0] > 1.0  # the 2 px noise shows
+
+
+@pytest.mark.parametrize(("confident", "placed_ok"), [(5, True), (4, False)])
+def test_a_person_needs_exactly_min_joints_confident_keypoints(
+    camera: PinholeCamera, confident: int, placed_ok: bool
+) -> None:
+    keypoints = keypoints_of(camera, standing_person((0.1, 0.2)))
+    used = np.flatnonzero(COCO_RIGID_WHEN_STANDING)
+    keypoints[used[confident:], 2] = 0.0
+    placed = place_people(camera, keypoints[None], floor=FLOOR, options=PlacementOptions(method="floor", min_joints=5))
+    assert placed.num_joints[0] == confident
+    assert placed.success[0] == placed_ok
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "valid"),
+    [
+        ({"min_joint_score": 0.0}, True),
+        ({"min_joint_score": 1.0}, True),
+        ({"min_joint_score": 1.0 + 1e-9}, False),
+        ({"min_joints": 2}, True),
+        ({"min_joints": 1}, False),
+        ({"headings": 1}, True),
+        ({"headings": 0}, False),
+        ({"iterations": 0}, True),
+        ({"iterations": -1}, False),
+    ],
+)
+def test_option_bounds_on_both_sides(kwargs: dict, valid: bool) -> None:
+    name, value = next(iter(kwargs.items()))
+    if valid:
+        assert getattr(PlacementOptions(**kwargs), name) == value
+    else:
+        with pytest.raises(ValueError, match=name if name not in ("headings", "iterations") else
+                           r"^headings must be >= 1 and iterations >= 0$"):  # fmt: skip
+            PlacementOptions(**kwargs)
+
+
+def test_the_floor_is_estimated_along_the_given_up_direction_of_any_length() -> None:
+    joints = np.stack([standing_person((0.0, 0.0)), standing_person((1.0, 0.5))]) + np.array([0.0, 0.0, 0.25])
+    default = estimate_floor(joints)
+    np.testing.assert_allclose(default.normal_world, UP)
+    assert default.offset_m == pytest.approx(0.25, abs=1e-9)
+    assert estimate_floor(joints, up_world=np.array([0.0, 0.0, 3.0])).offset_m == pytest.approx(0.25, abs=1e-9)
+    # a world with y up: the same people turned so that their z is y
+    turned = joints[..., [0, 2, 1]] * [1.0, 1.0, -1.0]
+    y_up = estimate_floor(turned, up_world=np.array([0.0, 1.0, 0.0]))
+    np.testing.assert_allclose(y_up.normal_world, [0.0, 1.0, 0.0])
+    assert y_up.offset_m == pytest.approx(0.25, abs=1e-9)

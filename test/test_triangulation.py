@@ -399,3 +399,24 @@ def test_without_a_smallest_angle_a_point_seen_once_is_still_not_placed() -> Non
     result = triangulate(P, uv, np.ones((2, 1)), min_ray_angle_deg=0.0)
     assert np.isnan(result.points).all()
     assert result.num_views[0] == 0
+
+
+def test_close_cameras_refine_to_the_weighted_minimum() -> None:
+    cameras, P = close_rig()
+    X = np.array([[0.02, -0.03, 1.01]])
+    uv = observe(cameras, X) + np.random.default_rng(5).normal(0.0, 2.0, (3, 1, 2))
+    w = np.array([[1.0], [0.5], [0.8]])
+    result = triangulate(P, uv, w, refine_iterations=8)
+    expected = weighted_reprojection_minimum(P, uv[:, 0], w[:, 0], X[0])
+    np.testing.assert_allclose(result.points[0], expected, atol=1e-9)
+
+
+@pytest.mark.parametrize(("margin", "placed"), [(1.0 - 1e-6, True), (1.0 + 1e-6, False)])
+def test_the_ray_angle_rule_of_close_cameras_is_a_two_sided_edge(margin: float, placed: bool) -> None:
+    cameras, P = close_rig()
+    X = np.array([[0.02, -0.03, 1.01]])
+    rays = [(X[0] - c.centre_world) / np.linalg.norm(X[0] - c.centre_world) for c in cameras]
+    # a point is kept when SOME pair of its views is at least min_ray_angle_deg apart: the widest pair decides
+    widest = max(np.degrees(np.arccos(rays[a] @ rays[b])) for a in range(3) for b in range(a + 1, 3))
+    result = triangulate(P, observe(cameras, X), np.ones((3, 1)), min_ray_angle_deg=margin * widest)
+    assert np.isfinite(result.points).all() == placed

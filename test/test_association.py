@@ -330,3 +330,13 @@ def test_a_detection_must_agree_with_every_member_of_a_cluster_not_just_on_avera
     assert c13 < threshold
     clusters = associate(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=threshold))
     assert clusters == [[(0, 0), (1, 0)], [(2, 0)]]
+
+
+def test_a_member_that_cannot_be_compared_does_not_count_against_a_detection() -> None:
+    cameras = list(ceiling_room(3).complete_cameras())
+    joints = standing_person((0.3, -0.2))
+    keypoints = [keypoints_of(c, joints)[None] for c in cameras]
+    keypoints[1][0, 5:, 2] = 0.0  # camera 2 is confident of the face only
+    keypoints[2][0, :11, 2] = 0.0  # camera 3 of the legs only: cameras 2 and 3 share no keypoint
+    clusters = associate(cameras, keypoints)
+    assert clusters == [[(0, 0), (1, 0), (2, 0)]]

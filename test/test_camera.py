@@ -178,6 +178,7 @@ def test_a_skewed_camera_projects_and_back_projects_with_its_skew() -> None:
     np.testing.assert_allclose(cam.project_camera(X_cam), uv, rtol=1e-12)
     np.testing.assert_allclose(cam.normalised_coordinates(uv), np.stack([x, y], axis=-1), rtol=1e-12)
     np.testing.assert_allclose(cam.back_project(uv, X_cam[:, 2]), X_cam, rtol=1e-12)
+    assert np.isnan(cam.project_camera(np.array([0.01, 0.02, 0.0]))).all()  # on the focal plane: not even inf
 
 
 def test_world_and_camera_frames_are_related_by_the_pose_in_the_named_direction() -> None:

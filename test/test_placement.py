@@ -300,3 +300,14 @@ def test_the_floor_is_estimated_along_the_given_up_direction_of_any_length() -> 
     y_up = estimate_floor(turned, up_world=np.array([0.0, 1.0, 0.0]))
     np.testing.assert_allclose(y_up.normal_world, [0.0, 1.0, 0.0])
     assert y_up.offset_m == pytest.approx(0.25, abs=1e-9)
+
+
+def test_a_given_up_direction_orients_the_template_of_a_tilted_camera() -> None:
+    camera = ceiling_room(3).camera("cam1")  # looks down at the room: its -y axis is not world up
+    joints = standing_person((0.3, 0.5), heading_rad=0.4)
+    keypoints = keypoints_of(camera, joints)[None]
+    given = place_people(camera, keypoints, up_world=UP)
+    truth = camera.to_camera(joints)
+    assert np.linalg.norm(given.pelvis[0] - 0.5 * (truth[11] + truth[12])) < 0.02  # off the 30-degree grid
+    default = place_people(camera, keypoints)  # the camera's -y as up: a leaning template, another fit
+    assert np.linalg.norm(default.pelvis[0] - given.pelvis[0]) > 0.2

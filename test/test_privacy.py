@@ -129,3 +129,9 @@ def test_shrink_and_restore_keeps_the_frame_shape(shape: tuple) -> None:
     frame = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     assert privacy.shrink(frame, 8).shape == (6, 8, *shape[2:])
     assert privacy.shrink_and_restore(frame, 8).shape == shape
+
+
+def test_shrink_factors_of_portrait_and_very_wide_frames() -> None:
+    assert privacy.shrink_factor((53, 40), (640, 480)) == 12  # a portrait frame: heights and widths not mixed
+    # 1 px high for every factor from 51 to 100: the width decides (int(1000 / 63) = 15)
+    assert privacy.shrink_factor((1, 15), (100, 1000)) == 63

@@ -276,3 +276,19 @@ def test_docs_show_the_example_calibration_as_it_is() -> None:
     docs = (REPO / "docs" / "fusion.md").read_text()
     block = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert block == EXAMPLE.read_text()
+
+
+def test_a_pose_in_the_file_is_the_optical_frame_in_the_world_with_an_xyzw_quaternion(tmp_path: Path) -> None:
+    # 180 degrees about world x, [x, y, z, w] = [1, 0, 0, 0]: a camera at (1, 2, 3) looking straight down, its
+    # image x along world +x and its image y (down) along world -y
+    content = {"world_frame": "room", "cameras": [{
+        "name": "down", "intrinsics": {"K": K9, "width": 640, "height": 480},
+        "pose": {"translation": [1.0, 2.0, 3.0], "rotation": [1.0, 0.0, 0.0, 0.0]}}]}  # fmt: skip
+    path = tmp_path / "down.yaml"
+    path.write_text(yaml.safe_dump(content))
+    camera = load_calibration(path).camera("down")
+    np.testing.assert_allclose(camera.centre_world, [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(camera.optical_axis_world, [0.0, 0.0, -1.0], atol=1e-12)
+    # 3 m below the camera: 0.5 m along world +x is right in the image, 0.5 m along world +y is up in it
+    uv = camera.project(np.array([[1.5, 2.0, 0.0], [1.0, 2.5, 0.0]]))
+    np.testing.assert_allclose(uv, [[319.5 + 500 * 0.5 / 3, 239.5], [319.5, 239.5 - 500 * 0.5 / 3]], atol=1e-9)

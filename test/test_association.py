@@ -17,6 +17,7 @@ from orpose_ros.fusion.association import (
 )
 from orpose_ros.fusion.robust import nan_median
 from orpose_ros.geometry.body_model import standing_template_coco
+from orpose_ros.geometry.camera import PinholeCamera
 
 POSITIONS = [(-0.9, 0.2), (0.1, -0.6), (0.8, 0.7)]
 
@@ -56,7 +57,8 @@ def test_closest_points_of_crossing_and_skew_rays() -> None:
     assert distance.shape == (1, 2, 1)
     np.testing.assert_allclose(distance[0, 0], 0.0, atol=1e-12)
     np.testing.assert_allclose(middle[0, 0, 0], [1.0, 1.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(range_a[0, 0], np.sqrt(2)) and np.testing.assert_allclose(range_b[0, 0], np.sqrt(2))
+    np.testing.assert_allclose(range_a[0, 0], np.sqrt(2))
+    np.testing.assert_allclose(range_b[0, 0], np.sqrt(2))
     assert distance[0, 1, 0] > 0.1
     parallel = closest_points(ca, a, cb, a)[0]
     assert np.isnan(parallel).all()
@@ -68,6 +70,7 @@ def test_nan_median_and_pair_costs() -> None:
     np.testing.assert_array_equal(nan_median(values, 2)[1], np.nan)
     np.testing.assert_array_equal(pair_costs(values, 3), [2.0, np.inf, np.inf])
     assert pair_costs(np.array([[np.inf, np.inf, 1.0]]), 3)[0] == np.inf
+    np.testing.assert_array_equal(nan_median(np.array([[np.nan], [2.0]]), 1), [np.nan, 2.0])  # one value per row
 
 
 def test_body_scale_of_a_skeleton() -> None:
@@ -108,7 +111,7 @@ def test_views_without_detections_and_unconfident_keypoints() -> None:
     cameras, keypoints = scene()
     assert associate(cameras, [np.zeros((0, 17, 3))] * 3) == []
     clusters = associate(cameras, [keypoints[0], np.zeros((0, 17, 3)), keypoints[2]])
-    assert len(clusters) == 3 and all(len(c) == 2 for c in clusters)
+    assert sorted(len(c) for c in clusters) == [2, 2, 2]
     weak = [k.copy() for k in keypoints]
     weak[1][..., 2] = 0.1  # below min_joint_score: camera 1 cannot be compared
     clusters = associate(cameras, weak)
@@ -136,7 +139,8 @@ def test_the_pixel_noise_allowance_widens_the_threshold_for_small_images() -> No
         tiny.append(k)
     strict = associate(small, tiny, AssociationOptions(keypoint_noise_px=0.0))
     lenient = associate(small, tiny, AssociationOptions(keypoint_noise_px=1.5))
-    assert len(lenient) == 3 and len(strict) > len(lenient)
+    assert len(lenient) == 3
+    assert len(strict) > len(lenient)
 
 
 @pytest.mark.parametrize(
@@ -151,3 +155,188 @@ def test_the_pixel_noise_allowance_widens_the_threshold_for_small_images() -> No
 def test_invalid_options(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AssociationOptions(**kwargs)
+
+
+def two_view_pair(joints: np.ndarray, shift_px: float = 0.0) -> tuple[list, list[np.ndarray]]:
+    """Two cameras of the room and the keypoints of one person (17, 3) in each; camera 1's shifted in x [px]."""
+    cameras = list(ceiling_room(3).complete_cameras())[:2]
+    keypoints = [keypoints_of(c, joints)[None] for c in cameras]
+    keypoints[1][..., 0] += shift_px
+    return cameras, keypoints
+
+
+def pair_cost(cameras: list, keypoints: list[np.ndarray], options: AssociationOptions) -> float:
+    rays = [keypoint_rays(c, k, options.min_joint_score) for c, k in zip(cameras, keypoints, strict=True)]
+    return float(view_pair_costs(cameras[0], rays[0], cameras[1], rays[1], options)[0, 0])
+
+
+@pytest.mark.parametrize(
+    ("scale", "matches"),
+    [(0.67 * (1 - 1e-6), False), (0.67 * (1 + 1e-6), True), (1.4 * (1 - 1e-6), True), (1.4 * (1 + 1e-6), False)],
+)
+def test_rays_meeting_in_a_skeleton_outside_the_body_scale_range_are_no_match(scale: float, matches: bool) -> None:
+    # exact keypoints of a skeleton scaled about its pelvis: the rays meet in it, so its body scale is ``scale``
+    template = standing_template_coco()
+    joints = scale * (template - template[11:13].mean(axis=0)) + np.array([0.2, 0.1, 1.0])
+    cameras, keypoints = two_view_pair(joints)
+    cost = pair_cost(cameras, keypoints, AssociationOptions())
+    assert cost == (pytest.approx(0.0, abs=1e-9) if matches else np.inf)
+
+
+def test_the_pair_cost_is_the_median_ray_distance_scaled_by_the_pixel_noise_allowance() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)), shift_px=4.0)
+    options = AssociationOptions(keypoint_noise_px=2.5, max_ray_distance_m=0.08)
+    rays = [keypoint_rays(c, k, options.min_joint_score) for c, k in zip(cameras, keypoints, strict=True)]
+    distance, range_a, range_b, _ = closest_points(cameras[0].centre_world, rays[0], cameras[1].centre_world, rays[1])
+    f = [np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras]
+    # the allowance: max_ray_distance_m^2 plus (3 sigma_px range / f)^2 per view
+    allowance = np.sqrt(0.08**2 + (3 * 2.5 * range_a / f[0]) ** 2 + (3 * 2.5 * range_b / f[1]) ** 2)
+    expected = np.median(distance[0, 0] * 0.08 / allowance[0, 0])
+    assert pair_cost(cameras, keypoints, options) == pytest.approx(expected, rel=1e-12)
+    assert 0.005 < expected < 0.08  # the shift matters, and the pair still matches
+
+
+@pytest.mark.parametrize(("margin", "together"), [(1.0 + 1e-6, True), (1.0 - 1e-6, False)])
+def test_two_detections_join_exactly_when_their_cost_is_within_the_threshold(margin: float, together: bool) -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)), shift_px=6.0)
+    cost = pair_cost(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0))  # then the cost is in metres
+    assert 0.01 < cost < 0.2
+    options = AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=margin * cost)
+    clusters = associate(cameras, keypoints, options)
+    assert clusters == ([[(0, 0), (1, 0)]] if together else [[(0, 0)], [(1, 0)]])
+
+
+def test_keypoints_are_compared_from_exactly_the_minimum_score() -> None:
+    camera = ceiling_room(1).cameras[0]
+    keypoints = keypoints_of(camera, standing_person((0.0, 0.0)))[None]
+    keypoints[0, :, 2] = 0.2
+    keypoints[0, 3, 2] = 0.2 - 1e-9
+    rays = keypoint_rays(camera, keypoints, 0.2)
+    assert np.isnan(rays[0, 3]).all()
+    assert np.isfinite(np.delete(rays[0], 3, axis=0)).all()
+
+
+def test_a_pair_needs_exactly_min_common_joints() -> None:
+    distances = np.full((2, 17), np.nan)
+    distances[0, :3] = [0.01, 0.03, 0.02]
+    distances[1, :2] = [0.01, 0.03]
+    np.testing.assert_array_equal(pair_costs(distances, 3), [0.02, np.inf])
+    np.testing.assert_array_equal(pair_costs(distances, 2), [0.02, 0.02])
+
+
+def test_rays_must_meet_at_least_min_depth_in_front_of_both_cameras() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)))
+    ranges = np.stack([np.linalg.norm(standing_person((0.3, -0.2)) - c.centre_world, axis=-1) for c in cameras])
+    near, far = ranges.min(), ranges.max()
+    assert pair_cost(cameras, keypoints, AssociationOptions(min_depth_m=near * (1 - 1e-6))) == pytest.approx(
+        0, abs=1e-9
+    )
+    assert pair_cost(cameras, keypoints, AssociationOptions(min_depth_m=far * (1 + 1e-6))) == np.inf
+    # more than half of the keypoints too near: the median is infinite
+    assert pair_cost(cameras, keypoints, AssociationOptions(min_depth_m=np.median(ranges.min(axis=0)) * 1.2)) == np.inf
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "valid"),
+    [
+        ({"min_joint_score": 0.0}, True),
+        ({"min_joint_score": 1.0}, True),
+        ({"min_joint_score": 1.0 + 1e-9}, False),
+        ({"min_common_joints": 1}, True),
+        ({"max_ray_distance_m": 1e-9}, True),
+        ({"keypoint_noise_px": 0.0}, True),
+        ({"keypoint_noise_px": -1e-9}, False),
+        ({"min_depth_m": 0.0}, True),
+        ({"min_depth_m": -1e-9}, False),
+        ({"body_scale_range": (0.0, 1e-9)}, True),
+        ({"body_scale_range": (-1e-9, 1.0)}, False),
+        ({"body_scale_range": (1.0, 1.0)}, False),
+    ],
+)
+def test_option_bounds_on_both_sides(kwargs: dict, valid: bool) -> None:
+    name, value = next(iter(kwargs.items()))
+    if valid:
+        assert getattr(AssociationOptions(**kwargs), name) == value
+    else:
+        with pytest.raises(ValueError, match=name):
+            AssociationOptions(**kwargs)
+
+
+def test_a_body_scale_needs_exactly_three_limbs() -> None:
+    template = standing_template_coco()
+    three = np.full((17, 3), np.nan)
+    three[[5, 7, 9, 13, 15]] = 1.25 * template[[5, 7, 9, 13, 15]]  # upper arm, forearm, shin
+    assert body_scales(three) == pytest.approx(1.25, rel=1e-12)
+    two = three.copy()
+    two[15] = np.nan
+    assert np.isnan(body_scales(two))
+
+
+def test_rays_of_a_distorted_camera_come_from_the_pixels_only() -> None:
+    camera = ceiling_room(1).cameras[0]
+    distorted = PinholeCamera(camera.name, camera.width, camera.height, camera.K, np.array([-0.2, 0.05, 0.001, -0.002]),
+                              camera.T_world_from_camera)  # fmt: skip
+    keypoints = keypoints_of(distorted, standing_person((0.0, 0.0)))[None]
+    np.testing.assert_allclose(keypoint_rays(distorted, keypoints, 0.2), distorted.rays_world(keypoints[..., :2]))
+
+
+def test_rays_must_meet_in_front_of_each_camera_not_just_one() -> None:
+    joints = standing_person((1.8, 0.55))  # near camera 1, far from camera 2
+    cameras, keypoints = two_view_pair(joints)
+    ranges = np.stack([np.linalg.norm(joints - c.centre_world, axis=-1) for c in cameras])
+    min_depth = ranges[0].max() * (1 + 1e-6)
+    assert ranges[1].min() > min_depth  # every keypoint far enough from camera 2, none from camera 1
+    assert pair_cost(cameras, keypoints, AssociationOptions(min_depth_m=min_depth)) == np.inf
+    near_enough = AssociationOptions(min_depth_m=ranges[0].min() * (1 - 1e-6))
+    assert pair_cost(cameras, keypoints, near_enough) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_cheaper_of_two_acceptable_detections_joins_the_cluster() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)))
+    shifted = keypoints[1].copy()
+    shifted[..., 0] += 3.0  # also within the threshold, but costlier
+    assert 0.0 < pair_cost(cameras, [keypoints[0], shifted], AssociationOptions()) < 0.1
+    clusters = associate(cameras, [keypoints[0], np.concatenate([shifted, keypoints[1]])])
+    assert clusters == [[(0, 0), (1, 1)], [(1, 0)]]
+
+
+def test_option_errors_say_what_is_expected() -> None:
+    with pytest.raises(ValueError, match=r"^max_ray_distance_m must be positive, keypoint_noise_px and min_depth_m "
+                                         r"non-negative$"):  # fmt: skip
+        AssociationOptions(min_depth_m=-1.0)
+
+
+def test_keypoints_one_view_does_not_see_are_left_out_of_the_median() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)))
+    keypoints[1][0, 5:, 2] = 0.0  # camera 2 is confident of 5 of 17 keypoints only
+    assert pair_cost(cameras, keypoints, AssociationOptions()) == pytest.approx(0.0, abs=1e-9)
+    keypoints[1][0, 2:, 2] = 0.0  # 2 left: fewer than min_common_joints
+    assert pair_cost(cameras, keypoints, AssociationOptions()) == np.inf
+
+
+def test_a_detection_must_agree_with_every_member_of_a_cluster_not_just_on_average() -> None:
+    cameras = list(ceiling_room(3).complete_cameras())
+    joints = standing_person((0.3, -0.2))
+    # camera 3 sees the person 0.25 m farther along camera 1's optical axis: its rays still meet camera 1's
+    # nearly, but miss camera 2's
+    moved = joints + 0.25 * cameras[0].optical_axis_world
+    keypoints = [keypoints_of(cameras[0], joints)[None], keypoints_of(cameras[1], joints)[None],
+                 keypoints_of(cameras[2], moved)[None]]  # fmt: skip
+    options = AssociationOptions(keypoint_noise_px=0.0)  # costs in metres, whatever the threshold
+    c13 = pair_cost([cameras[0], cameras[2]], [keypoints[0], keypoints[2]], options)
+    c23 = pair_cost([cameras[1], cameras[2]], [keypoints[1], keypoints[2]], options)
+    assert c13 < c23
+    threshold = ((c13 + c23) / 2 + c23) / 2  # above the mean cost against the cluster, below camera 2's
+    assert c13 < threshold
+    clusters = associate(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=threshold))
+    assert clusters == [[(0, 0), (1, 0)], [(2, 0)]]
+
+
+def test_a_member_that_cannot_be_compared_does_not_count_against_a_detection() -> None:
+    cameras = list(ceiling_room(3).complete_cameras())
+    joints = standing_person((0.3, -0.2))
+    keypoints = [keypoints_of(c, joints)[None] for c in cameras]
+    keypoints[1][0, 5:, 2] = 0.0  # camera 2 is confident of the face only
+    keypoints[2][0, :11, 2] = 0.0  # camera 3 of the legs only: cameras 2 and 3 share no keypoint
+    clusters = associate(cameras, keypoints)
+    assert clusters == [[(0, 0), (1, 0), (2, 0)]]

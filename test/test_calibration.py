@@ -37,12 +37,14 @@ def test_example_yaml_loads_with_a_pending_camera() -> None:
     cal = load_calibration(EXAMPLE)
     assert cal.world_frame == "or_room"
     assert cal.names == ("ceiling_left", "ceiling_right", "ceiling_back")
-    assert cal.pending_names == ("ceiling_back",) and not cal.is_complete
+    assert cal.pending_names == ("ceiling_back",)
+    assert not cal.is_complete
     assert isinstance(cal.cameras[2], PendingCamera)
     left = cal.camera("ceiling_left")
     assert (left.width, left.height, left.image_topic, left.frame_id) == (640, 480, "/ceiling_left/image_raw",
                                                                          "ceiling_left_optical")  # fmt: skip
-    assert left.has_distortion and not cal.camera("ceiling_right").has_distortion
+    assert left.has_distortion
+    assert not cal.camera("ceiling_right").has_distortion
     np.testing.assert_allclose(left.centre_world, [0.3, 0.3, 2.6])
     # every camera looks down into the room, towards its middle
     for camera in cal.cameras:
@@ -60,13 +62,15 @@ def test_pending_camera_is_completed_from_camera_info() -> None:
     with pytest.raises(CalibrationError, match="ceiling_back"):
         cal.complete_cameras()
     done = cal.with_intrinsics("ceiling_back", K9, 640, 480, [0.01, 0.0, 0.0, 0.0])
-    assert done.is_complete and not cal.is_complete  # a new calibration; the old one is unchanged
+    assert done.is_complete
+    assert not cal.is_complete  # a new calibration; the old one is unchanged
     back = done.camera("ceiling_back")
     assert back.camera_info_topic == "/ceiling_back/camera_info"
     np.testing.assert_array_equal(back.T_world_from_camera, cal.cameras[2].T_world_from_camera)
     # the room centre (3, 2.5, 1) is in front of the camera, near the image centre
     u, v = back.project(np.array([3.0, 2.5, 1.0]))
-    assert abs(u - 319.5) < 1 and abs(v - 239.5) < 1
+    assert abs(u - 319.5) < 1
+    assert abs(v - 239.5) < 1
     # a later camera_info replaces the intrinsics of a complete camera too
     again = done.with_intrinsics("ceiling_back", [600, 0, 320, 0, 600, 240, 0, 0, 1], 640, 480)
     assert again.camera("ceiling_back").K[0, 0] == 600.0
@@ -149,7 +153,8 @@ def test_yaml_errors_name_file_camera_and_field(tmp_path: Path, change: Callable
     path = _write(tmp_path, _edit(change))
     with pytest.raises(CalibrationError, match=message) as info:
         load_calibration(path)
-    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_floor_is_optional_or_unknown(tmp_path: Path) -> None:
@@ -186,7 +191,9 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 def test_mvor_calibration_in_metres_in_the_room_frame(mvor_annotations: Path) -> None:
     raw = json.loads(mvor_annotations.read_text())["cameras_info"]["camParams"]
     cal = load_calibration(mvor_annotations)
-    assert cal.names == ("cam1", "cam2", "cam3") and cal.world_frame == "mvor_room" and cal.floor is None
+    assert cal.names == ("cam1", "cam2", "cam3")
+    assert cal.world_frame == "mvor_room"
+    assert cal.floor is None
     T_room_from_cam1 = np.array(raw["firstCamToRoomRef"]).reshape(4, 4)
     T_room_from_cam1[:3, 3] /= 1000.0
     np.testing.assert_allclose(cal.camera("cam1").T_world_from_camera, T_room_from_cam1, atol=1e-12)
@@ -197,10 +204,12 @@ def test_mvor_calibration_in_metres_in_the_room_frame(mvor_annotations: Path) ->
     intrinsics = raw["intrinsics"][1]
     np.testing.assert_allclose([cam2.K[0, 0], cam2.K[1, 1]], intrinsics["focallength"])
     np.testing.assert_allclose(cam2.K[:2, 2], intrinsics["principalpoint"])
-    assert (cam2.width, cam2.height) == tuple(intrinsics["imagesize"]) and not cam2.has_distortion
+    assert (cam2.width, cam2.height) == tuple(intrinsics["imagesize"])
+    assert not cam2.has_distortion
     # ceiling cameras: 1.5 to 1.8 m above the room frame's origin, looking down
     for camera in cal.cameras:
-        assert 1.4 < camera.centre_world[2] < 1.9 and camera.optical_axis_world[2] < -0.5
+        assert 1.4 < camera.centre_world[2] < 1.9
+        assert camera.optical_axis_world[2] < -0.5
     with_distortion = load_calibration(mvor_annotations, mvor_distortion=True)
     k1, k2, k3, p1, p2 = intrinsics["distortion"]
     np.testing.assert_allclose(with_distortion.camera("cam2").distortion, [k1, k2, p1, p2, k3])
@@ -258,7 +267,8 @@ def test_pending_camera_needs_a_rigid_pose() -> None:
     with pytest.raises(ValueError, match="camera 'x': T_world_from_camera rotation"):
         PendingCamera("x", np.diag([1.0, 1.0, 3.0, 1.0]))
     camera = PendingCamera("x", np.eye(4), frame_id="x_optical").with_intrinsics(K9, 640, 480)
-    assert isinstance(camera, PinholeCamera) and camera.frame_id == "x_optical"
+    assert isinstance(camera, PinholeCamera)
+    assert camera.frame_id == "x_optical"
 
 
 def test_docs_show_the_example_calibration_as_it_is() -> None:
@@ -266,3 +276,19 @@ def test_docs_show_the_example_calibration_as_it_is() -> None:
     docs = (REPO / "docs" / "fusion.md").read_text()
     block = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert block == EXAMPLE.read_text()
+
+
+def test_a_pose_in_the_file_is_the_optical_frame_in_the_world_with_an_xyzw_quaternion(tmp_path: Path) -> None:
+    # 180 degrees about world x, [x, y, z, w] = [1, 0, 0, 0]: a camera at (1, 2, 3) looking straight down, its
+    # image x along world +x and its image y (down) along world -y
+    content = {"world_frame": "room", "cameras": [{
+        "name": "down", "intrinsics": {"K": K9, "width": 640, "height": 480},
+        "pose": {"translation": [1.0, 2.0, 3.0], "rotation": [1.0, 0.0, 0.0, 0.0]}}]}  # fmt: skip
+    path = tmp_path / "down.yaml"
+    path.write_text(yaml.safe_dump(content))
+    camera = load_calibration(path).camera("down")
+    np.testing.assert_allclose(camera.centre_world, [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(camera.optical_axis_world, [0.0, 0.0, -1.0], atol=1e-12)
+    # 3 m below the camera: 0.5 m along world +x is right in the image, 0.5 m along world +y is up in it
+    uv = camera.project(np.array([[1.5, 2.0, 0.0], [1.0, 2.5, 0.0]]))
+    np.testing.assert_allclose(uv, [[319.5 + 500 * 0.5 / 3, 239.5], [319.5, 239.5 - 500 * 0.5 / 3]], atol=1e-9)

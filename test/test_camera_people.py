@@ -34,7 +34,8 @@ def test_people_are_placed_where_they_stand_in_the_camera_frame() -> None:
     assert [p.method for p in people] == ["skeleton+floor"] * 2
     for person, truth in zip(people, (_camera_pelvis((0.5, 0.2)), _camera_pelvis((-0.6, -0.4))), strict=True):
         assert np.linalg.norm(person.pelvis - truth) < 0.1  # the H36M pelvis lies near the COCO hips' middle
-        assert person.joints_h36m.shape == (17, 3) and np.allclose(person.joints_h36m[0], person.pelvis)
+        assert person.joints_h36m.shape == (17, 3)
+        assert np.allclose(person.joints_h36m[0], person.pelvis)
         assert person.residual_px < 5.0
 
 
@@ -45,13 +46,16 @@ def test_identities_follow_people_and_are_never_reused() -> None:
         a, b = (-1.0 + 0.1 * k, 0.3), (1.0 - 0.1 * k, -0.6)
         people = tracker.update(0.1 * k, [_person(a, 1.0, k), _person(b, 1.0, 100 + k)], CAMERA, True, ROOM.floor)
         seen.append([p.id for p in people])
-    assert all(ids == seen[0] for ids in seen) and len(set(seen[0])) == 2 and min(seen[0]) >= 1
+    assert all(ids == seen[0] for ids in seen)
+    assert len(set(seen[0])) == 2
+    assert min(seen[0]) >= 1
     # gone for longer than max_age (1 s), then back: a new identity, never an old one
     people = tracker.update(3.0, [_person((0.0, 0.0))], CAMERA, True, ROOM.floor)
     assert people[0].id not in seen[0]
     # a replay that starts again (stamps going backwards): tracks restart, ids still never reused
     again = tracker.update(0.0, [_person((0.0, 0.0))], CAMERA, True, ROOM.floor)
-    assert tracker.restarts == 1 and again[0].id not in {*seen[0], people[0].id}
+    assert tracker.restarts == 1
+    assert again[0].id not in {*seen[0], people[0].id}
 
 
 def test_without_real_intrinsics_nobody_is_placed_but_identities_are_kept() -> None:
@@ -59,7 +63,9 @@ def test_without_real_intrinsics_nobody_is_placed_but_identities_are_kept() -> N
     tracker = CameraPeople()
     first = tracker.update(0.0, [_person((0.0, 0.0))], nominal, metric=False)
     second = tracker.update(0.1, [_person((0.05, 0.0))], nominal, metric=False)
-    assert not first[0].placed and first[0].method == "" and np.isnan(first[0].pelvis).all()
+    assert not first[0].placed
+    assert first[0].method == ""
+    assert np.isnan(first[0].pelvis).all()
     assert first[0].id == second[0].id >= 1
 
 
@@ -87,4 +93,6 @@ def test_too_few_keypoints_are_not_placed(confident: int) -> None:
     keypoints[confident:, 2] = 0.0
     lonely = DetectedPerson(0.9, person.bbox, keypoints, person.keypoints_3d)
     (placed,) = CameraPeople().update(0.0, [lonely], CAMERA, True, ROOM.floor)
-    assert not placed.placed and np.isnan(placed.joints_h36m).all() and placed.id >= 1
+    assert not placed.placed
+    assert np.isnan(placed.joints_h36m).all()
+    assert placed.id >= 1

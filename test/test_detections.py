@@ -25,7 +25,9 @@ def person(x: float, y: float, size: float = 100.0) -> np.ndarray:
 
 def test_detection_arrays_are_validated_and_frozen() -> None:
     det = PersonDetection(person(0, 0).tolist(), 0.8, np.zeros((17, 3)), index=3)
-    assert det.keypoints_2d.dtype == np.float64 and det.index == 3 and det.score == 0.8
+    assert det.keypoints_2d.dtype == np.float64
+    assert det.index == 3
+    assert det.score == 0.8
     with pytest.raises(ValueError, match="read-only"):
         det.keypoints_2d[0, 0] = 1.0
     with pytest.raises(ValueError, match=r"detection 2: keypoints_2d must be \(17, 3\)"):
@@ -41,7 +43,8 @@ def test_stacking_fills_missing_skeletons_with_nan() -> None:
         [PersonDetection(person(0, 0)), PersonDetection(person(1, 0), keypoints_3d=np.ones((17, 3)))]
     )
     assert kp2.shape == kp3.shape == (2, 17, 3)
-    assert np.isnan(kp3[0]).all() and (kp3[1] == 1).all()
+    assert np.isnan(kp3[0]).all()
+    assert (kp3[1] == 1).all()
     empty2, empty3 = stack_keypoints([])
     assert empty2.shape == empty3.shape == (0, 17, 3)
 

@@ -49,7 +49,9 @@ def test_thickness_scales_with_image_size() -> None:
 def test_joints_bones_and_box_have_their_colours_and_input_is_untouched() -> None:
     image = np.zeros((480, 640, 3), np.uint8)
     out = draw_poses(image, _frame(_person()))
-    assert out is not image and out.shape == image.shape and out.dtype == np.uint8
+    assert out is not image
+    assert out.shape == image.shape
+    assert out.dtype == np.uint8
     assert not image.any(), "the input image was modified"
     assert _px(out, "left_knee") == colour_bgr8("left")
     assert _px(out, "right_elbow") == colour_bgr8("right")
@@ -113,7 +115,8 @@ def test_non_finite_and_far_away_keypoints_do_not_break_drawing() -> None:
 def test_empty_results_give_an_equal_copy() -> None:
     image = np.full((40, 53, 3), 77, np.uint8)
     out = draw_poses(image, FramePoses(width=53, height=40, downsample_factor=12))
-    assert out is not image and np.array_equal(out, image)
+    assert out is not image
+    assert np.array_equal(out, image)
 
 
 @pytest.mark.parametrize(

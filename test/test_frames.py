@@ -39,7 +39,8 @@ def test_discover_inputs_sorts_folders_and_checks_files(tmp_path: Path) -> None:
     found = discover_inputs([folder, video, folder / "c.png"])
     assert [f.path.name for f in found] == ["a.jpg", "b.png", "c.png", "clip.mp4", "c.png"]
     assert [f.is_video for f in found] == [False, False, False, True, False]
-    assert found[3].frame_count == 3 and found[3].fps == pytest.approx(7.0)
+    assert found[3].frame_count == 3
+    assert found[3].fps == pytest.approx(7.0)
     assert count_frames(found) == 7
 
 
@@ -68,7 +69,8 @@ def test_load_frames_cycles_and_resizes_like_the_published_restore(mvor_frames: 
     from orpose_ros import privacy
 
     frames = load_frames(mvor_frames[0].parent, count=62, size=(640, 480))
-    assert len(frames) == 62 and all(f.shape == (480, 640, 3) for f in frames)
+    assert len(frames) == 62
+    assert all(f.shape == (480, 640, 3) for f in frames)
     np.testing.assert_array_equal(frames[60], frames[0])  # 60 shared frames, then again from the first
     small = cv2.imread(str(mvor_frames[0]), cv2.IMREAD_COLOR)
     np.testing.assert_array_equal(frames[0], privacy.restore(small, (480, 640)))
@@ -77,7 +79,8 @@ def test_load_frames_cycles_and_resizes_like_the_published_restore(mvor_frames: 
 def test_synthetic_stream_never_repeats_and_files_loop(tmp_path: Path) -> None:
     stream = frame_stream(SYNTHETIC, (64, 48))
     first, second = next(stream), next(stream)
-    assert first.shape == (48, 64, 3) and not np.array_equal(first, second)
+    assert first.shape == (48, 64, 3)
+    assert not np.array_equal(first, second)
     cv2.imwrite(str(tmp_path / "only.png"), np.full((8, 8, 3), 7, np.uint8))
     looped = frame_stream(tmp_path)
     assert [int(next(looped)[0, 0, 0]) for _ in range(3)] == [7, 7, 7]

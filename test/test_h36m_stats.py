@@ -13,8 +13,10 @@ from orpose_ros.h36m_stats import H36MStats, StatsError
 
 def test_stats_loads_the_published_file(stats_path: Path) -> None:
     stats = H36MStats.from_json(stats_path)
-    assert stats.data_mean_2d.shape == (64,) and stats.dim_to_use_2d.shape == (32,)
-    assert stats.data_mean_3d.shape == (96,) and stats.dim_to_use_3d.shape == (48,)
+    assert stats.data_mean_2d.shape == (64,)
+    assert stats.dim_to_use_2d.shape == (32,)
+    assert stats.data_mean_3d.shape == (96,)
+    assert stats.dim_to_use_3d.shape == (48,)
     assert stats.dim_to_use_3d[:4].tolist() == [3, 4, 5, 6]
     assert stats.source == str(stats_path)
 
@@ -23,14 +25,16 @@ def test_stats_placeholder_is_neutral() -> None:
     stats = H36MStats.placeholder()
     assert stats.dim_to_use_2d.tolist() == list(range(32))
     assert stats.dim_to_use_3d.tolist() == list(range(3, 51))
-    assert stats.mean_2d_used.tolist() == [0.0] * 32 and stats.std_2d_used.tolist() == [1.0] * 32
+    assert stats.mean_2d_used.tolist() == [0.0] * 32
+    assert stats.std_2d_used.tolist() == [1.0] * 32
 
 
 def test_stats_missing_file_names_the_path_and_the_fix(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "h36stats.json"
     with pytest.raises(StatsError) as err:
         H36MStats.from_json(missing)
-    assert str(missing) in str(err.value) and "orpose-download-models" in str(err.value)
+    assert str(missing) in str(err.value)
+    assert "orpose-download-models" in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -67,4 +71,5 @@ def test_mean_pose_is_pelvis_relative_metres_head_up(stats_path: Path) -> None:
     assert pose.shape == (17, 3)
     np.testing.assert_array_equal(pose[0], [0.0, 0.0, 0.0])  # the root
     head, ankle = pose[10], pose[3]  # head and right ankle (Human3.6M-17 order)
-    assert head[1] < -0.4 and ankle[1] > 0.5  # y points down, in metres
+    assert head[1] < -0.4
+    assert ankle[1] > 0.5  # y points down, in metres

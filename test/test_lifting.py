@@ -12,12 +12,14 @@ from orpose_ros.h36m_stats import H36MStats
 from orpose_ros.model.checkpoint import read_layout_tsv
 from orpose_ros.model.keypoint_head import StandardKeypoints3DHead
 from orpose_ros.model.lifting import (
+    LIFTING_INPUT_ROWS,
     LinearModel,
     coco_to_h36m,
     lifting_input,
     normalize_2d,
     unnormalize_3d,
 )
+from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, H36M_JOINT_NAMES
 
 torch.set_num_threads(2)
 
@@ -61,7 +63,8 @@ def test_coco_to_h36m_torch_with_batch_dimensions() -> None:
     coco = torch.from_numpy(_coco_rows()).float()
     batch = torch.stack([coco, coco * 2])  # (2, 17, 3)
     out = coco_to_h36m(batch)
-    assert out.shape == (2, 17, 3) and out.dtype == torch.float32
+    assert out.shape == (2, 17, 3)
+    assert out.dtype == torch.float32
     torch.testing.assert_close(out[0], torch.from_numpy(EXPECTED_H36M).float())
     torch.testing.assert_close(out[1], torch.from_numpy(EXPECTED_H36M * 2).float())
 
@@ -158,3 +161,29 @@ def test_linear_model_names_match_the_checkpoint(layout_path: Path) -> None:
     model = LinearModel().eval()
     assert {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()} == expected
     assert model(torch.rand(5, 32)).shape == (5, 48)
+
+
+@pytest.mark.parametrize(
+    ("h36m_joint", "coco_joint"),
+    [("left_knee", "left_knee"), ("right_knee", "right_knee"), ("left_wrist", "left_wrist"),
+     ("right_wrist", "right_wrist"), ("left_hip", "left_hip"), ("right_ankle", "right_ankle")],
+)  # fmt: skip
+def test_the_head_lifts_coco_keypoints_in_human36m_order(stats_path: Path, h36m_joint: str, coco_joint: str) -> None:
+    # what each lifting network sees: x, y of the H36M rows but the neck, normalised by the 2D statistics;
+    # an asymmetric joint's slot must hold the same-named COCO keypoint (left stays left)
+    stats = H36MStats.from_json(stats_path)
+    head = StandardKeypoints3DHead(input_shape=_shape(), num_keypoints=17, conv_dims=[8], stats=stats).eval()
+    seen: dict[str, torch.Tensor] = {}
+    for name in ("nw2Dto3D_hard", "nw2Dto3D_soft"):
+        getattr(head, name).register_forward_pre_hook(lambda _m, args, name=name: seen.__setitem__(name, args[0]))
+    hard = torch.rand(2, 17, 3, generator=torch.Generator().manual_seed(0)) * 500
+    soft = hard.flip(0) + 7.0
+    with torch.no_grad():
+        head.lift(hard, soft)
+    slot = 2 * LIFTING_INPUT_ROWS.index(H36M_JOINT_NAMES.index(h36m_joint))
+    k = COCO_KEYPOINT_NAMES.index(coco_joint)
+    mean, std = stats.mean_2d_used, stats.std_2d_used
+    for name, kpts in (("nw2Dto3D_hard", hard), ("nw2Dto3D_soft", soft)):
+        for axis in (0, 1):  # x, y
+            expected = (kpts[:, k, axis].double().numpy() - mean[slot + axis]) / std[slot + axis]
+            np.testing.assert_allclose(seen[name][:, slot + axis].double().numpy(), expected, rtol=1e-5)

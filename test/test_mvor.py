@@ -19,14 +19,16 @@ def dataset() -> MvorDataset:
 
 
 def test_frames_people_and_cameras(dataset: MvorDataset) -> None:
-    assert len(dataset.frames) == 57 and dataset.calibration.names == ("cam1", "cam2", "cam3")
+    assert len(dataset.frames) == 57
+    assert dataset.calibration.names == ("cam1", "cam2", "cam3")
     assert dataset.joint_names[:4] == ("head", "neck", "left_shoulder", "right_shoulder")
     people = [p for f in dataset.frames for p in f.people]
     assert len(people) == 97
     assert Counter(len(p.cameras) for p in people) == {3: 41, 1: 33, 2: 23}
     assert sum(len(d) for f in dataset.frames for d in f.detections.values()) == 339
     frame = dataset.frames[0]
-    assert set(frame.image_ids) == {"cam1", "cam2", "cam3"} and frame.image_ids["cam2"] == 10020000000
+    assert set(frame.image_ids) == {"cam1", "cam2", "cam3"}
+    assert frame.image_ids["cam2"] == 10020000000
     assert all(tuple(p.keypoints_2d) == p.cameras and all(k.shape == (10, 3) for k in p.keypoints_2d.values())
                for p in people)  # fmt: skip
 
@@ -59,7 +61,8 @@ def test_detections_keep_their_index_and_zeros_mean_not_found(dataset: MvorDatas
 
 def test_unlabelled_boxes_are_people_without_3d(dataset: MvorDataset) -> None:
     boxes = [b for f in dataset.frames for b in f.unlabelled_boxes.values() if len(b)]
-    assert boxes and all((b[:, 2] >= b[:, 0]).all() and (b[:, 3] >= b[:, 1]).all() for b in boxes)
+    assert boxes
+    assert all((b[:, 2] >= b[:, 0]).all() and (b[:, 3] >= b[:, 1]).all() for b in boxes)
 
 
 def test_shared_joints_with_coco() -> None:

@@ -47,8 +47,10 @@ def test_exact_predictions_score_perfectly_and_shifted_ones_are_split() -> None:
     evaluation = Evaluation(NAMES, calibration)
     evaluation.add_frame(frame, [prediction(a, 1), prediction(b + 0.01), prediction(moved), prediction(far)], 2.0)
     summary = evaluation.summary()
-    assert summary["splits"]["1"]["recall_percent"] == 100.0 and summary["splits"]["3"]["recall_percent"] == 0.0
-    assert summary["splits"]["all"]["found"] == 2 and summary["splits"]["all"]["people"] == 3
+    assert summary["splits"]["1"]["recall_percent"] == 100.0
+    assert summary["splits"]["3"]["recall_percent"] == 0.0
+    assert summary["splits"]["all"]["found"] == 2
+    assert summary["splits"]["all"]["people"] == 3
     assert summary["splits"]["1"]["arms_error_cm"] == 0.0
     assert summary["splits"]["1"]["arms_error_cm_triangulated_joints"] is None  # placed from one view
     assert summary["splits"]["2"]["error_cm"]["shoulder"] == round(100 * np.sqrt(3) * 0.01, 1)
@@ -56,7 +58,8 @@ def test_exact_predictions_score_perfectly_and_shifted_ones_are_split() -> None:
     assert summary["false_positives_per_frame"] == 2.0
     assert summary["fusion_ms_per_frame"]["mean"] == 2.0
     table = markdown_table(summary)
-    assert table.count("\n|") >= 5 and "| 3 | 1 | 0.0 % |" in table
+    assert table.count("\n|") >= 5
+    assert "| 3 | 1 | 0.0 % |" in table
 
 
 def test_unmatched_predictions_on_2d_only_people_are_counted_apart() -> None:

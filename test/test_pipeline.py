@@ -36,13 +36,18 @@ def test_people_seen_by_all_cameras_are_triangulated_exactly() -> None:
     calibration = ceiling_room(3)
     truth = people()
     fused = fuse_frame(calibration, detections_of(calibration, truth))
-    assert len(fused) == 3 and all(p.placement == TRIANGULATED for p in fused)
+    assert len(fused) == 3
+    assert all(p.placement == TRIANGULATED for p in fused)
     for person in fused:
         k = int(np.argmin(np.linalg.norm(person_centres(truth) - person.centre, axis=1)))
         np.testing.assert_allclose(person.joints, truth[k], atol=1e-6)
-        assert person.cameras == ("cam1", "cam2", "cam3") and person.detection_indices == (10 + k,) * 3
-        assert (person.num_views == 3).all() and np.allclose(person.confidence, 0.9)
-        assert np.nanmax(person.reprojection_error_px) < 1e-4 and person.id == -1 and person.score == 0.9
+        assert person.cameras == ("cam1", "cam2", "cam3")
+        assert person.detection_indices == (10 + k,) * 3
+        assert (person.num_views == 3).all()
+        assert np.allclose(person.confidence, 0.9)
+        assert np.nanmax(person.reprojection_error_px) < 1e-4
+        assert person.id == -1
+        assert person.score == 0.9
 
 
 def test_a_person_seen_by_one_camera_is_placed_on_the_floor() -> None:
@@ -55,7 +60,9 @@ def test_a_person_seen_by_one_camera_is_placed_on_the_floor() -> None:
     fused = fuse_frame(calibration, detections)
     assert [p.placement for p in fused] == [TRIANGULATED] * 3 + ["single-view skeleton+floor"]
     single = fused[-1]
-    assert single.cameras == ("cam3",) and single.detection_indices == (99,) and single.score == 0.7
+    assert single.cameras == ("cam3",)
+    assert single.detection_indices == (99,)
+    assert single.score == 0.7
     assert np.linalg.norm(single.centre[:2] - (0.0, 1.4)) < 0.1
     assert set(np.unique(single.num_views)) <= {0, 1}
 
@@ -70,7 +77,9 @@ def test_repeated_and_unassociated_detections_of_one_person_give_one_person() ->
     shifted[:, 0] += 25.0
     detections["cam3"] = [PersonDetection(shifted, 0.9, None, 7)]
     fused = fuse_frame(calibration, detections)
-    assert len(fused) == 1 and fused[0].placement == TRIANGULATED and fused[0].cameras == ("cam1", "cam2")
+    assert len(fused) == 1
+    assert fused[0].placement == TRIANGULATED
+    assert fused[0].cameras == ("cam1", "cam2")
 
 
 def test_single_view_people_can_be_switched_off_and_methods_chosen() -> None:
@@ -92,16 +101,19 @@ def test_joints_one_camera_of_a_group_sees_are_filled_in() -> None:
         kp[9, 2] = 0.0
         detections[name] = [PersonDetection(kp, 0.9, None, 0)]
     fused = fuse_frame(calibration, detections)[0]
-    assert fused.num_views[9] == 1 and np.linalg.norm(fused.joints[9] - truth[0, 9]) < 0.15
+    assert fused.num_views[9] == 1
+    assert np.linalg.norm(fused.joints[9] - truth[0, 9]) < 0.15
     bare = fuse_frame(calibration, detections, FusionOptions(fill_single_view_joints=False))[0]
-    assert bare.num_views[9] == 0 and np.isnan(bare.joints[9]).all()
+    assert bare.num_views[9] == 0
+    assert np.isnan(bare.joints[9]).all()
 
 
 def test_inputs_that_name_no_known_camera_or_lack_intrinsics_are_refused() -> None:
     calibration = ceiling_room(3)
     with pytest.raises(CalibrationError, match=r"unknown camera 'cam7' \(cameras: cam1, cam2, cam3\)"):
         fuse_frame(calibration, {"cam7": []})
-    assert fuse_frame(calibration, {}) == [] and fuse_frame(calibration, {"cam1": []}) == []
+    assert fuse_frame(calibration, {}) == []
+    assert fuse_frame(calibration, {"cam1": []}) == []
     pending = calibration.with_camera(PendingCamera("cam2", calibration.camera("cam2").T_world_from_camera))
     with pytest.raises(CalibrationError, match="'cam2': intrinsics: still waiting for camera_info"):
         fuse_frame(pending, {"cam2": []})

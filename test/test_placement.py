@@ -9,6 +9,7 @@ import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person
 
 from orpose_ros.geometry.body_model import (
+    COCO_RIGID_WHEN_STANDING,
     body_to_camera_rotations,
     coco_from_h36m,
     pelvis_height_m,
@@ -47,11 +48,13 @@ def test_exact_template_person_is_placed_exactly(camera: PinholeCamera, method: 
     pelvis_cam = camera.to_camera(np.array([0.4, -0.3, pelvis_height_m()]))
     joints_cam = standing_template_coco() @ R.T + pelvis_cam
     placed = place(camera, camera.to_world(joints_cam), method)
-    assert placed.success.all() and placed.method[0] == method
+    assert placed.success.all()
+    assert placed.method[0] == method
     np.testing.assert_allclose(placed.pelvis[0], pelvis_cam, atol=1e-6)
     np.testing.assert_allclose(placed.joints_coco[0], joints_cam, atol=1e-6)
     np.testing.assert_allclose(placed.joints_h36m[0], standing_template_h36m() @ R.T + pelvis_cam, atol=1e-6)
-    assert placed.residual_px[0] < 1e-4 and placed.num_joints[0] == 13  # arms are not fitted to a template
+    assert placed.residual_px[0] < 1e-4
+    assert placed.num_joints[0] == 13  # arms are not fitted to a template
 
 
 def test_measured_skeleton_in_any_pose_is_placed_exactly(camera: PinholeCamera) -> None:
@@ -81,7 +84,8 @@ def test_floor_method_finds_a_standing_person(camera: PinholeCamera) -> None:
     placed = place(camera, joints, "floor")
     pelvis_world = camera.to_world(placed.pelvis[0])
     assert np.linalg.norm(pelvis_world - (0.5, -0.4, pelvis_height_m())) < 0.05
-    assert np.isnan(placed.joints_h36m).all() and np.isnan(placed.residual_px).all()
+    assert np.isnan(placed.joints_h36m).all()
+    assert np.isnan(placed.residual_px).all()
     # keypoints sit on their rays near the person's vertical axis
     assert np.all(np.linalg.norm(camera.to_world(placed.joints_coco[0])[:, :2] - (0.5, -0.4), axis=-1) < 0.3)
 
@@ -104,7 +108,8 @@ def test_pixel_noise_moves_a_person_little(camera: PinholeCamera) -> None:
     keypoints[..., :2] += rng.normal(0.0, 2.0, keypoints[..., :2].shape)
     placed = place_people(camera, keypoints, floor=FLOOR, up_world=UP)
     error = np.linalg.norm(camera.to_world(placed.pelvis) - (-0.2, 0.3, pelvis_height_m()), axis=-1)
-    assert placed.success.all() and np.median(error) < 0.1
+    assert placed.success.all()
+    assert np.median(error) < 0.1
 
 
 def test_distortion_is_removed_from_the_keypoints() -> None:
@@ -123,10 +128,12 @@ def test_unplaceable_people_fail_cleanly(camera: PinholeCamera) -> None:
     keypoints[1, :, 2] = 0.05  # nothing confident
     placed = place_people(camera, keypoints, floor=FLOOR)
     np.testing.assert_array_equal(placed.success, [False, False, True])
-    assert np.isnan(placed.pelvis[:2]).all() and np.isnan(placed.joints_coco[:2]).all()
+    assert np.isnan(placed.pelvis[:2]).all()
+    assert np.isnan(placed.joints_coco[:2]).all()
     assert np.isnan(placed.residual_px[:2]).all()
     empty = place_people(camera, np.zeros((0, 17, 3)), floor=FLOOR)
-    assert empty.pelvis.shape == (0, 3) and empty.joints_coco.shape == (0, 17, 3)
+    assert empty.pelvis.shape == (0, 3)
+    assert empty.joints_coco.shape == (0, 17, 3)
 
 
 def test_a_person_behind_the_camera_is_not_placed(camera: PinholeCamera) -> None:
@@ -136,12 +143,21 @@ def test_a_person_behind_the_camera_is_not_placed(camera: PinholeCamera) -> None
     uv = (joints_cam[:, :2] / joints_cam[:, 2:]) @ K[:2, :2].T + K[:2, 2]  # the pinhole's mirror image
     keypoints = np.c_[uv, np.full(17, 0.9)]
     placed = place_people(camera, keypoints[None], skeleton[None], options=PlacementOptions(method="skeleton"))
-    assert not placed.success[0] or placed.pelvis[0, 2] > 0
+    assert not placed.success[0]  # neither behind the camera nor as its mirror image in front
+    assert np.isnan(placed.pelvis[0]).all()
+    # the same person 3 m in front is placed where it stands
+    in_front = coco_from_h36m(skeleton) + np.array([0.0, 0.0, 3.0])
+    uv = (in_front[:, :2] / in_front[:, 2:]) @ K[:2, :2].T + K[:2, 2]
+    placed = place_people(camera, np.c_[uv, np.full(17, 0.9)][None], skeleton[None],
+                          options=PlacementOptions(method="skeleton"))  # fmt: skip
+    assert placed.success[0]
+    np.testing.assert_allclose(placed.pelvis[0], [0.0, 0.0, 3.0], atol=1e-9)
 
 
 def test_without_floor_the_floor_methods_fall_back_to_the_skeleton(camera: PinholeCamera) -> None:
     placed = place(camera, standing_person((0.0, 0.0)), "skeleton+floor", floor=None)
-    assert placed.method[0] == "skeleton" and placed.success[0]
+    assert placed.method[0] == "skeleton"
+    assert placed.success[0]
 
 
 def test_floor_self_calibration_from_standing_people() -> None:
@@ -183,3 +199,115 @@ def test_h36m_mean_pose_as_an_upright_template(stats_path: Path) -> None:
 def test_invalid_options(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PlacementOptions(**kwargs)
+
+
+def level_camera() -> PinholeCamera:
+    """A camera 1.5 m high looking horizontally along world +y: its -y axis is world up."""
+    T = np.eye(4)
+    T[:3, :3] = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # columns: x, y (down), z (ahead)
+    T[:3, 3] = [0.0, -3.0, 1.5]
+    return PinholeCamera.from_k("level", [600, 0, 319.5, 0, 600, 239.5, 0, 0, 1], 640, 480, T_world_from_camera=T)
+
+
+def test_without_floor_or_up_the_template_stands_along_the_cameras_minus_y() -> None:
+    camera = level_camera()
+    keypoints = keypoints_of(camera, standing_person((0.3, 0.5), heading_rad=0.4))[None]
+    default = place_people(camera, keypoints)
+    for up_world in ([0.0, 0.0, 1.0], [0.0, 0.0, 2.5]):  # world up, in any length
+        given = place_people(camera, keypoints, up_world=np.array(up_world))
+        np.testing.assert_allclose(default.pelvis, given.pelvis, atol=1e-9)
+    truth = camera.to_camera(standing_person((0.3, 0.5), heading_rad=0.4))
+    assert np.linalg.norm(default.pelvis[0] - 0.5 * (truth[11] + truth[12])) < 0.1
+
+
+def test_the_floor_method_weights_each_ray_by_score_and_its_angle_to_the_floor() -> None:
+    # the documented estimate: each used keypoint's ray meets its standing height at s = (offset + h) / (n . r);
+    # the horizontal parts are averaged with weights score * (n . r_unit)^2, then the pelvis is put at its height
+    camera = ceiling_room(3).camera("cam1")
+    rng = np.random.default_rng(8)
+    keypoints = keypoints_of(camera, standing_person((0.2, -0.4), heading_rad=1.0))
+    keypoints[:, :2] += rng.normal(0.0, 3.0, (17, 2))
+    keypoints[:, 2] = rng.uniform(0.3, 1.0, 17)
+    placed = place_people(camera, keypoints[None], floor=FLOOR, options=PlacementOptions(method="floor"))
+    n = camera.T_world_from_camera[:3, :3].T @ UP
+    offset = FLOOR.offset_m - UP @ camera.centre_world
+    xy = camera.normalised_coordinates(keypoints[:, :2])
+    rays = np.c_[xy, np.ones(17)]
+    used = COCO_RIGID_WHEN_STANDING & (keypoints[:, 2] >= 0.2)
+    s = (offset + standing_heights_coco()) / (rays @ n)
+    points = rays * s[:, None]
+    horizontal = points - (points @ n)[:, None] * n
+    weight = np.where(used, keypoints[:, 2] * (rays @ n) ** 2 / np.sum(rays**2, axis=1), 0.0)
+    expected = (weight[:, None] * horizontal).sum(axis=0) / weight.sum() + (offset + pelvis_height_m()) * n
+    np.testing.assert_allclose(placed.pelvis[0], expected, atol=1e-9)
+
+
+def test_the_residual_is_the_rms_of_the_per_keypoint_residuals(camera: PinholeCamera) -> None:
+    keypoints = keypoints_of(camera, standing_person((0.1, 0.2)))
+    keypoints[:, :2] += np.random.default_rng(9).normal(0.0, 2.0, (17, 2))
+    placed = place_people(camera, keypoints[None], floor=FLOOR, options=PlacementOptions(method="skeleton"))
+    per_keypoint = placed.joint_residual_px[0]
+    assert np.isfinite(per_keypoint).sum() == placed.num_joints[0]
+    finite = per_keypoint[np.isfinite(per_keypoint)]
+    assert placed.residual_px[0] == pytest.approx(np.sqrt(np.mean(finite**2)), rel=1e-12)
+    assert placed.residual_px[0] > 1.0  # the 2 px noise shows
+
+
+@pytest.mark.parametrize(("confident", "placed_ok"), [(5, True), (4, False)])
+def test_a_person_needs_exactly_min_joints_confident_keypoints(
+    camera: PinholeCamera, confident: int, placed_ok: bool
+) -> None:
+    keypoints = keypoints_of(camera, standing_person((0.1, 0.2)))
+    used = np.flatnonzero(COCO_RIGID_WHEN_STANDING)
+    keypoints[used[confident:], 2] = 0.0
+    placed = place_people(camera, keypoints[None], floor=FLOOR, options=PlacementOptions(method="floor", min_joints=5))
+    assert placed.num_joints[0] == confident
+    assert placed.success[0] == placed_ok
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "valid"),
+    [
+        ({"min_joint_score": 0.0}, True),
+        ({"min_joint_score": 1.0}, True),
+        ({"min_joint_score": 1.0 + 1e-9}, False),
+        ({"min_joints": 2}, True),
+        ({"min_joints": 1}, False),
+        ({"headings": 1}, True),
+        ({"headings": 0}, False),
+        ({"iterations": 0}, True),
+        ({"iterations": -1}, False),
+    ],
+)
+def test_option_bounds_on_both_sides(kwargs: dict, valid: bool) -> None:
+    name, value = next(iter(kwargs.items()))
+    if valid:
+        assert getattr(PlacementOptions(**kwargs), name) == value
+    else:
+        with pytest.raises(ValueError, match=name if name not in ("headings", "iterations") else
+                           r"^headings must be >= 1 and iterations >= 0$"):  # fmt: skip
+            PlacementOptions(**kwargs)
+
+
+def test_the_floor_is_estimated_along_the_given_up_direction_of_any_length() -> None:
+    joints = np.stack([standing_person((0.0, 0.0)), standing_person((1.0, 0.5))]) + np.array([0.0, 0.0, 0.25])
+    default = estimate_floor(joints)
+    np.testing.assert_allclose(default.normal_world, UP)
+    assert default.offset_m == pytest.approx(0.25, abs=1e-9)
+    assert estimate_floor(joints, up_world=np.array([0.0, 0.0, 3.0])).offset_m == pytest.approx(0.25, abs=1e-9)
+    # a world with y up: the same people turned so that their z is y
+    turned = joints[..., [0, 2, 1]] * [1.0, 1.0, -1.0]
+    y_up = estimate_floor(turned, up_world=np.array([0.0, 1.0, 0.0]))
+    np.testing.assert_allclose(y_up.normal_world, [0.0, 1.0, 0.0])
+    assert y_up.offset_m == pytest.approx(0.25, abs=1e-9)
+
+
+def test_a_given_up_direction_orients_the_template_of_a_tilted_camera() -> None:
+    camera = ceiling_room(3).camera("cam1")  # looks down at the room: its -y axis is not world up
+    joints = standing_person((0.3, 0.5), heading_rad=0.4)
+    keypoints = keypoints_of(camera, joints)[None]
+    given = place_people(camera, keypoints, up_world=UP)
+    truth = camera.to_camera(joints)
+    assert np.linalg.norm(given.pelvis[0] - 0.5 * (truth[11] + truth[12])) < 0.02  # off the 30-degree grid
+    default = place_people(camera, keypoints)  # the camera's -y as up: a leaning template, another fit
+    assert np.linalg.norm(default.pelvis[0] - given.pelvis[0]) > 0.2

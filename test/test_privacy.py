@@ -46,7 +46,8 @@ def test_shrink_and_restore_is_detectron2_resize_applied_twice(restored_frames) 
         steps = [transforms.Resize((40, 53), Image.BILINEAR), transforms.Resize((480, 640), Image.BILINEAR)]
         published, _ = transforms.apply_transform_gens(steps, frame)  # as the published MVORDatasetMapper
         ours = privacy.shrink_and_restore(frame, 12)
-        assert ours.shape == frame.shape and ours.dtype == np.uint8
+        assert ours.shape == frame.shape
+        assert ours.dtype == np.uint8
         np.testing.assert_array_equal(ours, published)
         assert not np.array_equal(ours, frame)  # the restored frame lost detail
 
@@ -81,3 +82,56 @@ def test_privacy_imports_neither_torch_nor_the_model() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "['orpose_ros', 'orpose_ros.privacy']"
+
+
+@pytest.mark.parametrize(("h", "w", "factor"), [(480, 640, 12), (480, 640, 8), (40, 53, 1), (37, 50, 37)])
+def test_a_frame_shrunk_to_exactly_one_pixel_high_is_accepted_and_less_is_refused(h: int, w: int, factor: int) -> None:
+    size = privacy.shrunk_size(h, w, factor)
+    assert size == (h // factor, w // factor)
+    edge = privacy.shrunk_size(factor, 2 * factor, factor)  # int(factor / factor) = 1 px high
+    assert edge == (1, 2)
+    with pytest.raises(ValueError, match=rf"^a {2 * factor}x{factor - 1} frame is too small to shrink by "
+                                         rf"{factor} \(to 2x0\)$"):  # fmt: skip
+        privacy.shrunk_size(factor - 1, 2 * factor, factor)
+
+
+@pytest.mark.parametrize("factor", [1, 2, 8, 10, 12, 37])
+def test_the_shrink_factor_is_recovered_from_the_two_sizes(factor: int) -> None:
+    full = (480, 640)
+    assert privacy.shrink_factor(privacy.shrunk_size(*full, factor), full) == factor
+    # a 1280-wide frame shrunk by 2 has the size of a 640-wide one: the smallest factor is the answer
+    assert privacy.shrink_factor((240, 320), (480, 640)) == 2
+
+
+@pytest.mark.parametrize(("small", "full"), [((41, 53), (480, 640)), ((40, 54), (480, 640)), ((481, 640), (480, 640))])
+def test_a_size_that_no_factor_gives_is_refused_naming_both_sizes(small: tuple, full: tuple) -> None:
+    with pytest.raises(ValueError, match=rf"^a {small[1]}x{small[0]} frame is not an integer shrink of "
+                                         rf"{full[1]}x{full[0]} \(width x height\)$"):  # fmt: skip
+        privacy.shrink_factor(small, full)
+
+
+def test_the_smallest_shrink_factor_of_a_one_pixel_result() -> None:
+    assert privacy.shrink_factor((1, 1), (7, 7)) == 4  # int(7 / 4) = 1, while int(7 / 3) = 2
+    assert privacy.shrink_factor((1, 1), (1, 1)) == 1
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [np.zeros((4, 4, 3), dtype=np.float32), np.zeros(4, dtype=np.uint8), np.zeros((2, 2, 2, 2), dtype=np.uint8)],
+)
+def test_resize_refuses_frames_that_are_not_uint8_images(frame: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"^expected an \(H, W\[, C\]\) uint8 frame, got "):
+        privacy.resize(frame, (2, 2))
+
+
+@pytest.mark.parametrize("shape", [(48, 64), (48, 64, 1), (48, 64, 3)])
+def test_shrink_and_restore_keeps_the_frame_shape(shape: tuple) -> None:
+    frame = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    assert privacy.shrink(frame, 8).shape == (6, 8, *shape[2:])
+    assert privacy.shrink_and_restore(frame, 8).shape == shape
+
+
+def test_shrink_factors_of_portrait_and_very_wide_frames() -> None:
+    assert privacy.shrink_factor((53, 40), (640, 480)) == 12  # a portrait frame: heights and widths not mixed
+    # 1 px high for every factor from 51 to 100: the width decides (int(1000 / 63) = 15)
+    assert privacy.shrink_factor((1, 15), (100, 1000)) == 63

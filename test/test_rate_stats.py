@@ -36,7 +36,8 @@ def test_a_stopped_stream_decays_to_zero() -> None:
     assert meter.rate(now=last + 0.05) == pytest.approx(30.0, rel=1e-6)
     assert meter.rate(now=last + 1.0) < 3.0  # silence for 30 periods counts
     assert meter.rate(now=last + 1000.0) == 0.0  # events older than max_age are forgotten
-    assert RateMeter().rate() == 0.0 and _meter(1.0, 1).rate(now=100.5) == 0.0
+    assert RateMeter().rate() == 0.0
+    assert _meter(1.0, 1).rate(now=100.5) == 0.0
 
 
 def test_latency_window_summary_in_milliseconds() -> None:
@@ -45,5 +46,6 @@ def test_latency_window_summary_in_milliseconds() -> None:
     for seconds in (0.5, 0.010, 0.020, 0.030):  # the oldest falls out of the window
         window.add(seconds)
     summary = window.summary_ms()
-    assert summary["mean"] == pytest.approx(20.0) and summary["max"] == pytest.approx(30.0)
+    assert summary["mean"] == pytest.approx(20.0)
+    assert summary["max"] == pytest.approx(30.0)
     assert summary["p50"] == pytest.approx(20.0)

@@ -23,7 +23,8 @@ def _hwc(batch: torch.Tensor) -> np.ndarray:
 
 
 def _max_diff(a: np.ndarray, b: np.ndarray) -> int:
-    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
+    assert a.shape == b.shape
+    assert a.dtype == b.dtype == np.uint8
     return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
 
 
@@ -65,7 +66,8 @@ def test_torch_path_matches_pil_on_random_images(h: int, w: int) -> None:
 def test_torch_path_batches_frames_independently(restored_frames) -> None:
     batch = torch.cat([_nchw(big) for _, big in restored_frames[:3]])
     out = resample.shrink_and_restore_torch(batch, 10)
-    assert out.shape == (3, 3, 480, 640) and out.dtype == torch.uint8
+    assert out.shape == (3, 3, 480, 640)
+    assert out.dtype == torch.uint8
     for i, (_, big) in enumerate(restored_frames[:3]):
         np.testing.assert_array_equal(out[i].permute(1, 2, 0).numpy(), privacy.shrink_and_restore(big, 10))
 

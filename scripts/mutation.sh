@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Mutation testing of the ROS-free core with mutmut (docs/testing.md: scores, run times, equivalent mutants).
+#
+#   bash scripts/mutation.sh                      # every core module, one after the other (slow: hours)
+#   bash scripts/mutation.sh fusion/tracking.py   # one module (paths relative to orpose_ros/)
+#   bash scripts/mutation.sh fusion/tracking.py test/test_tracking.py test/test_pipeline.py  # own tests
+#
+# For each module it copies orpose_ros/, test/ and pytest.ini into a scratch folder under the cache
+# (~/.cache/orpose_ros/mutation-work/<module>; mutmut writes its mutants/ there, not in the repository),
+# mutates only that module and runs the module's fast, ROS-free tests (the table below) with the
+# project's venv, one worker at a time and niced: the machines it runs on are shared. It prints the
+# survivors and a line `SCORE <module> detected/total (percent)` (killed or timed out); `mutmut show
+# <name>` run inside the scratch folder (with the same PYTHONPATH) shows a mutant's diff.
+# mutmut and its own dependencies live in ~/.cache/orpose_ros/mutation-<hash of requirements/mutation.txt>
+# (installed on first use, ~20 s); override the cache folder with ORPOSE_CACHE_DIR, the worker count with
+# MUTMUT_CHILDREN. Not part of CI: too slow (see docs/testing.md).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${ORPOSE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/orpose_ros}
+python=$repo/.venv/bin/python
+log() { printf '[mutation] %s\n' "$*"; }
+[ -x "$python" ] || { log "no .venv yet: run scripts/setup.sh first"; exit 1; }
+
+# The core modules and the fast, ROS-free tests that should catch their mutants.
+declare -A TESTS=(
+    [fusion/tracking.py]="test/test_tracking.py"
+    [fusion/smoothing.py]="test/test_smoothing.py"
+    [fusion/association.py]="test/test_association.py"
+    [fusion/robust.py]="test/test_association.py test/test_triangulation.py"
+    [fusion/grouping.py]="test/test_grouping.py test/test_grouping_rules.py"
+    [fusion/camera_people.py]="test/test_camera_people.py"
+    [fusion/detections.py]="test/test_detections.py"
+    [geometry/triangulation.py]="test/test_triangulation.py"
+    [geometry/camera.py]="test/test_camera.py test/test_triangulation.py"
+    [geometry/placement.py]="test/test_placement.py"
+    [geometry/transforms.py]="test/test_placement.py test/test_camera.py"
+    [privacy.py]="test/test_privacy.py"
+    [model/resample.py]="test/test_resample.py"
+    [model/lifting.py]="test/test_lifting.py"
+)
+CORE=(fusion/tracking.py fusion/smoothing.py geometry/triangulation.py fusion/association.py geometry/camera.py
+    geometry/placement.py fusion/grouping.py fusion/robust.py fusion/camera_people.py fusion/detections.py
+    geometry/transforms.py privacy.py model/resample.py model/lifting.py)
+
+tools=$cache/mutation-$(sha256sum "$repo/requirements/mutation.txt" | cut -c1-12)
+if [ ! -f "$tools/.complete" ]; then
+    log "installing mutmut into $tools"
+    rm -rf "$tools"
+    # --no-deps: pytest, click and coverage must stay the venv's (a second pytest would shadow it).
+    "$python" -m pip install -q --no-deps --target "$tools" -r "$repo/requirements/mutation.txt" 2>&1 |
+        grep -v 'is ignored: it is neither a file nor a directory' || true
+    touch "$tools/.complete"
+fi
+# The ROS wheels' bootstrapper re-executes Python with this set; the tests here need no ROS.
+unset _ROS_WHEELS_BOOTSTRAP_COMPLETE
+export ORPOSE_SHARED_DIR=${ORPOSE_SHARED_DIR:-$(cd "$repo/.." && pwd)/shared}
+export PYTHONPATH=$tools
+mutmut() { nice -n 10 "$python" -c 'import sys; from mutmut.__main__ import cli; sys.exit(cli())' "$@"; }
+
+run_module() {  # MODULE [TEST...]
+    local module=$1 work
+    shift
+    local tests=("$@")
+    [ ${#tests[@]} -gt 0 ] || read -r -a tests <<< "${TESTS[$module]:-}"
+    [ ${#tests[@]} -gt 0 ] || { log "no tests known for $module: name them"; return 2; }
+    [ -f "$repo/orpose_ros/$module" ] || { log "no module orpose_ros/$module"; return 2; }
+    work=$cache/mutation-work/${module//\//.}
+    rm -rf "$work" && mkdir -p "$work"
+    cp -r "$repo/orpose_ros" "$repo/test" "$repo/pytest.ini" "$work/"
+    find "$work" -name __pycache__ -prune -exec rm -rf {} +
+    {
+        echo "[mutmut]"
+        echo "source_paths = orpose_ros"
+        echo "only_mutate = orpose_ros/$module"
+        echo "also_copy = pytest.ini"
+        echo "pytest_add_cli_args_test_selection ="
+        printf '    %s\n' "${tests[@]}"
+        printf 'pytest_add_cli_args =\n    -m\n    not ros\n    -p\n    no:cacheprovider\n' 
+        echo "max_stack_depth = -1"
+        echo "use_git_change_detection = false"
+    } > "$work/setup.cfg"
+    log "$module against ${tests[*]} (in $work)"
+    local start=$SECONDS
+    (cd "$work" && mutmut run --max-children "${MUTMUT_CHILDREN:-1}" > run.log 2>&1) || {
+        tail -30 "$work/run.log"; log "mutmut failed on $module"; return 1; }
+    (cd "$work" && mutmut results --all true > results.txt)
+    grep -v ': killed$' "$work/results.txt" | grep ': ' || true
+    # A mutant that makes a test hang (timeout) is detected too: the suite's pytest-timeout fails it.
+    local total detected
+    total=$(grep -c ': ' "$work/results.txt" || true)
+    detected=$(grep -cE ': (killed|timeout)$' "$work/results.txt" || true)
+    echo "SCORE orpose_ros/$module $detected/$total ($(( total ? 100 * detected / total : 0 )) %) detected" \
+        "in $(( SECONDS - start )) s"
+}
+
+if [ $# -eq 0 ]; then
+    for module in "${CORE[@]}"; do run_module "$module"; done
+else
+    run_module "$@"
+fi

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from orpose_ros.backends.protocol import PoseBackend
-from orpose_ros.fusion.camera_people import CameraPeople, CameraPerson
+from orpose_ros.camera_people import CameraPeople, CameraPerson
 from orpose_ros.geometry.calibration import AnyCamera, FloorPlane, PendingCamera, RoomCalibration
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import DetectedPerson, FramePoses

@@ -29,7 +29,7 @@ declare -A TESTS=(
     [fusion/association.py]="test/test_association.py"
     [fusion/robust.py]="test/test_association.py test/test_triangulation.py"
     [fusion/grouping.py]="test/test_grouping.py test/test_grouping_rules.py"
-    [fusion/camera_people.py]="test/test_camera_people.py"
+    [camera_people.py]="test/test_camera_people.py"
     [fusion/detections.py]="test/test_detections.py"
     [geometry/triangulation.py]="test/test_triangulation.py"
     [geometry/camera.py]="test/test_camera.py test/test_triangulation.py"
@@ -40,7 +40,7 @@ declare -A TESTS=(
     [model/lifting.py]="test/test_lifting.py"
 )
 CORE=(fusion/tracking.py fusion/smoothing.py geometry/triangulation.py fusion/association.py geometry/camera.py
-    geometry/placement.py fusion/grouping.py fusion/robust.py fusion/camera_people.py fusion/detections.py
+    geometry/placement.py fusion/grouping.py fusion/robust.py camera_people.py fusion/detections.py
     geometry/transforms.py privacy.py model/resample.py model/lifting.py)
 
 tools=$cache/mutation-$(sha256sum "$repo/requirements/mutation.txt" | cut -c1-12)

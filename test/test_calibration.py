@@ -13,7 +13,7 @@ import yaml
 from conftest import REPO
 from fusion_data import mvor_file
 
-from orpose_ros.fusion.mvor import MvorDataset, load_mvor
+from orpose_ros.evaluation.mvor import MvorDataset, load_mvor
 from orpose_ros.geometry import (
     CalibrationError,
     FloorPlane,

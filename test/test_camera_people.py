@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person
 
-from orpose_ros.fusion.camera_people import CameraPeople
+from orpose_ros.camera_people import CameraPeople
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import DetectedPerson

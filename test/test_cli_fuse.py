@@ -14,7 +14,7 @@ from conftest import REPO
 from fusion_data import ceiling_room, keypoints_of, mvor_file, standing_person
 
 from orpose_ros.cli.fuse import main
-from orpose_ros.fusion.room_view import id_colour
+from orpose_ros.drawing.room import id_colour
 from orpose_ros.geometry.body_model import standing_template_h36m
 from orpose_ros.geometry.transforms import translation_quaternion_from_rigid
 

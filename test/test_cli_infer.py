@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from orpose_ros.arguments import parse_size
+from orpose_ros.camera_people import CameraPerson
 from orpose_ros.camera_pipeline import FrameResult, PersonResult
 from orpose_ros.cli import infer
 from orpose_ros.cli.infer import frame_to_dict
-from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import DetectedPerson
 

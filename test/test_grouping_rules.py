@@ -63,8 +63,10 @@ def test_settings_on_both_sides_of_their_bounds(tolerance_s: float, max_wait_s: 
 
 
 def test_every_late_result_is_counted() -> None:
-    grouper = StampGrouper(("cam1",), tolerance_s=0.0, max_wait_s=1.0)
+    """One camera's stragglers are late (a whole room going back would be a time jump: test_grouping.py)."""
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.0, max_wait_s=1.0)
     grouper.add("cam1", 3.0, "a", now_s=0.0)
+    assert len(grouper.add("cam2", 3.0, "b", now_s=0.0)) == 1
     for stamp in (2.0, 2.5, 3.0):
         assert grouper.add("cam1", stamp, "late", now_s=0.0) == []
     assert grouper.late == 3

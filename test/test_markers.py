@@ -9,8 +9,8 @@ from ros_tools.sample_poses import sample_frame_poses
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
+from orpose_ros.camera_people import CameraPerson
 from orpose_ros.camera_pipeline import FrameResult, PersonResult
-from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.ros.markers import UP_WORLD, SkeletonToDraw, frame_markers, skeleton_markers
 from orpose_ros.skeleton import COCO_SKELETON, H36M_SKELETON, coco_pelvis, track_colour

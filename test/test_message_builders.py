@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orpose_ros.fusion.camera_people import CameraPerson
+from orpose_ros.camera_people import CameraPerson
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
 from orpose_ros.poses import DetectedPerson
 from orpose_ros.ros.pose_messages import fused_person_to_msg, person_to_msg

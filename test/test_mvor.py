@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fusion_data import mvor_file
 
-from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor, mvor_to_coco_indices, placeholder_mask
+from orpose_ros.evaluation.mvor import MvorDataset, MvorError, load_mvor, mvor_to_coco_indices, placeholder_mask
 
 
 @pytest.fixture(scope="module")

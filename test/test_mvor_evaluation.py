@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from fusion_data import ceiling_room, standing_person
 
-from orpose_ros.fusion.mvor import MvorFrame, MvorPerson
-from orpose_ros.fusion.mvor_evaluation import Evaluation, markdown_table
+from orpose_ros.evaluation.mvor import MvorFrame, MvorPerson
+from orpose_ros.evaluation.mvor_evaluation import Evaluation, markdown_table
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
 

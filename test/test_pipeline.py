@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from fusion_data import ceiling_room, keypoints_of, mvor_file, standing_person
 
+from orpose_ros.evaluation.mvor import load_mvor
+from orpose_ros.evaluation.mvor_evaluation import Evaluation
 from orpose_ros.fusion.detections import PersonDetection
-from orpose_ros.fusion.mvor import load_mvor
-from orpose_ros.fusion.mvor_evaluation import Evaluation
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame, person_centres
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, PendingCamera, RoomCalibration
 from orpose_ros.geometry.placement import PlacementOptions

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 from fusion_data import ceiling_room, standing_person
 
-from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
-from orpose_ros.fusion.room_view import (
+from orpose_ros.drawing.room import (
     BACKGROUND,
     FLOOR_SEEN,
     TopDownView,
@@ -15,6 +14,7 @@ from orpose_ros.fusion.room_view import (
     floor_seen,
     id_colour,
 )
+from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
 from orpose_ros.skeleton import track_colour
 
 

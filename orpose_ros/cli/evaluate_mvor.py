@@ -23,9 +23,9 @@ import numpy as np
 from tqdm import tqdm
 
 from orpose_ros.arguments import CliError, floor_argument
-from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
-from orpose_ros.fusion.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
-from orpose_ros.fusion.mvor_uncertainty import mvor_uncertainty, uncertainty_table
+from orpose_ros.evaluation.mvor import MvorDataset, MvorError, load_mvor
+from orpose_ros.evaluation.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
+from orpose_ros.evaluation.mvor_uncertainty import mvor_uncertainty, uncertainty_table
 from orpose_ros.fusion.pipeline import FusionOptions, fuse_frame, self_calibrated_floor
 from orpose_ros.geometry.body_model import upright_template_from_camera_pose
 from orpose_ros.geometry.calibration import FloorPlane
@@ -189,7 +189,7 @@ def save_plot(path: Path, dataset: MvorDataset, fused: list, summary: dict) -> N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from orpose_ros.fusion.room_view import TopDownView, draw_top_down
+    from orpose_ros.drawing.room import TopDownView, draw_top_down
 
     index = max(range(len(dataset.frames)), key=lambda i: (len(dataset.frames[i].people), -i))
     frame, people = dataset.frames[index], [p.with_id(k) for k, p in enumerate(fused[index])]

@@ -26,12 +26,12 @@ from tqdm import tqdm
 
 from orpose_ros.arguments import CliError, floor_argument, positive_float
 from orpose_ros.cli.outputs import open_render_sink, write_json_atomic
+from orpose_ros.drawing.room import TopDownView, draw_reprojections, draw_top_down
+from orpose_ros.evaluation.mvor import MvorError, load_mvor
 from orpose_ros.frames import IMAGE_SUFFIXES
 from orpose_ros.fusion.association import AssociationOptions
 from orpose_ros.fusion.detections import PersonDetection
-from orpose_ros.fusion.mvor import MvorError, load_mvor
 from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions, self_calibrated_floor
-from orpose_ros.fusion.room_view import TopDownView, draw_reprojections, draw_top_down
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import CameraMoment, FusionStream, StreamOptions
 from orpose_ros.fusion.tracking import published_id

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from orpose_ros.arguments import CliError, parse_size, positive_float, positive_int, unit_interval
 from orpose_ros.backends import BackendError, BackendOptions, PoseBackend, build_backend
+from orpose_ros.camera_people import FALLBACK_DEPTH_M, CameraPeople
 from orpose_ros.camera_pipeline import (
     NOMINAL_HFOV_DEG,
     CameraFrame,
@@ -40,7 +41,6 @@ from orpose_ros.camera_pipeline import (
 from orpose_ros.cli.outputs import Mp4Sink, PngSink, open_render_sink, write_json_atomic
 from orpose_ros.drawing import draw_poses
 from orpose_ros.frames import Frame, FrameSourceError, InputFile, count_frames, discover_inputs, is_bag, iter_frames
-from orpose_ros.fusion.camera_people import FALLBACK_DEPTH_M, CameraPeople
 from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.geometry.placement import PlacementOptions

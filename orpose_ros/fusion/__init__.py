@@ -8,8 +8,8 @@
 - `stream`: `FusionStream`, fusion + tracking + smoothing over a stream of frames; implausible detections and
   joints outside the room set aside (`detections.implausibility`, `pipeline.room_volume`).
 - `grouping`, `clocks`: results of several cameras grouped by stamp; a camera whose clock is wrong refused alone.
-- `room_view`: top-down and reprojection pictures.
-- `mvor`, `mvor_evaluation`: reading and scoring on the MVOR dataset.
+(One camera over time is `orpose_ros.camera_people`; pictures are in `orpose_ros.drawing`, the MVOR evaluation
+in `orpose_ros.evaluation`.)
 """
 
 from orpose_ros.fusion.association import AssociationOptions, associate

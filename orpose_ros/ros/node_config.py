@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orpose_ros.backends import BackendOptions
+from orpose_ros.camera_people import FALLBACK_DEPTH_M, SINGLE_CAMERA_NOISE_M, CameraPeople
 from orpose_ros.camera_pipeline import NOMINAL_HFOV_DEG
-from orpose_ros.fusion.camera_people import FALLBACK_DEPTH_M, SINGLE_CAMERA_NOISE_M, CameraPeople
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementMethod, PlacementOptions
 from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros.parameters import ConfigError, parameter, topics_problem

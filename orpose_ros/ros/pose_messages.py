@@ -10,8 +10,8 @@ from geometry_msgs.msg import Point, Vector3
 from std_msgs.msg import Header
 
 from orpose_msgs.msg import Joint3D, Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
+from orpose_ros.camera_people import CameraPerson
 from orpose_ros.camera_pipeline import FrameResult
-from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.fusion.motion import TrackingState
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
 from orpose_ros.fusion.tracking import published_id

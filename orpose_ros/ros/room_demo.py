@@ -21,8 +21,8 @@ from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
 from orpose_msgs.msg import PersonPoseArray
+from orpose_ros.camera_people import CameraPerson
 from orpose_ros.camera_pipeline import FrameResult, PersonResult
-from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.geometry.calibration import PendingCamera
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import FramePoses

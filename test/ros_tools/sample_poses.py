@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from orpose_ros.camera_people import CameraPerson
 from orpose_ros.camera_pipeline import FrameResult, PersonResult
-from orpose_ros.fusion.camera_people import CameraPerson
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import DetectedPerson, FramePoses
 

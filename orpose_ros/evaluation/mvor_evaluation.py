@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from orpose_ros.fusion.mvor import MvorDataset, MvorFrame, mvor_to_coco_indices
+from orpose_ros.evaluation.mvor import MvorDataset, MvorFrame, mvor_to_coco_indices
 from orpose_ros.fusion.pipeline import FusedPerson
 from orpose_ros.geometry.calibration import RoomCalibration
 from orpose_ros.geometry.triangulation import triangulate

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from orpose_ros.fusion.mvor import MvorDataset, mvor_to_coco_indices
-from orpose_ros.fusion.mvor_evaluation import MATCH_DISTANCE_M, Evaluation
+from orpose_ros.evaluation.mvor import MvorDataset, mvor_to_coco_indices
+from orpose_ros.evaluation.mvor_evaluation import MATCH_DISTANCE_M, Evaluation
 from orpose_ros.fusion.pipeline import FusedPerson
 from orpose_ros.fusion.stream import with_joint_covariance
 from orpose_ros.fusion.uncertainty import UncertaintyOptions

@@ -24,7 +24,13 @@ from tqdm import tqdm
 
 from orpose_ros.arguments import CliError
 from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
-from orpose_ros.fusion.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
+from orpose_ros.fusion.mvor_evaluation import (
+    JOINT_GROUPS,
+    Evaluation,
+    annotation_consistency,
+    details_table,
+    markdown_table,
+)
 from orpose_ros.fusion.mvor_uncertainty import mvor_uncertainty, uncertainty_table
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame
 from orpose_ros.geometry.body_model import upright_template_from_camera_pose
@@ -33,7 +39,19 @@ from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions, e
 from orpose_ros.h36m_stats import H36MStats, StatsError
 
 PROG = "orpose-eval-mvor"
+HALVES = ("first", "second")
 log = logging.getLogger(PROG)
+
+
+def half_of(dataset: MvorDataset, half: str | None) -> MvorDataset:
+    """``dataset`` with the ``first`` (frames [0, N // 2)) or ``second`` (frames [N // 2, N)) half of its
+    frames, in file order; all of them for None."""
+    if half is None:
+        return dataset
+    if half not in HALVES:
+        raise ValueError(f"half must be one of {HALVES}, got {half!r}")
+    middle = len(dataset.frames) // 2
+    return replace(dataset, frames=dataset.frames[:middle] if half == "first" else dataset.frames[middle:])
 
 
 def floor_argument(text: str) -> str | float:
@@ -87,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--uncertainty",
         action="store_true",
         help="also check the stated joint uncertainty against the ground truth (fusion.mvor_uncertainty)",
+    )
+    parser.add_argument(
+        "--half",
+        choices=HALVES,
+        help="evaluate on one half of the frames only (first: frames [0, N/2), second: [N/2, N), in file order, "
+        "i.e. time order): choose on one half, report on the other",
     )
     parser.add_argument("--mvor-distortion", action="store_true", help="use MVOR's lens distortion (default: pinhole)")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU core")
@@ -261,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         template = None
         if args.h36m_stats is not None:
             template = upright_template_from_camera_pose(H36MStats.from_json(args.h36m_stats).mean_pose_m())
-        dataset = load_mvor(args.annotations, args.detections, use_distortion=args.mvor_distortion)
+        dataset = half_of(load_mvor(args.annotations, args.detections, use_distortion=args.mvor_distortion),
+                          args.half)
     except (CliError, MvorError, StatsError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -284,7 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary["floor_z_m"] = None if floor is None else round(float(floor.offset_m), 4)
     summary["floor_source"] = "self-calibrated" if args.floor == "auto" else "given"
     summary["timing"] = {"cpu": core, "environment": environment, "repeats_per_frame": max(1, args.timing_repeats)}
+    summary["half"] = args.half or "all"
     print(markdown_table(summary))
+    print(details_table(summary))
     floor_text = "none" if floor is None else f"z = {floor.offset_m:.3f} m ({summary['floor_source']})"
     print(
         f"Floor: {floor_text}. Timing: {core}, median of {max(1, args.timing_repeats)} runs per frame; "

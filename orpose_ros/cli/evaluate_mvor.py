@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from orpose_ros.arguments import CliError
+from orpose_ros.fusion.joint_output import JointOutputOptions, output_joints
 from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
 from orpose_ros.fusion.mvor_evaluation import (
     JOINT_GROUPS,
@@ -32,7 +33,9 @@ from orpose_ros.fusion.mvor_evaluation import (
     markdown_table,
 )
 from orpose_ros.fusion.mvor_uncertainty import mvor_uncertainty, uncertainty_table
-from orpose_ros.fusion.pipeline import TRIANGULATED, FusionOptions, fuse_frame
+from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson, FusionOptions, fuse_frame
+from orpose_ros.fusion.stream import with_joint_covariance
+from orpose_ros.fusion.uncertainty import UncertaintyOptions
 from orpose_ros.geometry.body_model import upright_template_from_camera_pose
 from orpose_ros.geometry.calibration import FloorPlane
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions, estimate_floor
@@ -107,6 +110,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check the stated joint uncertainty against the ground truth (fusion.mvor_uncertainty)",
     )
     parser.add_argument(
+        "--min-views",
+        type=int,
+        default=JointOutputOptions().min_views,
+        metavar="N",
+        help="output the joints of people seen by several cameras placed from >= N cameras (fusion.joint_output; "
+        "default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-joint-sigma",
+        type=float,
+        default=JointOutputOptions().max_sigma_m,
+        metavar="M",
+        help="output the joints whose stated uncertainty (largest standard deviation) is <= M metres (default: no cap)",
+    )
+    parser.add_argument(
         "--half",
         choices=HALVES,
         help="evaluate on one half of the frames only (first: frames [0, N/2), second: [N/2, N), in file order, "
@@ -158,16 +176,33 @@ def self_calibrated_floor(dataset: MvorDataset, options: FusionOptions) -> Floor
     return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), options.placement.stature_m) if joints else None
 
 
+def output_people(dataset: MvorDataset, people: list[FusedPerson], output: JointOutputOptions) -> list[FusedPerson]:
+    """``people`` with their joint covariances (`fusion.uncertainty`, as `FusionStream` states them) and the
+    joints ``output`` keeps (`fusion.joint_output`)."""
+    if output.keeps_everything:
+        return people
+    noise = UncertaintyOptions().keypoint_noise_px
+    stated = (with_joint_covariance(p, dataset.calibration, UncertaintyOptions(), noise) for p in people)
+    kept = (output_joints(p, output) for p in stated)
+    return [p for p in kept if p is not None]
+
+
 def run(
-    dataset: MvorDataset, options: FusionOptions, repeats: int = 1, progress: str | None = None
+    dataset: MvorDataset,
+    options: FusionOptions,
+    repeats: int = 1,
+    progress: str | None = None,
+    output: JointOutputOptions | None = None,
 ) -> tuple[Evaluation, list, list[float]]:
     """Fuse and score every frame; returns the evaluation, the fused people per frame and, per frame, the
     median CPU time of the process during its runs [ms].
 
     Each frame is fused ``repeats`` times (the result is the same) and its wall-clock time
     (`time.perf_counter`) is the median of those runs. The CPU time (`time.process_time`) is not inflated
-    when other processes share the core.
+    when other processes share the core. The people scored are those ``output`` keeps (`output_people`,
+    not timed).
     """
+    output = output or JointOutputOptions()
     evaluation = Evaluation(dataset.joint_names, dataset.calibration)
     fused, cpu_ms = [], []
     for frame in tqdm(dataset.frames, desc=progress, disable=progress is None, unit="frame"):
@@ -177,6 +212,7 @@ def run(
             people = fuse_frame(dataset.calibration, frame.detections, options)
             times_ms.append(1000.0 * (time.perf_counter() - start))
             cpu_times_ms.append(1000.0 * (time.process_time() - start_cpu))
+        people = output_people(dataset, people, output)
         evaluation.add_frame(frame, people, float(np.median(times_ms)))
         fused.append(people)
         cpu_ms.append(float(np.median(cpu_times_ms)))
@@ -297,7 +333,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         floor = None if args.floor == "none" else FloorPlane.horizontal(args.floor)
     dataset = replace(dataset, calibration=dataset.calibration.with_floor(floor))
-    evaluation, fused, cpu_ms = run(dataset, options, max(1, args.timing_repeats), progress="fusing")
+    try:
+        output = JointOutputOptions(min_views=args.min_views, max_sigma_m=args.max_joint_sigma)
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    evaluation, fused, cpu_ms = run(dataset, options, max(1, args.timing_repeats), progress="fusing", output=output)
     summary = evaluation.summary()
     summary["fusion_cpu_ms_per_frame"] = {
         "mean": round(float(np.mean(cpu_ms)), 3),
@@ -310,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary["floor_source"] = "self-calibrated" if args.floor == "auto" else "given"
     summary["timing"] = {"cpu": core, "environment": environment, "repeats_per_frame": max(1, args.timing_repeats)}
     summary["half"] = args.half or "all"
+    summary["output"] = {"min_views": output.min_views, "max_joint_sigma_m": output.max_sigma_m}
     print(markdown_table(summary))
     print(details_table(summary))
     floor_text = "none" if floor is None else f"z = {floor.offset_m:.3f} m ({summary['floor_source']})"

@@ -27,10 +27,12 @@ from orpose_ros.arguments import CliError, positive_float
 from orpose_ros.cli.outputs import open_render_sink, write_json_atomic
 from orpose_ros.fusion.association import AssociationOptions
 from orpose_ros.fusion.detections import PersonDetection
+from orpose_ros.fusion.joint_output import JointOutputOptions
 from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions
 from orpose_ros.fusion.room_view import TopDownView, draw_reprojections, draw_top_down
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import FusionStream, StreamOptions
+from orpose_ros.fusion.uncertainty import largest_sigma_m
 from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions
@@ -77,6 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
         "keypoints of shrunk-and-restored frames are that coarse; else 1)",
     )
     parser.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the tracked joints")
+    parser.add_argument(
+        "--min-views",
+        type=int,
+        choices=range(1, 17),
+        default=JointOutputOptions().min_views,
+        metavar="N",
+        help="output the joints of people seen by several cameras placed from >= N cameras (1, default: also those "
+        "one camera saw, filled in; 2: triangulated joints only)",
+    )
+    parser.add_argument(
+        "--max-joint-sigma",
+        type=positive_float,
+        default=JointOutputOptions().max_sigma_m,
+        metavar="M",
+        help="output only the joints whose uncertainty (largest standard deviation) is <= M metres (default: no cap)",
+    )
     parser.add_argument("--mvor-distortion", action="store_true", help="MVOR calibrations: use their distortion")
     return parser
 
@@ -174,17 +192,23 @@ def frame_images(folder: Path, sources: list[str]) -> list[Path | None]:
 
 
 def person_to_dict(person: FusedPerson) -> dict[str, Any]:
-    """One fused person in the output layout: 17 x [x, y, z, confidence] or null per COCO joint."""
+    """One fused person in the output layout: 17 x [x, y, z, confidence] or null per COCO joint, and per joint
+    the cameras it was placed from (0: not placed) and its uncertainty [m] (null: unknown)."""
+    placed = np.all(np.isfinite(person.joints), axis=-1)
     joints = [
-        [round(float(v), 4) for v in (*xyz, c)] if np.all(np.isfinite(xyz)) else None
-        for xyz, c in zip(person.joints, person.confidence, strict=True)
+        [round(float(v), 4) for v in (*xyz, c)] if ok else None
+        for xyz, c, ok in zip(person.joints, person.confidence, placed, strict=True)
     ]
+    sigma = largest_sigma_m(person.joint_covariance) if person.joint_covariance is not None else np.full(17, np.nan)
     return {
         "id": int(person.id),
         "score": round(float(person.score), 4),
         "views": list(person.cameras),
         "placement": person.placement,
         "keypoints_3d": joints,
+        "joint_views": [int(v) if ok else 0 for v, ok in zip(person.num_views, placed, strict=True)],
+        "joint_sigma_m": [round(float(s), 4) if ok and np.isfinite(s) else None
+                          for s, ok in zip(sigma, placed, strict=True)],
     }
 
 
@@ -249,6 +273,7 @@ def run(args: argparse.Namespace) -> None:
             placement=PlacementOptions(method=args.placement),
         ),
         smoothing=OneEuroOptions() if args.smooth else None,
+        output=JointOutputOptions(args.min_views, args.max_joint_sigma),
     )
     frame_count = next(iter(counts.values()))
     # the calibration rescaled to each combination of image sizes, checked before any work

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from orpose_ros.fusion.detections import PersonDetection, implausibility
+from orpose_ros.fusion.joint_output import JointOutputOptions, output_joints
 from orpose_ros.fusion.motion import PersonMotion, TrackingState
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson, FusionOptions, fuse_frame, room_volume, within_room
 from orpose_ros.fusion.smoothing import JointSmoother, OneEuroOptions
@@ -30,6 +31,8 @@ class StreamOptions:
             ``keypoint_noise_px``, which the fusion node sets to the privacy factor).
         predicted: also return, as `TrackingState.PREDICTED`, the people of confirmed tracks not measured
             in a frame (unseen for at most ``tracking.max_age_s``).
+        output: which joints are output (`fusion.joint_output`: views, uncertainty cap); tracking and
+            prediction use every fused joint.
     """
 
     fusion: FusionOptions = field(default_factory=FusionOptions)
@@ -37,6 +40,7 @@ class StreamOptions:
     smoothing: OneEuroOptions | None = None
     uncertainty: UncertaintyOptions = field(default_factory=UncertaintyOptions)
     predicted: bool = False
+    output: JointOutputOptions = field(default_factory=JointOutputOptions)
 
 
 OUTSIDE_ROOM = "joints outside the room volume"
@@ -202,10 +206,17 @@ class FusionStream:
         measured = {int(r) for r in rows if r >= 0}
         self._last = {i: p for i, p in self._last.items() if i in tracks and i not in measured}
         self._last.update({int(r): p for p, r in zip(people, rows, strict=True) if r >= 0 and p.motion is not None})
-        if not self.options.predicted:
+        if self.options.predicted:
+            people = people + [self._predicted(self._last[i], tracks[i], stamp_s)
+                               for i in sorted(self._last) if i not in measured and tracks[i].confirmed]
+        return self._output(people)
+
+    def _output(self, people: list[FusedPerson]) -> list[FusedPerson]:
+        """``people`` with the joints the output policy keeps (`fusion.joint_output`); those left empty dropped."""
+        if self.options.output.keeps_everything:
             return people
-        return people + [self._predicted(self._last[i], tracks[i], stamp_s)
-                         for i in sorted(self._last) if i not in measured and tracks[i].confirmed]
+        kept = (output_joints(p, self.options.output) for p in people)
+        return [p for p in kept if p is not None]
 
     @staticmethod
     def _predicted(last: FusedPerson, track: Track, stamp_s: float) -> FusedPerson:

@@ -91,3 +91,15 @@ def test_halves_report_pcp_joint_kinds_and_false_people(
         assert false["all"] == pytest.approx(false["inside_ignore_regions"] + false["outside_ignore_regions"], abs=2e-3)
     assert (frames, people) == (57, 97)  # the halves cover day 1 once
     assert "PCP (arms, every person)" in capsys.readouterr().out
+
+
+def test_the_support_rule_leaves_fewer_false_people(mvor_args: list[str], tmp_path: Path) -> None:
+    scores = {}
+    for name, extra in (("all", ["--no-support"]), ("supported", [])):
+        out = tmp_path / f"{name}.json"
+        assert main([*mvor_args, "--all-cores", "--timing-repeats", "1", "--json", str(out), *extra]) == 0
+        scores[name] = json.loads(out.read_text())
+    before, after = scores["all"], scores["supported"]
+    assert after["false_people_per_frame"]["all"] < before["false_people_per_frame"]["all"]
+    assert after["splits"]["all"]["found"] <= before["splits"]["all"]["found"]
+    assert after["output"]["support"] != "none" and before["output"]["support"] == "none"

@@ -35,6 +35,7 @@ from orpose_ros.fusion.mvor_evaluation import (
 from orpose_ros.fusion.mvor_uncertainty import mvor_uncertainty, uncertainty_table
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson, FusionOptions, fuse_frame
 from orpose_ros.fusion.stream import with_joint_covariance
+from orpose_ros.fusion.support import SupportOptions, frame_support
 from orpose_ros.fusion.uncertainty import UncertaintyOptions
 from orpose_ros.geometry.body_model import upright_template_from_camera_pose
 from orpose_ros.geometry.calibration import FloorPlane
@@ -125,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="output the joints whose stated uncertainty (largest standard deviation) is <= M metres (default: no cap)",
     )
     parser.add_argument(
+        "--no-support",
+        action="store_true",
+        help="score every fused person, also those fusion.support keeps tentative (single-camera people without "
+        "a seen torso)",
+    )
+    parser.add_argument(
         "--half",
         choices=HALVES,
         help="evaluate on one half of the frames only (first: frames [0, N/2), second: [N/2, N), in file order, "
@@ -176,9 +183,17 @@ def self_calibrated_floor(dataset: MvorDataset, options: FusionOptions) -> Floor
     return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), options.placement.stature_m) if joints else None
 
 
-def output_people(dataset: MvorDataset, people: list[FusedPerson], output: JointOutputOptions) -> list[FusedPerson]:
-    """``people`` with their joint covariances (`fusion.uncertainty`, as `FusionStream` states them) and the
-    joints ``output`` keeps (`fusion.joint_output`)."""
+def output_people(
+    dataset: MvorDataset,
+    people: list[FusedPerson],
+    output: JointOutputOptions,
+    support: SupportOptions | None = None,
+) -> list[FusedPerson]:
+    """The people `FusionStream` would publish from one frame: those ``support`` finds supported by the frame
+    alone (`fusion.support.frame_support`; None: all; MVOR's frames are 75 s apart, so no track history), with
+    their joint covariances (`fusion.uncertainty`) and the joints ``output`` keeps (`fusion.joint_output`)."""
+    if support is not None:
+        people = [p for p in people if frame_support(p, support)]
     if output.keeps_everything:
         return people
     noise = UncertaintyOptions().keypoint_noise_px
@@ -193,14 +208,15 @@ def run(
     repeats: int = 1,
     progress: str | None = None,
     output: JointOutputOptions | None = None,
+    support: SupportOptions | None = None,
 ) -> tuple[Evaluation, list, list[float]]:
     """Fuse and score every frame; returns the evaluation, the fused people per frame and, per frame, the
     median CPU time of the process during its runs [ms].
 
     Each frame is fused ``repeats`` times (the result is the same) and its wall-clock time
     (`time.perf_counter`) is the median of those runs. The CPU time (`time.process_time`) is not inflated
-    when other processes share the core. The people scored are those ``output`` keeps (`output_people`,
-    not timed).
+    when other processes share the core. The people scored are those ``support`` and ``output`` keep
+    (`output_people`, not timed).
     """
     output = output or JointOutputOptions()
     evaluation = Evaluation(dataset.joint_names, dataset.calibration)
@@ -212,7 +228,7 @@ def run(
             people = fuse_frame(dataset.calibration, frame.detections, options)
             times_ms.append(1000.0 * (time.perf_counter() - start))
             cpu_times_ms.append(1000.0 * (time.process_time() - start_cpu))
-        people = output_people(dataset, people, output)
+        people = output_people(dataset, people, output, support)
         evaluation.add_frame(frame, people, float(np.median(times_ms)))
         fused.append(people)
         cpu_ms.append(float(np.median(cpu_times_ms)))
@@ -338,7 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    evaluation, fused, cpu_ms = run(dataset, options, max(1, args.timing_repeats), progress="fusing", output=output)
+    support = None if args.no_support else SupportOptions(min_joint_score=options.placement.min_joint_score)
+    evaluation, fused, cpu_ms = run(dataset, options, max(1, args.timing_repeats), progress="fusing", output=output,
+                                    support=support)
     summary = evaluation.summary()
     summary["fusion_cpu_ms_per_frame"] = {
         "mean": round(float(np.mean(cpu_ms)), 3),
@@ -351,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary["floor_source"] = "self-calibrated" if args.floor == "auto" else "given"
     summary["timing"] = {"cpu": core, "environment": environment, "repeats_per_frame": max(1, args.timing_repeats)}
     summary["half"] = args.half or "all"
-    summary["output"] = {"min_views": output.min_views, "max_joint_sigma_m": output.max_sigma_m}
+    summary["output"] = {"min_views": output.min_views, "max_joint_sigma_m": output.max_sigma_m,
+                         "support": "none" if support is None else "frame (torso of single-camera people)"}
     print(markdown_table(summary))
     print(details_table(summary))
     floor_text = "none" if floor is None else f"z = {floor.offset_m:.3f} m ({summary['floor_source']})"

@@ -32,6 +32,7 @@ from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions
 from orpose_ros.fusion.room_view import TopDownView, draw_reprojections, draw_top_down
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import FusionStream, StreamOptions
+from orpose_ros.fusion.support import SupportOptions
 from orpose_ros.fusion.uncertainty import largest_sigma_m
 from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
@@ -87,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="output the joints of people seen by several cameras placed from >= N cameras (1, default: also those "
         "one camera saw, filled in; 2: triangulated joints only)",
+    )
+    parser.add_argument(
+        "--single-view-min-frames",
+        type=int,
+        choices=range(1, 101),
+        default=SupportOptions().single_view_min_frames,
+        metavar="N",
+        help="publish a person seen by one camera only once its torso was seen in N frames (default %(default)s; "
+        "1: at once)",
     )
     parser.add_argument(
         "--max-joint-sigma",
@@ -274,6 +284,7 @@ def run(args: argparse.Namespace) -> None:
         ),
         smoothing=OneEuroOptions() if args.smooth else None,
         output=JointOutputOptions(args.min_views, args.max_joint_sigma),
+        support=SupportOptions(single_view_min_frames=args.single_view_min_frames),
     )
     frame_count = next(iter(counts.values()))
     # the calibration rescaled to each combination of image sizes, checked before any work

@@ -32,6 +32,7 @@ from orpose_ros.fusion.association import (
 )
 from orpose_ros.fusion.detections import PersonDetection, duplicate_mask, stack_keypoints
 from orpose_ros.fusion.motion import PersonMotion
+from orpose_ros.geometry import vectors
 from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.geometry.placement import PlacementOptions, place_people
@@ -249,8 +250,8 @@ def _single_view_duplicates(
     rays = keypoint_rays(camera, keypoints, options.association.min_joint_score)  # (N, 17, 3)
     joints = np.stack([p.joints for p in people])  # (F, 17, 3)
     to_joint = joints[None] - camera.centre_world  # (1, F, 17, 3)
-    along = np.sum(to_joint * rays[:, None], axis=-1)  # (N, F, 17)
-    distance = np.linalg.norm(to_joint - along[..., None] * rays[:, None], axis=-1)
+    along = vectors.dot(to_joint, rays[:, None])  # (N, F, 17)
+    distance = vectors.norm(to_joint - along[..., None] * rays[:, None])
     distance = noise_normalised(distance, [along / focal_length_px(camera)], options.association)
     distance = np.where(along > options.association.min_depth_m, distance, np.inf)
     costs = pair_costs(np.where(np.isfinite(along), distance, np.nan), options.association.min_common_joints)

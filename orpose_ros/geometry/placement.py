@@ -25,6 +25,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from orpose_ros.geometry import vectors
 from orpose_ros.geometry.body_model import (
     COCO_RIGID_WHEN_STANDING,
     COCO_SHARED_WITH_H36M,
@@ -213,7 +214,7 @@ def _gauss_newton(
         proj = X[..., :2] / z[..., None]
         depth = np.maximum(t[:, 2:3], _MIN_DEPTH_M)  # metres per unit of normalised coordinates
         residual = (proj - xy) * depth[..., None]  # (N, 17, 2) [m]
-        size = np.linalg.norm(residual, axis=-1)
+        size = vectors.norm(residual)
         huber = np.where(size > options.huber_m, options.huber_m / np.maximum(size, 1e-12), 1.0)
         ww = (w * w * huber)[..., None, None]
         # d proj / d X = [[1/z, 0, -x/z^2], [0, 1/z, -y/z^2]] (times depth); d X / d t = I, d X / d scale = S
@@ -317,7 +318,7 @@ def place_people(
     fallback = np.where(measured[:, None, None], joints_fit, np.nan)
     joints = np.where((confident & (depth > _MIN_DEPTH_M))[..., None], rays * depth[..., None], fallback)
     with np.errstate(invalid="ignore"):
-        joint_residual = np.linalg.norm(camera.project_camera(joints_fit) - keypoints_2d[..., :2], axis=-1)
+        joint_residual = vectors.norm(camera.project_camera(joints_fit) - keypoints_2d[..., :2])
     joint_residual = np.where(used & success[:, None], joint_residual, np.nan)
     finite = np.isfinite(joint_residual)
     with np.errstate(invalid="ignore", divide="ignore"):

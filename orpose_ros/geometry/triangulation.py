@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from orpose_ros.geometry import vectors
+
 #: Default smallest angle between two rays of a triangulated point [deg]: below it depth is ill-posed.
 MIN_RAY_ANGLE_DEG = 2.0
 #: Default distance [m] beyond which a view's ray is an outlier (a joint is about 0.1 m across).
@@ -172,7 +174,7 @@ def _errors(P: np.ndarray, uv: np.ndarray, points: np.ndarray) -> tuple[np.ndarr
     proj = points[..., None, :, :] @ Pt[:, :3] + Pt[:, 3:]  # (..., V, J, 3)
     depth = proj[..., 2]
     with np.errstate(invalid="ignore", divide="ignore"):
-        error_px = np.linalg.norm(proj[..., :2] / depth[..., None] - uv, axis=-1)
+        error_px = vectors.norm(proj[..., :2] / depth[..., None] - uv)
         distance_m = error_px * depth / focal_lengths(P)[:, None]
     return error_px, distance_m, depth
 
@@ -183,7 +185,7 @@ def _ray_angle_ok(P: np.ndarray, points: np.ndarray, used: np.ndarray, min_angle
     # Camera centre C solves P [C, 1] = 0: C = -M^-1 p4 for M = P[:, :3].
     centres = -np.linalg.solve(R, P[:, :, 3:4])[..., 0]  # (V, 3)
     rays = np.nan_to_num(points)[None] - centres[:, None]  # (V, J, 3)
-    rays /= np.maximum(np.linalg.norm(rays, axis=-1, keepdims=True), 1e-12)
+    rays /= np.maximum(vectors.norm(rays), 1e-12)[..., None]
     cosines = np.einsum("ajk,bjk->abj", rays, rays)
     pair_used = used[:, None] & used[None, :]
     smallest_cosine = np.where(pair_used, cosines, 1.0).min(axis=(0, 1))

@@ -206,13 +206,17 @@ def _triangulate_groups(
     which of the group's views placed each joint (len(group), 17)."""
     V, G, J = len(cameras), len(groups), NUM_KEYPOINTS
     P = np.stack([c.projection_matrix for c in cameras])
-    uv = np.full((V, G * J, 2), np.nan)
-    w = np.zeros((V, G * J))
-    for g, group in enumerate(groups):
-        for v, i in group:
-            kp = keypoints[v][i]
-            uv[v, g * J : (g + 1) * J] = cameras[v].undistort_pixels(kp[:, :2])
-            w[v, g * J : (g + 1) * J] = np.where(kp[:, 2] >= options.association.min_joint_score, kp[:, 2], 0.0)
+    uv = np.full((V, G, J, 2), np.nan)
+    w = np.zeros((V, G, J))
+    for v in range(V):  # each camera's detections of all groups at once
+        rows = [(g, i) for g, group in enumerate(groups) for u, i in group if u == v]
+        if not rows:
+            continue
+        g_of, i_of = np.array(rows).T
+        kp = keypoints[v][i_of]  # (M, J, 3)
+        uv[v, g_of] = cameras[v].undistort_pixels(kp[..., :2])
+        w[v, g_of] = np.where(kp[..., 2] >= options.association.min_joint_score, kp[..., 2], 0.0)
+    uv, w = uv.reshape(V, G * J, 2), w.reshape(V, G * J)
     result = triangulate(
         P,
         uv,
@@ -261,18 +265,17 @@ def _single_view_duplicates(
 def _remove_close_people(people: list[FusedPerson], up: np.ndarray, min_distance_m: float) -> list[FusedPerson]:
     """Keep people whose centres, on the floor plane, are at least ``min_distance_m`` from every person kept
     before them (most views, then most joints, then highest score first)."""
-    order = sorted(people, key=lambda p: (-p.num_views.max(initial=0), -int((p.num_views > 0).sum()), -p.score))
-    kept: list[FusedPerson] = []
-    kept_centres: list[np.ndarray] = []
-    for person in order:
-        centre = person.centre
-        if not np.all(np.isfinite(centre)):
-            continue
-        flat = centre - (centre @ up) * up
-        if all(np.linalg.norm(flat - c) >= min_distance_m for c in kept_centres):
-            kept.append(person)
-            kept_centres.append(flat)
-    return kept
+    if not people:
+        return []
+    keys = [(-p.num_views.max(initial=0), -int((p.num_views > 0).sum()), -p.score) for p in people]
+    centres = person_centres(np.stack([p.joints for p in people]))  # (N, 3), all at once
+    flat = centres - (centres @ up)[:, None] * up
+    finite = np.all(np.isfinite(centres), axis=1)
+    kept: list[int] = []
+    for k in sorted(range(len(people)), key=keys.__getitem__):
+        if finite[k] and (not kept or bool(np.all(vectors.norm(flat[kept] - flat[k]) >= min_distance_m))):
+            kept.append(k)
+    return [people[k] for k in kept]
 
 
 def fuse_frame(

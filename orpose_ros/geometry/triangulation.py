@@ -228,15 +228,18 @@ def triangulate(
         )
     w = np.where(np.all(np.isfinite(uv), axis=-1) & (w > 0), w, 0.0)
     used = w > 0
-    points = triangulate_dlt(P, uv, w)
+    # All views, and every view left out in turn (d = 0..V-1), in one batch: (1 + V, V, J) weights.
+    w_all = np.repeat(w[None], 1 + V, axis=0)
+    w_all[1 + np.arange(V), np.arange(V)] = 0.0
+    all_points = triangulate_dlt(P, uv, w_all) if V >= 3 and (used.sum(axis=0) >= 3).any() else None
+    points = triangulate_dlt(P, uv, w) if all_points is None else all_points[0]
 
     candidates = (used.sum(axis=0) >= 3) & np.all(np.isfinite(points), axis=-1)
     if candidates.any():
-        # Leave-one-out for the points seen >= 3 times: drop view d (d = 0..V-1), all at once.
+        # Leave-one-out for the points seen >= 3 times: view d dropped.
         cols = np.flatnonzero(candidates)
-        w_loo = np.repeat(w[None][:, :, cols], V, axis=0)  # (V dropped, V, S)
-        w_loo[np.arange(V), np.arange(V)] = 0.0
-        loo_points = triangulate_dlt(P, uv[:, cols], w_loo)  # (V dropped, S, 3)
+        w_loo = w_all[1:, :, cols]  # (V dropped, V, S)
+        loo_points = all_points[1:, cols]  # (V dropped, S, 3)
         _, loo_distance, _ = _errors(P, uv[:, cols], loo_points)  # (V dropped, V, S)
         kept_worst = np.where(w_loo > 0, loo_distance, -np.inf).max(axis=1)  # (V dropped, S)
         dropped_distance = loo_distance[np.arange(V), np.arange(V)]  # (V dropped, S)

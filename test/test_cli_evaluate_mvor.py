@@ -103,3 +103,8 @@ def test_the_support_rule_leaves_fewer_false_people(mvor_args: list[str], tmp_pa
     assert after["false_people_per_frame"]["all"] < before["false_people_per_frame"]["all"]
     assert after["splits"]["all"]["found"] <= before["splits"]["all"]["found"]
     assert after["output"]["support"] != "none" and before["output"]["support"] == "none"
+
+
+def test_a_bad_output_policy_is_one_line_exit_2(mvor_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*mvor_args, "--all-cores", "--timing-repeats", "1", "--min-views", "0"]) == 2
+    assert "min_views must be >= 1" in capsys.readouterr().err

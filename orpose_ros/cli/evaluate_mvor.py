@@ -339,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             template = upright_template_from_camera_pose(H36MStats.from_json(args.h36m_stats).mean_pose_m())
         dataset = half_of(load_mvor(args.annotations, args.detections, use_distortion=args.mvor_distortion),
                           args.half)
-    except (CliError, MvorError, StatsError) as exc:
+        output = JointOutputOptions(min_views=args.min_views, max_sigma_m=args.max_joint_sigma)
+    except (CliError, MvorError, StatsError, ValueError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     core = "all cores" if args.all_cores else pin_to_one_core()
@@ -349,11 +350,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         floor = None if args.floor == "none" else FloorPlane.horizontal(args.floor)
     dataset = replace(dataset, calibration=dataset.calibration.with_floor(floor))
-    try:
-        output = JointOutputOptions(min_views=args.min_views, max_sigma_m=args.max_joint_sigma)
-    except ValueError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
     support = None if args.no_support else SupportOptions(min_joint_score=options.placement.min_joint_score)
     evaluation, fused, cpu_ms = run(dataset, options, max(1, args.timing_repeats), progress="fusing", output=output,
                                     support=support)

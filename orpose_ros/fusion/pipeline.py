@@ -35,7 +35,7 @@ from orpose_ros.fusion.motion import PersonMotion
 from orpose_ros.geometry import vectors
 from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.camera import PinholeCamera
-from orpose_ros.geometry.placement import PlacementOptions, place_people
+from orpose_ros.geometry.placement import PlacementOptions, place_people_of_cameras
 from orpose_ros.geometry.triangulation import MIN_RAY_ANGLE_DEG, OUTLIER_DISTANCE_M, triangulate
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_KEYPOINTS
 
@@ -337,27 +337,30 @@ def fuse_frame(
 
     if options.single_view and singles:
         up = calibration.floor.normal_world if calibration.floor is not None else np.array([0.0, 0.0, 1.0])
+        members = []  # (camera, detection) of the single-camera people to place, camera by camera
         for v in sorted({v for v, _ in singles}):
             rows = np.array([i for u, i in singles if u == v])
             rows = rows[~_single_view_duplicates(cameras[v], keypoints[v][rows], people, options)]
-            if not len(rows):
-                continue
-            placed = place_people(
-                cameras[v],
-                keypoints[v][rows],
-                skeletons[v][rows],
+            members += [(v, int(i)) for i in rows]
+        if members:
+            views = np.array([v for v, _ in members])
+            placed = place_people_of_cameras(  # all cameras' single-camera people in one batch
+                cameras,
+                views,
+                np.stack([keypoints[v][i] for v, i in members]),
+                np.stack([skeletons[v][i] for v, i in members]),
                 floor=calibration.floor,
                 up_world=up,
                 options=options.placement,
             )
-            joints_world = cameras[v].to_world(placed.joints_coco)
-            for k, i in enumerate(rows):
+            for k, (v, i) in enumerate(members):
                 if not placed.success[k]:
                     continue
-                found = np.all(np.isfinite(joints_world[k]), axis=-1)
+                joints_world = cameras[v].to_world(placed.joints_coco[k])
+                found = np.all(np.isfinite(joints_world), axis=-1)
                 people.append(
                     FusedPerson(
-                        joints_world[k],
+                        joints_world,
                         np.where(found, keypoints[v][i, :, 2], 0.0),
                         found.astype(np.int64),
                         np.where(found, placed.joint_residual_px[k], np.nan),

@@ -241,15 +241,17 @@ def associate(
         if n == 0:
             continue
         if clusters:
-            table = np.full((len(clusters), n), _UNMATCHABLE)
-            for c, cluster in enumerate(clusters):
-                member_costs = np.stack([cost(m, view) for m in cluster])  # (members, n)
-                finite = np.isfinite(member_costs)
-                with np.errstate(invalid="ignore"):
-                    mean = np.where(finite, member_costs, 0.0).sum(axis=0) / finite.sum(axis=0)
-                # A candidate must agree with every member it can be compared with.
-                agrees = finite.any(axis=0) & np.all(~finite | (member_costs <= options.max_ray_distance_m), axis=0)
-                table[c] = np.where(agrees, mean, _UNMATCHABLE)
+            # every member of every cluster against this view's detections, summed per cluster at once
+            member_costs = np.stack([cost(m, view) for cluster in clusters for m in cluster])  # (members, n)
+            starts = np.cumsum([0] + [len(cluster) for cluster in clusters[:-1]])
+            finite = np.isfinite(member_costs)
+            total = np.add.reduceat(np.where(finite, member_costs, 0.0), starts, axis=0)  # (clusters, n)
+            count = np.add.reduceat(finite.astype(np.int64), starts, axis=0)
+            # A candidate must agree with every member it can be compared with.
+            disagree = np.add.reduceat((finite & (member_costs > options.max_ray_distance_m)).astype(np.int64),
+                                       starts, axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                table = np.where((count > 0) & (disagree == 0), total / count, _UNMATCHABLE)
             rows, cols = linear_sum_assignment(table)
             matched = set()
             for r, c in zip(rows, cols, strict=True):

@@ -108,3 +108,13 @@ def test_the_support_rule_leaves_fewer_false_people(mvor_args: list[str], tmp_pa
 def test_a_bad_output_policy_is_one_line_exit_2(mvor_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*mvor_args, "--all-cores", "--timing-repeats", "1", "--min-views", "0"]) == 2
     assert "min_views must be >= 1" in capsys.readouterr().err
+
+
+def test_distance_study(mvor_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "scores.json"
+    assert main([*mvor_args, "--all-cores", "--timing-repeats", "1", "--distance-study", "--json", str(out)]) == 0
+    study = json.loads(out.read_text())["distance_study"]
+    assert sum(b["person_views"] for b in study) == 202  # every ground-truth person in every camera annotating it
+    assert all(0.0 <= b["found_percent"] <= 100.0 and b["missed_nothing_near"] <= b["missed"] for b in study)
+    assert [b["distance_m"][0] for b in study] == sorted(b["distance_m"][0] for b in study)
+    assert "| person-views |" in capsys.readouterr().out

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from orpose_ros.arguments import CliError
 from orpose_ros.fusion.joint_output import JointOutputOptions, output_joints
 from orpose_ros.fusion.mvor import MvorDataset, MvorError, load_mvor
+from orpose_ros.fusion.mvor_distance_study import distance_study, distance_table
 from orpose_ros.fusion.mvor_evaluation import (
     JOINT_GROUPS,
     Evaluation,
@@ -98,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--placement-study",
         action="store_true",
         help="also place every detection from its camera alone with each method and template, and score them",
+    )
+    parser.add_argument(
+        "--distance-study",
+        action="store_true",
+        help="also place every detection from its camera alone and score it by the person's distance to the camera",
     )
     parser.add_argument("--h36m-stats", type=Path, help="h36stats.json: adds its mean pose as a template to the study")
     parser.add_argument(
@@ -392,6 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary["placement_study"] = placement_study(dataset, options, templates)
         print("\nPlacement of every detection from its own camera alone:\n")
         print(study_table(summary["placement_study"]))
+    if args.distance_study:
+        summary["distance_study"] = distance_study(dataset, options)
+        print("\nSingle-camera placement by distance to the camera:\n")
+        print(distance_table(summary["distance_study"]))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     if args.plot:

@@ -301,10 +301,12 @@ def place_people_of_cameras(
     score = np.where(np.all(np.isfinite(xy), axis=-1), np.nan_to_num(keypoints_2d[..., 2]), 0.0)
     confident = score >= max(options.min_joint_score, 1e-9)
     xy = np.where(confident[..., None], xy, 0.0)
-    frames = [_up_and_floor(camera, floor, up_world) for camera in cameras]
-    up = np.stack([u for u, _ in frames])[camera_index]  # (N, 3) each person's camera's up direction
-    with_floor = frames[0][1] is not None  # the same floor (or none) for every camera
-    floor_offset = np.array([o for _, o in frames], dtype=np.float64)[camera_index] if with_floor else None
+    present, slot = np.unique(camera_index, return_inverse=True)  # the cameras that see someone (slot: which)
+    frames = [_up_and_floor(cameras[c], floor, up_world) for c in present] or [_up_and_floor(cameras[0], floor,
+                                                                                             up_world)]
+    up = np.stack([u for u, _ in frames])[slot]  # (N, 3) each person's camera's up direction
+    with_floor = frames[0][1] is not None  # one floor (or none) for every camera
+    floor_offset = np.array([o for _, o in frames], dtype=np.float64)[slot] if with_floor else None
     method = options.method if with_floor else PlacementMethod.SKELETON
 
     measured = np.zeros(N, dtype=bool)
@@ -316,9 +318,9 @@ def place_people_of_cameras(
     headings = np.arange(K) * (2.0 * np.pi / K)
     # (C, K, 3, 3): the template turned to each heading, in each camera's axes
     to_camera = np.stack([np.swapaxes(body_to_camera_rotations(u, headings), -1, -2) for u, _ in frames])
-    h36m = (standing_template_h36m(options.stature_m) @ to_camera)[camera_index]
+    h36m = (standing_template_h36m(options.stature_m) @ to_camera)[slot]
     template = standing_template_coco(options.stature_m) if options.template_coco is None else options.template_coco
-    coco = (template @ to_camera)[camera_index]
+    coco = (template @ to_camera)[slot]
     if measured.any():
         h36m[measured] = skeletons_h36m[measured][:, None]
         coco[measured] = coco_from_h36m(skeletons_h36m[measured])[:, None]

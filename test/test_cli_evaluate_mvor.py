@@ -71,3 +71,50 @@ def test_runs_as_a_program_pinned_to_one_core(mvor_args: list[str]) -> None:
                             capture_output=True, text=True, env=env, timeout=120, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "pinned to CPU" in result.stdout and "Fusion time per 3-camera frame" in result.stdout
+
+
+def test_halves_report_pcp_joint_kinds_and_false_people(
+    mvor_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people, frames = 0, 0
+    for half in ("first", "second"):
+        out = tmp_path / f"{half}.json"
+        assert main([*mvor_args, "--all-cores", "--timing-repeats", "1", "--half", half, "--json", str(out)]) == 0
+        scores = json.loads(out.read_text())
+        assert scores["half"] == half
+        people += scores["splits"]["all"]["people"]
+        frames += scores["frames"]
+        split = scores["splits"]["all"]
+        assert 0.0 < split["pcp_percent"] <= 100.0 and split["limbs"] > 0
+        assert set(split["arms_error_cm_by_kind"]) == {"triangulated", "filled", "single-camera"}
+        false = scores["false_people_per_frame"]
+        assert false["all"] == pytest.approx(false["inside_ignore_regions"] + false["outside_ignore_regions"], abs=2e-3)
+    assert (frames, people) == (57, 97)  # the halves cover day 1 once
+    assert "PCP (arms, every person)" in capsys.readouterr().out
+
+
+def test_the_support_rule_leaves_fewer_false_people(mvor_args: list[str], tmp_path: Path) -> None:
+    scores = {}
+    for name, extra in (("all", ["--no-support"]), ("supported", [])):
+        out = tmp_path / f"{name}.json"
+        assert main([*mvor_args, "--all-cores", "--timing-repeats", "1", "--json", str(out), *extra]) == 0
+        scores[name] = json.loads(out.read_text())
+    before, after = scores["all"], scores["supported"]
+    assert after["false_people_per_frame"]["all"] < before["false_people_per_frame"]["all"]
+    assert after["splits"]["all"]["found"] <= before["splits"]["all"]["found"]
+    assert after["output"]["support"] != "none" and before["output"]["support"] == "none"
+
+
+def test_a_bad_output_policy_is_one_line_exit_2(mvor_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*mvor_args, "--all-cores", "--timing-repeats", "1", "--min-views", "0"]) == 2
+    assert "min_views must be >= 1" in capsys.readouterr().err
+
+
+def test_distance_study(mvor_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "scores.json"
+    assert main([*mvor_args, "--all-cores", "--timing-repeats", "1", "--distance-study", "--json", str(out)]) == 0
+    study = json.loads(out.read_text())["distance_study"]
+    assert sum(b["person_views"] for b in study) == 202  # every ground-truth person in every camera annotating it
+    assert all(0.0 <= b["found_percent"] <= 100.0 and b["missed_nothing_near"] <= b["missed"] for b in study)
+    assert [b["distance_m"][0] for b in study] == sorted(b["distance_m"][0] for b in study)
+    assert "| person-views |" in capsys.readouterr().out

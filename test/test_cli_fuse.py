@@ -122,7 +122,9 @@ def test_mvor_detection_file_is_read_directly_with_a_self_calibrated_floor(tmp_p
     fused = json.loads(out.read_text())
     assert fused["cameras"] == ["cam1", "cam2", "cam3"] and len(fused["frames"]) == 57
     people = sum(len(f["persons"]) for f in fused["frames"])
-    assert 120 <= people <= 160  # 97 annotated in 3D, plus people MVOR annotates only in 2D
+    # 97 annotated in 3D (about 94 % found), plus people MVOR annotates only in 2D, less single-camera people
+    # without a seen torso (the support rule)
+    assert 100 <= people <= 160
     floor = float(re.search(r"floor (-?\d+\.\d+) m", capsys.readouterr().out).group(1))
     assert -1.3 < floor < -0.8  # MVOR's room frame has its origin about a metre above the floor
     assert main([*args, "--floor", "none"]) == 0 and "floor none" in capsys.readouterr().out

@@ -44,9 +44,10 @@ def test_room_demo_shows_fused_people_without_weights(ros_env: dict) -> None:
     result = subprocess.run(command, env=ros_env, capture_output=True, text=True, timeout=260, cwd=REPO)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
-    counts = [int(n) for n in re.findall(r"^\[or_room\] (\d+) person\(s\)", result.stdout, re.M)]
+    counts = [int(n) for n in re.findall(r"^\[or_room\] (\d+) person\(s\) seen", result.stdout, re.M)]
     assert len(counts) == 20, output[-3000:]  # --count 20: then it stops
-    assert max(counts) == 3 and sum(n >= 2 for n in counts) >= 15, counts  # three people, rarely all hidden
+    # three people, rarely all hidden (those hidden from every camera are printed as predicted, apart)
+    assert max(counts) == 3 and sum(n >= 2 for n in counts) >= 15, counts
     assert re.search(r"#[1-9]\d* at \(\d\.\d\d, \d\.\d\d\) m, [1-3] camera\(s\)", result.stdout), result.stdout
     assert "WARN" not in output and "Warning" not in output and "Traceback" not in output, output[-3000:]
 

@@ -11,6 +11,7 @@ from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.motion import TrackingState
 from orpose_ros.fusion.pipeline import TRIANGULATED
 from orpose_ros.fusion.stream import FusionStream, StreamOptions
+from orpose_ros.fusion.support import SupportOptions
 from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.fusion.uncertainty import largest_sigma_m
 from orpose_ros.geometry.calibration import RoomCalibration
@@ -58,7 +59,8 @@ def test_joints_carry_their_covariance_tight_when_triangulated_long_along_the_ra
     three = stream.process(0.0, frame(ROOM, 0.0))[0]
     assert three.placement == TRIANGULATED and three.joint_views.shape == (3, 17)
     assert np.all(largest_sigma_m(three.joint_covariance) < 0.05)
-    single = FusionStream(ROOM).process(0.0, frame(ROOM, 0.0, cameras=("cam1",)))[0]
+    at_once = StreamOptions(support=SupportOptions(single_view_min_frames=1))  # a single-camera person at once
+    single = FusionStream(ROOM, at_once).process(0.0, frame(ROOM, 0.0, cameras=("cam1",)))[0]
     assert single.placement.startswith("single-view") and single.joint_views.shape == (1, 17)
     wrist = single.joints[9]
     ray = (wrist - ROOM.camera("cam1").centre_world) / np.linalg.norm(wrist - ROOM.camera("cam1").centre_world)

@@ -24,16 +24,39 @@ from tqdm import tqdm
 
 from orpose_ros.arguments import CliError, floor_argument
 from orpose_ros.evaluation.mvor import MvorDataset, MvorError, load_mvor
-from orpose_ros.evaluation.mvor_evaluation import JOINT_GROUPS, Evaluation, annotation_consistency, markdown_table
+from orpose_ros.evaluation.mvor_distance_study import distance_study, distance_table
+from orpose_ros.evaluation.mvor_evaluation import (
+    JOINT_GROUPS,
+    Evaluation,
+    annotation_consistency,
+    details_table,
+    markdown_table,
+)
 from orpose_ros.evaluation.mvor_uncertainty import mvor_uncertainty, uncertainty_table
-from orpose_ros.fusion.pipeline import FusionOptions, fuse_frame, self_calibrated_floor
+from orpose_ros.fusion.joint_output import JointOutputOptions, output_joints
+from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions, fuse_frame, self_calibrated_floor
+from orpose_ros.fusion.stream import with_joint_covariance
+from orpose_ros.fusion.support import SupportOptions, frame_support
+from orpose_ros.fusion.uncertainty import UncertaintyOptions
 from orpose_ros.geometry.body_model import upright_template_from_camera_pose
 from orpose_ros.geometry.calibration import FloorPlane
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions
 from orpose_ros.h36m_stats import H36MStats, StatsError
 
 PROG = "orpose-eval-mvor"
+HALVES = ("first", "second")
 log = logging.getLogger(PROG)
+
+
+def half_of(dataset: MvorDataset, half: str | None) -> MvorDataset:
+    """``dataset`` with the ``first`` (frames [0, N // 2)) or ``second`` (frames [N // 2, N)) half of its
+    frames, in file order; all of them for None."""
+    if half is None:
+        return dataset
+    if half not in HALVES:
+        raise ValueError(f"half must be one of {HALVES}, got {half!r}")
+    middle = len(dataset.frames) // 2
+    return replace(dataset, frames=dataset.frames[:middle] if half == "first" else dataset.frames[middle:])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also place every detection from its camera alone with each method and template, and score them",
     )
+    parser.add_argument(
+        "--distance-study",
+        action="store_true",
+        help="also place every detection from its camera alone and score it by the person's distance to the camera",
+    )
     parser.add_argument("--h36m-stats", type=Path, help="h36stats.json: adds its mean pose as a template to the study")
     parser.add_argument(
         "--annotation-consistency",
@@ -77,6 +105,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--uncertainty",
         action="store_true",
         help="also check the stated joint uncertainty against the ground truth (fusion.mvor_uncertainty)",
+    )
+    parser.add_argument(
+        "--min-views",
+        type=int,
+        default=JointOutputOptions().min_views,
+        metavar="N",
+        help="output the joints of people seen by several cameras placed from >= N cameras (fusion.joint_output; "
+        "default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-joint-sigma",
+        type=float,
+        default=JointOutputOptions().max_sigma_m,
+        metavar="M",
+        help="output the joints whose stated uncertainty (largest standard deviation) is <= M metres (default: no cap)",
+    )
+    parser.add_argument(
+        "--no-support",
+        action="store_true",
+        help="score every fused person, also those fusion.support keeps tentative (single-camera people without "
+        "a seen torso)",
+    )
+    parser.add_argument(
+        "--half",
+        choices=HALVES,
+        help="evaluate on one half of the frames only (first: frames [0, N/2), second: [N/2, N), in file order, "
+        "i.e. time order): choose on one half, report on the other",
     )
     parser.add_argument("--mvor-distortion", action="store_true", help="use MVOR's lens distortion (default: pinhole)")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU core")
@@ -116,16 +171,42 @@ def pin_to_one_core() -> str:
     return f"pinned to CPU {cpu}, 1 BLAS thread"
 
 
+def output_people(
+    dataset: MvorDataset,
+    people: list[FusedPerson],
+    output: JointOutputOptions,
+    support: SupportOptions | None = None,
+) -> list[FusedPerson]:
+    """The people `FusionStream` would publish from one frame: those ``support`` finds supported by the frame
+    alone (`fusion.support.frame_support`; None: all; MVOR's frames are 75 s apart, so no track history), with
+    their joint covariances (`fusion.uncertainty`) and the joints ``output`` keeps (`fusion.joint_output`)."""
+    if support is not None:
+        people = [p for p in people if frame_support(p, support)]
+    if output.keeps_everything:
+        return people
+    noise = UncertaintyOptions().keypoint_noise_px
+    stated = (with_joint_covariance(p, dataset.calibration, UncertaintyOptions(), noise) for p in people)
+    kept = (output_joints(p, output) for p in stated)
+    return [p for p in kept if p is not None]
+
+
 def run(
-    dataset: MvorDataset, options: FusionOptions, repeats: int = 1, progress: str | None = None
+    dataset: MvorDataset,
+    options: FusionOptions,
+    repeats: int = 1,
+    progress: str | None = None,
+    output: JointOutputOptions | None = None,
+    support: SupportOptions | None = None,
 ) -> tuple[Evaluation, list, list[float]]:
     """Fuse and score every frame; returns the evaluation, the fused people per frame and, per frame, the
     median CPU time of the process during its runs [ms].
 
     Each frame is fused ``repeats`` times (the result is the same) and its wall-clock time
     (`time.perf_counter`) is the median of those runs. The CPU time (`time.process_time`) is not inflated
-    when other processes share the core.
+    when other processes share the core. The people scored are those ``support`` and ``output`` keep
+    (`output_people`, not timed).
     """
+    output = output or JointOutputOptions()
     evaluation = Evaluation(dataset.joint_names, dataset.calibration)
     fused, cpu_ms = [], []
     for frame in tqdm(dataset.frames, desc=progress, disable=progress is None, unit="frame"):
@@ -135,6 +216,7 @@ def run(
             people = fuse_frame(dataset.calibration, frame.detections, options)
             times_ms.append(1000.0 * (time.perf_counter() - start))
             cpu_times_ms.append(1000.0 * (time.process_time() - start_cpu))
+        people = output_people(dataset, people, output, support)
         evaluation.add_frame(frame, people, float(np.median(times_ms)))
         fused.append(people)
         cpu_ms.append(float(np.median(cpu_times_ms)))
@@ -243,8 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         template = None
         if args.h36m_stats is not None:
             template = upright_template_from_camera_pose(H36MStats.from_json(args.h36m_stats).mean_pose_m())
-        dataset = load_mvor(args.annotations, args.detections, use_distortion=args.mvor_distortion)
-    except (CliError, MvorError, StatsError) as exc:
+        dataset = half_of(load_mvor(args.annotations, args.detections, use_distortion=args.mvor_distortion),
+                          args.half)
+        output = JointOutputOptions(min_views=args.min_views, max_sigma_m=args.max_joint_sigma)
+    except (CliError, MvorError, StatsError, ValueError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     core = "all cores" if args.all_cores else pin_to_one_core()
@@ -254,7 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         floor = None if args.floor == "none" else FloorPlane.horizontal(args.floor)
     dataset = replace(dataset, calibration=dataset.calibration.with_floor(floor))
-    evaluation, fused, cpu_ms = run(dataset, options, max(1, args.timing_repeats), progress="fusing")
+    support = None if args.no_support else SupportOptions(min_joint_score=options.placement.min_joint_score)
+    evaluation, fused, cpu_ms = run(dataset, options, max(1, args.timing_repeats), progress="fusing", output=output,
+                                    support=support)
     summary = evaluation.summary()
     summary["fusion_cpu_ms_per_frame"] = {
         "mean": round(float(np.mean(cpu_ms)), 3),
@@ -266,7 +352,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary["floor_z_m"] = None if floor is None else round(float(floor.offset_m), 4)
     summary["floor_source"] = "self-calibrated" if args.floor == "auto" else "given"
     summary["timing"] = {"cpu": core, "environment": environment, "repeats_per_frame": max(1, args.timing_repeats)}
+    summary["half"] = args.half or "all"
+    summary["output"] = {"min_views": output.min_views, "max_joint_sigma_m": output.max_sigma_m,
+                         "support": "none" if support is None else "frame (torso of single-camera people)"}
     print(markdown_table(summary))
+    print(details_table(summary))
     floor_text = "none" if floor is None else f"z = {floor.offset_m:.3f} m ({summary['floor_source']})"
     print(
         f"Floor: {floor_text}. Timing: {core}, median of {max(1, args.timing_repeats)} runs per frame; "
@@ -290,6 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary["placement_study"] = placement_study(dataset, options, templates)
         print("\nPlacement of every detection from its own camera alone:\n")
         print(study_table(summary["placement_study"]))
+    if args.distance_study:
+        summary["distance_study"] = distance_study(dataset, options)
+        print("\nSingle-camera placement by distance to the camera:\n")
+        print(distance_table(summary["distance_study"]))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     if args.plot:

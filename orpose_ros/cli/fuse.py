@@ -31,10 +31,13 @@ from orpose_ros.evaluation.mvor import MvorError, load_mvor
 from orpose_ros.frames import IMAGE_SUFFIXES
 from orpose_ros.fusion.association import AssociationOptions
 from orpose_ros.fusion.detections import PersonDetection
+from orpose_ros.fusion.joint_output import JointOutputOptions
 from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions, self_calibrated_floor
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.stream import CameraMoment, FusionStream, StreamOptions
+from orpose_ros.fusion.support import SupportOptions
 from orpose_ros.fusion.tracking import published_id
+from orpose_ros.fusion.uncertainty import largest_sigma_m
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions
@@ -93,6 +96,31 @@ def build_parser() -> argparse.ArgumentParser:
         "keypoints of shrunk-and-restored frames are that coarse; else 1)",
     )
     parser.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the tracked joints")
+    parser.add_argument(
+        "--min-views",
+        type=int,
+        choices=range(1, 17),
+        default=JointOutputOptions().min_views,
+        metavar="N",
+        help="output the joints of people seen by several cameras placed from >= N cameras (1, default: also those "
+        "one camera saw, filled in; 2: triangulated joints only)",
+    )
+    parser.add_argument(
+        "--single-view-min-frames",
+        type=int,
+        choices=range(1, 101),
+        default=SupportOptions().single_view_min_frames,
+        metavar="N",
+        help="publish a person seen by one camera only once its torso was seen in N frames (default %(default)s; "
+        "1: at once)",
+    )
+    parser.add_argument(
+        "--max-joint-sigma",
+        type=positive_float,
+        default=JointOutputOptions().max_sigma_m,
+        metavar="M",
+        help="output only the joints whose uncertainty (largest standard deviation) is <= M metres (default: no cap)",
+    )
     parser.add_argument("--mvor-distortion", action="store_true", help="MVOR calibrations: use their distortion")
     return parser
 
@@ -206,17 +234,23 @@ def frame_images(folder: Path, sources: list[str]) -> list[Path | None]:
 
 
 def person_to_dict(person: FusedPerson) -> dict[str, Any]:
-    """One fused person in the output layout: 17 x [x, y, z, confidence] or null per COCO joint."""
+    """One fused person in the output layout: 17 x [x, y, z, confidence] or null per COCO joint, and per joint
+    the cameras it was placed from (0: not placed) and its uncertainty [m] (null: unknown)."""
+    placed = np.all(np.isfinite(person.joints), axis=-1)
     joints = [
-        [round(float(v), 4) for v in (*xyz, c)] if np.all(np.isfinite(xyz)) else None
-        for xyz, c in zip(person.joints, person.confidence, strict=True)
+        [round(float(v), 4) for v in (*xyz, c)] if ok else None
+        for xyz, c, ok in zip(person.joints, person.confidence, placed, strict=True)
     ]
+    sigma = largest_sigma_m(person.joint_covariance) if person.joint_covariance is not None else np.full(17, np.nan)
     return {
         "id": published_id(person.id),
         "score": round(float(person.score), 4),
         "views": list(person.cameras),
         "placement": person.placement,
         "keypoints_3d": joints,
+        "joint_views": [int(v) if ok else 0 for v, ok in zip(person.num_views, placed, strict=True)],
+        "joint_sigma_m": [round(float(s), 4) if ok and np.isfinite(s) else None
+                          for s, ok in zip(sigma, placed, strict=True)],
     }
 
 
@@ -302,6 +336,8 @@ def run(args: argparse.Namespace) -> None:
             placement=PlacementOptions(method=args.placement),
         ),
         smoothing=OneEuroOptions() if args.smooth else None,
+        output=JointOutputOptions(args.min_views, args.max_joint_sigma),
+        support=SupportOptions(single_view_min_frames=args.single_view_min_frames),
     )
     calibration = calibration.with_floor(_floor(args, calibration, results, options))
     frame_count = next(iter(counts.values()))

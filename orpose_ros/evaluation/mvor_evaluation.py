@@ -11,9 +11,18 @@ Definitions (also in docs/fusion.md):
   annotates the person's keypoints (1, 2, 3);
 - error per joint group: distances [cm] of the matched people's joints annotated and placed;
   coverage: the fraction of annotated joints that were placed;
-- false positives: predictions matched to no ground-truth person. MVOR annotates more people in 2D than
-  in 3D (box-only people, partly visible); an unmatched prediction whose projection lies mostly inside the
-  box of such a person in one camera (one prediction per box) is counted apart, as "on a 2D-only person".
+- false positives ("false people"): predictions matched to no ground-truth person. MVOR annotates more
+  people in 2D than in 3D (box-only people, partly visible): their boxes are its ignore regions. An unmatched
+  prediction whose projection lies mostly inside such a box in one camera (one prediction per box) is a
+  false person "inside the ignore regions", any other one "outside";
+- PCP (percentage of correct parts) over every annotated person: a limb (`PCP_LIMBS`: left and right upper
+  arms, shoulder-elbow, and lower arms, elbow-wrist; MVOR annotates no legs and its hips are not COCO's) whose
+  two end joints are annotated counts; it is correct when its person is matched and both its end joints are
+  placed within half the limb's true length of the truth. A person not found has all its limbs wrong;
+- errors per joint kind (`fusion.joint_kinds`): triangulated joints, joints filled from one camera of a
+  triangulated person, joints of single-camera people, over the matched people;
+- joints output for found people: placed / annotated joints (shoulders, elbows, wrists, hips) of the
+  matched people.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from orpose_ros.evaluation.mvor import MvorDataset, MvorFrame, mvor_to_coco_indices
+from orpose_ros.fusion.joint_kinds import JOINT_KINDS, joint_kinds
 from orpose_ros.fusion.pipeline import FusedPerson
 from orpose_ros.geometry.calibration import RoomCalibration
 from orpose_ros.geometry.triangulation import triangulate
@@ -34,6 +44,20 @@ JOINT_GROUPS = ("shoulder", "elbow", "wrist", "hip")
 SPLITS = ("1", "2", "3", "all")
 _UNMATCHED = 1e6
 _INSIDE_FRACTION = 0.5
+#: The limbs PCP scores (MVOR joint names): upper arms, lower arms.
+PCP_LIMBS = (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
+             ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"))  # fmt: skip
+#: A limb is correct when both end joints are within this fraction of its true length.
+PCP_FRACTION = 0.5
+_ARMS = ("shoulder", "elbow", "wrist")
+
+
+def _mean_cm(values: list[float]) -> float | None:
+    return round(100.0 * float(np.mean(values)), 1) if values else None
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
 
 
 @dataclass
@@ -45,15 +69,19 @@ class SplitScores:
     errors_m: dict[str, list[float]] = field(default_factory=lambda: {g: [] for g in JOINT_GROUPS})
     annotated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(JOINT_GROUPS, 0))
     triangulated_errors_m: dict[str, list[float]] = field(default_factory=lambda: {g: [] for g in JOINT_GROUPS})
+    kind_errors_m: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {k: {g: [] for g in JOINT_GROUPS} for k in JOINT_KINDS}
+    )
+    limbs: int = 0
+    correct_limbs: int = 0
+    found_annotated: int = 0
+    found_placed: int = 0
 
     def summary(self) -> dict:
         """Recall [%], mean error [cm] and coverage [%] per joint group, and the same over shoulders, elbows
-        and wrists ("arms"), for all placed joints and for joints placed from >= 2 cameras."""
-
-        def mean_cm(values: list[float]) -> float | None:
-            return round(100.0 * float(np.mean(values)), 1) if values else None
-
-        arms = ("shoulder", "elbow", "wrist")
+        and wrists ("arms"), for all placed joints and for joints placed from >= 2 cameras; PCP [%]; arm errors
+        [cm] and joint counts per joint kind; joints output for found people [%]."""
+        mean_cm, arms = _mean_cm, _ARMS
         out = {
             "people": self.people,
             "found": self.found,
@@ -65,6 +93,13 @@ class SplitScores:
                 g: round(100.0 * len(self.errors_m[g]) / self.annotated[g], 1) if self.annotated[g] else None
                 for g in JOINT_GROUPS
             },
+            "pcp_percent": _percent(self.correct_limbs, self.limbs),
+            "limbs": self.limbs,
+            "arms_error_cm_by_kind": {k: mean_cm([e for g in arms for e in self.kind_errors_m[k][g]])
+                                      for k in JOINT_KINDS},
+            "arm_joints_by_kind": {k: sum(len(self.kind_errors_m[k][g]) for g in arms) for k in JOINT_KINDS},
+            "hips_error_cm_by_kind": {k: mean_cm(self.kind_errors_m[k]["hip"]) for k in JOINT_KINDS},
+            "joints_output_for_found_people_percent": _percent(self.found_placed, self.found_annotated),
         }
         return out
 
@@ -87,6 +122,11 @@ class Evaluation:
         self._mvor = np.array(list(shared.keys()), dtype=np.int64)
         self._coco = np.array(list(shared.values()), dtype=np.int64)
         self._group = [next(g for g in JOINT_GROUPS if self.joint_names[i].endswith(g)) for i in self._mvor]
+        limbs = [(a, b) for a, b in PCP_LIMBS if a in self.joint_names and b in self.joint_names]
+        self._limb_mvor = np.array([[self.joint_names.index(a), self.joint_names.index(b)] for a, b in limbs],
+                                   dtype=np.int64).reshape(-1, 2)
+        coco = mvor_to_coco_indices(self.joint_names)
+        self._limb_coco = np.array([[coco[a], coco[b]] for a, b in self._limb_mvor], dtype=np.int64).reshape(-1, 2)
 
     def person_distances(self, frame: MvorFrame, people: Sequence[FusedPerson]) -> np.ndarray:
         """(G, P) person distances [m] between ground truth and predictions (inf without common joints)."""
@@ -118,14 +158,21 @@ class Evaluation:
                 for k, group in enumerate(self._group):
                     scores.annotated[group] += int(annotated[k])
                 prediction = next((p for p, r in matched.items() if r == g), None)
+                scores.limbs += self._count_limbs(person.joints_world)
                 if prediction is None:
                     continue
                 scores.found += 1
                 predicted = people[prediction]
+                scores.correct_limbs += self._correct_limbs(person.joints_world, predicted.joints)
+                kinds = joint_kinds(predicted)[self._coco]
                 error = np.linalg.norm(person.joints_world[self._mvor] - predicted.joints[self._coco], axis=-1)
+                scores.found_annotated += int(annotated.sum())
+                scores.found_placed += int((annotated & np.isfinite(error)).sum())
                 for k, group in enumerate(self._group):
                     if np.isfinite(error[k]):
                         scores.errors_m[group].append(float(error[k]))
+                        if kinds[k]:
+                            scores.kind_errors_m[str(kinds[k])][group].append(float(error[k]))
                         if predicted.num_views[self._coco[k]] >= 2:
                             scores.triangulated_errors_m[group].append(float(error[k]))
         for p, person in enumerate(people):
@@ -135,6 +182,19 @@ class Evaluation:
         explained = self._on_2d_only_people(frame, [people[p] for p in unmatched])
         self.false_positives += len(unmatched)
         self.on_2d_only_people += explained
+
+    def _count_limbs(self, truth: np.ndarray) -> int:
+        """How many `PCP_LIMBS` have both end joints annotated in ``truth`` (MVOR-10, 3) [m]."""
+        return int(np.all(np.isfinite(truth[self._limb_mvor, 0]), axis=1).sum())
+
+    def _correct_limbs(self, truth: np.ndarray, joints: np.ndarray) -> int:
+        """How many annotated `PCP_LIMBS` of ``truth`` (MVOR-10, 3) [m] the predicted COCO-17 ``joints`` [m] get
+        right: both end joints placed within `PCP_FRACTION` of the true limb length."""
+        ends = truth[self._limb_mvor]  # (L, 2, 3)
+        length = np.linalg.norm(ends[:, 0] - ends[:, 1], axis=-1)  # (L,)
+        error = np.linalg.norm(joints[self._limb_coco] - ends, axis=-1)  # (L, 2), NaN where not placed/annotated
+        with np.errstate(invalid="ignore"):
+            return int(np.all(error <= PCP_FRACTION * length[:, None], axis=1).sum())
 
     def _on_2d_only_people(self, frame: MvorFrame, people: Sequence[FusedPerson]) -> int:
         """How many of ``people`` project mostly inside the box of a person MVOR annotates only in 2D
@@ -167,6 +227,12 @@ class Evaluation:
             "false_positives_per_frame_excluding_2d_only_people": round(
                 (self.false_positives - self.on_2d_only_people) / max(self.frames, 1), 3
             ),
+            "false_people_per_frame": {
+                "outside_ignore_regions": round((self.false_positives - self.on_2d_only_people) / max(self.frames, 1),
+                                                3),
+                "inside_ignore_regions": round(self.on_2d_only_people / max(self.frames, 1), 3),
+                "all": round(self.false_positives / max(self.frames, 1), 3),
+            },
             "matched_placements": dict(sorted(self.placements.items())),
             "fusion_ms_per_frame": {
                 "mean": round(float(times.mean()), 3) if times.size else None,
@@ -206,6 +272,30 @@ def markdown_table(summary: dict) -> str:
         f"max {t['max']} ms ({summary['frames']} frames).\n"
     )
     return header + "\n".join(rows) + "\n" + footer
+
+
+def details_table(summary: dict) -> str:
+    """PCP, joints output, false people and arm errors per joint kind (Markdown), by camera-count split."""
+    def value(v: float | None, unit: str) -> str:
+        return "-" if v is None else f"{v:.1f}{unit}"
+
+    lines = [
+        "| cameras annotating the person | PCP (arms, every person) | joints output for found people | "
+        + " | ".join(f"shoulders+elbows+wrists, {k} joints" for k in JOINT_KINDS) + " |",
+        "|---|---|---|" + "---|" * len(JOINT_KINDS),
+    ]
+    for split in SPLITS:
+        s = summary["splits"][split]
+        kinds = " | ".join(
+            f"{value(s['arms_error_cm_by_kind'][k], ' cm')} ({s['arm_joints_by_kind'][k]})" for k in JOINT_KINDS
+        )
+        lines.append(f"| {split} | {value(s['pcp_percent'], ' %')} ({s['limbs']} limbs) | "
+                     f"{value(s['joints_output_for_found_people_percent'], ' %')} | {kinds} |")
+    f = summary["false_people_per_frame"]
+    return "\n".join(lines) + (
+        f"\n\nFalse people per frame: {f['outside_ignore_regions']:.2f} outside MVOR's ignore regions (boxes of "
+        f"people annotated in 2D only), {f['inside_ignore_regions']:.2f} inside, {f['all']:.2f} in all.\n"
+    )
 
 
 def annotation_consistency(dataset: MvorDataset) -> dict[str, dict[str, float | int]]:

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from orpose_ros.fusion.robust import nan_median
+from orpose_ros.geometry import vectors
 from orpose_ros.geometry.body_model import standing_template_coco
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON
@@ -113,7 +114,7 @@ def closest_points(
     a = rays_a[:, None]  # (Na, 1, J, 3)
     b = rays_b[None]  # (1, Nb, J, 3)
     baseline = centre_b - centre_a
-    ab = np.sum(a * b, axis=-1)
+    ab = vectors.dot(a, b)
     a_base = a @ baseline
     b_base = b @ baseline
     denom = 1.0 - ab**2  # unit rays
@@ -123,13 +124,13 @@ def closest_points(
         range_b = (ab * a_base - b_base) / denom
     point_a = centre_a + range_a[..., None] * a
     point_b = centre_b + range_b[..., None] * b
-    return np.linalg.norm(point_a - point_b, axis=-1), range_a, range_b, 0.5 * (point_a + point_b)
+    return vectors.norm(point_a - point_b), range_a, range_b, 0.5 * (point_a + point_b)
 
 
 def body_scales(joints: np.ndarray, min_limbs: int = 3) -> np.ndarray:
     """(...) median ratio of the limb lengths of (..., 17, 3) COCO-17 joints [m] to the template's; NaN with
     fewer than ``min_limbs`` limbs (bones between shoulders, elbows, wrists, hips, knees, ankles) placed."""
-    lengths = np.linalg.norm(joints[..., _LIMBS[:, 0], :] - joints[..., _LIMBS[:, 1], :], axis=-1) / _LIMB_LENGTHS
+    lengths = vectors.norm(joints[..., _LIMBS[:, 0], :] - joints[..., _LIMBS[:, 1], :]) / _LIMB_LENGTHS
     return nan_median(lengths, min_limbs)
 
 
@@ -162,6 +163,49 @@ def view_pair_costs(
     return np.where(np.isnan(scale) | ((scale >= low) & (scale <= high)), costs, np.inf)
 
 
+def cross_camera_costs(
+    cameras: Sequence[PinholeCamera], rays: Sequence[np.ndarray], options: AssociationOptions
+) -> dict[tuple[int, int], np.ndarray]:
+    """(va, vb) -> (N_va, N_vb) costs [m] for every pair of cameras va < vb that both have detections (``rays``:
+    per camera (N_v, 17, 3) unit keypoint rays): what `view_pair_costs` gives, for all pairs of detections of
+    all pairs of cameras in one set of array operations."""
+    blocks = [(va, vb) for va in range(len(rays)) for vb in range(va + 1, len(rays)) if len(rays[va]) and len(rays[vb])]
+    if not blocks:
+        return {}
+    ia = np.concatenate([np.repeat(np.arange(len(rays[va])), len(rays[vb])) for va, vb in blocks])
+    ib = np.concatenate([np.tile(np.arange(len(rays[vb])), len(rays[va])) for va, vb in blocks])
+    va_of = np.concatenate([np.full(len(rays[va]) * len(rays[vb]), va) for va, vb in blocks])
+    vb_of = np.concatenate([np.full(len(rays[va]) * len(rays[vb]), vb) for va, vb in blocks])
+    offset = np.cumsum([0] + [len(r) for r in rays])
+    every = np.concatenate(rays)
+    a, b = every[offset[va_of] + ia], every[offset[vb_of] + ib]  # (K, J, 3) the rays of each pair
+    centres = np.stack([c.centre_world for c in cameras])
+    focal = np.array([focal_length_px(c) for c in cameras])
+    centre_a, centre_b = centres[va_of][:, None], centres[vb_of][:, None]  # (K, 1, 3)
+    baseline = centre_b - centre_a
+    ab = vectors.dot(a, b)
+    a_base = vectors.dot(a, baseline)
+    b_base = vectors.dot(b, baseline)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = 1.0 - ab**2  # unit rays
+        denom = np.where(denom < 1e-12, np.nan, denom)
+        range_a = (a_base - ab * b_base) / denom
+        range_b = (ab * a_base - b_base) / denom
+    point_a = centre_a + range_a[..., None] * a
+    point_b = centre_b + range_b[..., None] * b
+    distance = noise_normalised(vectors.norm(point_a - point_b),
+                                [range_a / focal[va_of][:, None], range_b / focal[vb_of][:, None]], options)
+    in_front = (range_a >= options.min_depth_m) & (range_b >= options.min_depth_m)
+    distance = np.where(np.isnan(distance), np.nan, np.where(in_front, distance, np.inf))
+    costs = pair_costs(distance, options.min_common_joints)
+    scale = body_scales(0.5 * (point_a + point_b))
+    low, high = options.body_scale_range
+    costs = np.where(np.isnan(scale) | ((scale >= low) & (scale <= high)), costs, np.inf)
+    sizes = np.cumsum([0] + [len(rays[va]) * len(rays[vb]) for va, vb in blocks])
+    return {(va, vb): costs[sizes[k] : sizes[k + 1]].reshape(len(rays[va]), len(rays[vb]))
+            for k, (va, vb) in enumerate(blocks)}
+
+
 def associate(
     cameras: Sequence[PinholeCamera],
     keypoints_2d: Sequence[np.ndarray],
@@ -182,11 +226,7 @@ def associate(
     V = len(cameras)
     rays = [keypoint_rays(c, np.asarray(k, dtype=np.float64).reshape(-1, 17, 3), options.min_joint_score)
             for c, k in zip(cameras, keypoints_2d, strict=True)]  # fmt: skip
-    costs: dict[tuple[int, int], np.ndarray] = {}
-    for va in range(V):
-        for vb in range(va + 1, V):
-            if len(rays[va]) and len(rays[vb]):
-                costs[va, vb] = view_pair_costs(cameras[va], rays[va], cameras[vb], rays[vb], options)
+    costs = cross_camera_costs(cameras, rays, options)
 
     def cost(member: Member, view: int) -> np.ndarray:
         """(N_view,) costs of one cluster member against every detection of ``view``."""
@@ -201,15 +241,17 @@ def associate(
         if n == 0:
             continue
         if clusters:
-            table = np.full((len(clusters), n), _UNMATCHABLE)
-            for c, cluster in enumerate(clusters):
-                member_costs = np.stack([cost(m, view) for m in cluster])  # (members, n)
-                finite = np.isfinite(member_costs)
-                with np.errstate(invalid="ignore"):
-                    mean = np.where(finite, member_costs, 0.0).sum(axis=0) / finite.sum(axis=0)
-                # A candidate must agree with every member it can be compared with.
-                agrees = finite.any(axis=0) & np.all(~finite | (member_costs <= options.max_ray_distance_m), axis=0)
-                table[c] = np.where(agrees, mean, _UNMATCHABLE)
+            # every member of every cluster against this view's detections, summed per cluster at once
+            member_costs = np.stack([cost(m, view) for cluster in clusters for m in cluster])  # (members, n)
+            starts = np.cumsum([0] + [len(cluster) for cluster in clusters[:-1]])
+            finite = np.isfinite(member_costs)
+            total = np.add.reduceat(np.where(finite, member_costs, 0.0), starts, axis=0)  # (clusters, n)
+            count = np.add.reduceat(finite.astype(np.int64), starts, axis=0)
+            # A candidate must agree with every member it can be compared with.
+            disagree = np.add.reduceat((finite & (member_costs > options.max_ray_distance_m)).astype(np.int64),
+                                       starts, axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                table = np.where((count > 0) & (disagree == 0), total / count, _UNMATCHABLE)
             rows, cols = linear_sum_assignment(table)
             matched = set()
             for r, c in zip(rows, cols, strict=True):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from orpose_ros.fusion.robust import nan_median
+from orpose_ros.geometry import vectors
 from orpose_ros.skeleton import NUM_KEYPOINTS
 
 
@@ -121,7 +122,7 @@ def duplicate_mask(
               - np.where(confident[..., None], keypoints_2d[..., :2], np.inf).min(axis=1))  # (N, 2); -inf if none
     size = np.where(confident.any(axis=1), np.hypot(*np.where(np.isfinite(extent), extent, 0.0).T), 0.0)  # (N,)
     shared = confident[:, None] & confident[None]  # (N, N, 17)
-    distance = np.where(shared, np.linalg.norm(xy[:, None] - xy[None], axis=-1), np.nan)
+    distance = np.where(shared, vectors.norm(xy[:, None] - xy[None]), np.nan)
     median = nan_median(distance, 2)  # NaN with fewer than 2 shared keypoints
     with np.errstate(invalid="ignore"):
         same = median <= max_offset * np.maximum(size[:, None], size[None])

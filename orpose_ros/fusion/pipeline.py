@@ -32,9 +32,10 @@ from orpose_ros.fusion.association import (
 )
 from orpose_ros.fusion.detections import PersonDetection, duplicate_mask, stack_keypoints
 from orpose_ros.fusion.motion import PersonMotion
+from orpose_ros.geometry import vectors
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
 from orpose_ros.geometry.camera import PinholeCamera
-from orpose_ros.geometry.placement import PlacementOptions, estimate_floor, place_people
+from orpose_ros.geometry.placement import PlacementOptions, estimate_floor, place_people_of_cameras
 from orpose_ros.geometry.triangulation import MIN_RAY_ANGLE_DEG, OUTLIER_DISTANCE_M, triangulate
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_KEYPOINTS
 
@@ -205,13 +206,17 @@ def _triangulate_groups(
     which of the group's views placed each joint (len(group), 17)."""
     V, G, J = len(cameras), len(groups), NUM_KEYPOINTS
     P = np.stack([c.projection_matrix for c in cameras])
-    uv = np.full((V, G * J, 2), np.nan)
-    w = np.zeros((V, G * J))
-    for g, group in enumerate(groups):
-        for v, i in group:
-            kp = keypoints[v][i]
-            uv[v, g * J : (g + 1) * J] = cameras[v].undistort_pixels(kp[:, :2])
-            w[v, g * J : (g + 1) * J] = np.where(kp[:, 2] >= options.association.min_joint_score, kp[:, 2], 0.0)
+    uv = np.full((V, G, J, 2), np.nan)
+    w = np.zeros((V, G, J))
+    for v in range(V):  # each camera's detections of all groups at once
+        rows = [(g, i) for g, group in enumerate(groups) for u, i in group if u == v]
+        if not rows:
+            continue
+        g_of, i_of = np.array(rows).T
+        kp = keypoints[v][i_of]  # (M, J, 3)
+        uv[v, g_of] = cameras[v].undistort_pixels(kp[..., :2])
+        w[v, g_of] = np.where(kp[..., 2] >= options.association.min_joint_score, kp[..., 2], 0.0)
+    uv, w = uv.reshape(V, G * J, 2), w.reshape(V, G * J)
     result = triangulate(
         P,
         uv,
@@ -249,8 +254,8 @@ def _single_view_duplicates(
     rays = keypoint_rays(camera, keypoints, options.association.min_joint_score)  # (N, 17, 3)
     joints = np.stack([p.joints for p in people])  # (F, 17, 3)
     to_joint = joints[None] - camera.centre_world  # (1, F, 17, 3)
-    along = np.sum(to_joint * rays[:, None], axis=-1)  # (N, F, 17)
-    distance = np.linalg.norm(to_joint - along[..., None] * rays[:, None], axis=-1)
+    along = vectors.dot(to_joint, rays[:, None])  # (N, F, 17)
+    distance = vectors.norm(to_joint - along[..., None] * rays[:, None])
     distance = noise_normalised(distance, [along / focal_length_px(camera)], options.association)
     distance = np.where(along > options.association.min_depth_m, distance, np.inf)
     costs = pair_costs(np.where(np.isfinite(along), distance, np.nan), options.association.min_common_joints)
@@ -260,18 +265,17 @@ def _single_view_duplicates(
 def _remove_close_people(people: list[FusedPerson], up: np.ndarray, min_distance_m: float) -> list[FusedPerson]:
     """Keep people whose centres, on the floor plane, are at least ``min_distance_m`` from every person kept
     before them (most views, then most joints, then highest score first)."""
-    order = sorted(people, key=lambda p: (-p.num_views.max(initial=0), -int((p.num_views > 0).sum()), -p.score))
-    kept: list[FusedPerson] = []
-    kept_centres: list[np.ndarray] = []
-    for person in order:
-        centre = person.centre
-        if not np.all(np.isfinite(centre)):
-            continue
-        flat = centre - (centre @ up) * up
-        if all(np.linalg.norm(flat - c) >= min_distance_m for c in kept_centres):
-            kept.append(person)
-            kept_centres.append(flat)
-    return kept
+    if not people:
+        return []
+    keys = [(-p.num_views.max(initial=0), -int((p.num_views > 0).sum()), -p.score) for p in people]
+    centres = person_centres(np.stack([p.joints for p in people]))  # (N, 3), all at once
+    flat = centres - (centres @ up)[:, None] * up
+    finite = np.all(np.isfinite(centres), axis=1)
+    kept: list[int] = []
+    for k in sorted(range(len(people)), key=keys.__getitem__):
+        if finite[k] and (not kept or bool(np.all(vectors.norm(flat[kept] - flat[k]) >= min_distance_m))):
+            kept.append(k)
+    return [people[k] for k in kept]
 
 
 def fuse_frame(
@@ -333,27 +337,30 @@ def fuse_frame(
 
     if options.single_view and singles:
         up = calibration.floor.normal_world if calibration.floor is not None else np.array([0.0, 0.0, 1.0])
+        members = []  # (camera, detection) of the single-camera people to place, camera by camera
         for v in sorted({v for v, _ in singles}):
             rows = np.array([i for u, i in singles if u == v])
             rows = rows[~_single_view_duplicates(cameras[v], keypoints[v][rows], people, options)]
-            if not len(rows):
-                continue
-            placed = place_people(
-                cameras[v],
-                keypoints[v][rows],
-                skeletons[v][rows],
+            members += [(v, int(i)) for i in rows]
+        if members:
+            views = np.array([v for v, _ in members])
+            placed = place_people_of_cameras(  # all cameras' single-camera people in one batch
+                cameras,
+                views,
+                np.stack([keypoints[v][i] for v, i in members]),
+                np.stack([skeletons[v][i] for v, i in members]),
                 floor=calibration.floor,
                 up_world=up,
                 options=options.placement,
             )
-            joints_world = cameras[v].to_world(placed.joints_coco)
-            for k, i in enumerate(rows):
+            for k, (v, i) in enumerate(members):
                 if not placed.success[k]:
                     continue
-                found = np.all(np.isfinite(joints_world[k]), axis=-1)
+                joints_world = cameras[v].to_world(placed.joints_coco[k])
+                found = np.all(np.isfinite(joints_world), axis=-1)
                 people.append(
                     FusedPerson(
-                        joints_world[k],
+                        joints_world,
                         np.where(found, keypoints[v][i, :, 2], 0.0),
                         found.astype(np.int64),
                         np.where(found, placed.joint_residual_px[k], np.nan),

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from orpose_ros.fusion.detections import PersonDetection, implausibility
+from orpose_ros.fusion.joint_output import JointOutputOptions, output_joints
 from orpose_ros.fusion.motion import PersonMotion, TrackingState
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson, FusionOptions, fuse_frame, room_volume, within_room
 from orpose_ros.fusion.smoothing import JointSmoother, OneEuroOptions
+from orpose_ros.fusion.support import SupportGate, SupportOptions
 from orpose_ros.fusion.tracking import Track, Tracker, TrackerOptions, TrackingError
 from orpose_ros.fusion.uncertainty import UncertaintyOptions, joint_covariances
 from orpose_ros.geometry.calibration import RoomCalibration
@@ -30,6 +32,10 @@ class StreamOptions:
             ``keypoint_noise_px``, which the fusion node sets to the privacy factor).
         predicted: also return, as `TrackingState.PREDICTED`, the people of confirmed tracks not measured
             in a frame (unseen for at most ``tracking.max_age_s``).
+        output: which joints are output (`fusion.joint_output`: views, uncertainty cap); tracking and
+            prediction use every fused joint.
+        support: which people are published (`fusion.support`): the others are tracked as tentative people
+            (not returned, not predicted) until their support (views, torso, track history) suffices.
     """
 
     fusion: FusionOptions = field(default_factory=FusionOptions)
@@ -37,6 +43,8 @@ class StreamOptions:
     smoothing: OneEuroOptions | None = None
     uncertainty: UncertaintyOptions = field(default_factory=UncertaintyOptions)
     predicted: bool = False
+    output: JointOutputOptions = field(default_factory=JointOutputOptions)
+    support: SupportOptions = field(default_factory=SupportOptions)
 
 
 OUTSIDE_ROOM = "joints outside the room volume"
@@ -116,7 +124,8 @@ class FusionStream:
         self.smoother = (
             JointSmoother(self.options.smoothing, self.options.tracking.max_age_s) if self.options.smoothing else None
         )
-        self._last: dict[int, FusedPerson] = {}  # track id -> the person last measured on it
+        self._last: dict[int, FusedPerson] = {}  # track id -> the person last measured (and published) on it
+        self.support = SupportGate(self.options.support)
         self.rejections: list[Rejection] = []  # of the last frame processed
         self.restarts = 0  # times the stamps went backwards and the tracks started over
         self._base_noise_px = self.options.fusion.association.keypoint_noise_px
@@ -125,6 +134,7 @@ class FusionStream:
         """Start the tracks (and their smoothing) over; ids are still never reused."""
         self.tracker.reset()
         self._last = {}
+        self.support.reset()
         if self.smoother is not None:
             self.smoother = JointSmoother(self.smoother.options, self.options.tracking.max_age_s)
         self.restarts += 1
@@ -201,13 +211,23 @@ class FusionStream:
         if self.smoother is not None:
             self.smoother.prune(stamp_s)
             people = [replace(p, joints=self.smoother(stamp_s, p.id, p.joints)) for p in people]
+        published = self.support.publish(people, [int(r) for r in rows], set(tracks))
         measured = {int(r) for r in rows if r >= 0}
         self._last = {i: p for i, p in self._last.items() if i in tracks and i not in measured}
-        self._last.update({int(r): p for p, r in zip(people, rows, strict=True) if r >= 0 and p.motion is not None})
-        if not self.options.predicted:
+        self._last.update({int(r): p for p, r, ok in zip(people, rows, published, strict=True)
+                           if ok and r >= 0 and p.motion is not None})
+        people = [p for p, ok in zip(people, published, strict=True) if ok]
+        if self.options.predicted:
+            people = people + [self._predicted(self._last[i], tracks[i], stamp_s)
+                               for i in sorted(self._last) if i not in measured and tracks[i].confirmed]
+        return self._output(people)
+
+    def _output(self, people: list[FusedPerson]) -> list[FusedPerson]:
+        """``people`` with the joints the output policy keeps (`fusion.joint_output`); those left empty dropped."""
+        if self.options.output.keeps_everything:
             return people
-        return people + [self._predicted(self._last[i], tracks[i], stamp_s)
-                         for i in sorted(self._last) if i not in measured and tracks[i].confirmed]
+        kept = (output_joints(p, self.options.output) for p in people)
+        return [p for p in kept if p is not None]
 
     @staticmethod
     def _predicted(last: FusedPerson, track: Track, stamp_s: float) -> FusedPerson:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from orpose_ros.geometry import vectors
 from orpose_ros.geometry.transforms import invert_rigid, rigidity_problem, transform_points
 
 #: Lengths of an OpenCV distortion vector (k1, k2, p1, p2[, k3[, k4, k5, k6[, s1..s4[, tx, ty]]]]).
@@ -248,5 +249,5 @@ class PinholeCamera:
         """(..., 3) unit directions in the world frame of the rays through (..., 2) px; they start at `centre_world`."""
         xy = self.normalised_coordinates(uv)
         d = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
-        d /= np.linalg.norm(d, axis=-1, keepdims=True)
+        d /= vectors.norm(d)[..., None]
         return d @ self.T_world_from_camera[:3, :3].T

@@ -20,11 +20,13 @@ Without a floor, ``skeleton+floor`` and ``floor`` fall back to ``skeleton``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 
+from orpose_ros.geometry import vectors
 from orpose_ros.geometry.body_model import (
     COCO_RIGID_WHEN_STANDING,
     COCO_SHARED_WITH_H36M,
@@ -149,19 +151,20 @@ def floor_in_camera(camera: PinholeCamera, floor: FloorPlane) -> tuple[np.ndarra
 
 
 def _priors(
-    N: int, up: np.ndarray, floor_offset: float | None, options: PlacementOptions
+    N: int, up: np.ndarray, floor_offset: np.ndarray | None, options: PlacementOptions
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Prior rows on theta = (t_x, t_y, t_z, scale), divided by their sigmas: (R, 4) and (N, R).
+    """Prior rows on theta = (t_x, t_y, t_z, scale), divided by their sigmas, per person: (N, R, 4) and (N, R).
 
     scale = 1 +- size_noise; with a floor, pelvis height n . t - offset = scale * standing pelvis height
-    +- height_noise.
+    +- height_noise (``up`` (N, 3) and ``floor_offset`` (N,): each person's camera's).
     """
-    rows = [np.array([0.0, 0.0, 0.0, 1.0]) / options.size_noise]
+    rows = [np.broadcast_to(np.array([0.0, 0.0, 0.0, 1.0]) / options.size_noise, (N, 4))]
     rhs = [np.full(N, 1.0 / options.size_noise)]
     if floor_offset is not None:
-        rows.append(np.append(up, -pelvis_height_m(options.stature_m)) / options.height_noise_m)
-        rhs.append(np.full(N, floor_offset / options.height_noise_m))
-    return np.stack(rows), np.stack(rhs, axis=-1)
+        rows.append(np.concatenate([up, np.full((N, 1), -pelvis_height_m(options.stature_m))], axis=1)
+                    / options.height_noise_m)
+        rhs.append(floor_offset / options.height_noise_m)
+    return np.stack(rows, axis=1), np.stack(rhs, axis=-1)
 
 
 def _solve_linear(
@@ -171,7 +174,7 @@ def _solve_linear(
     (in metres across the ray at the keypoint's depth), plus the prior rows.
 
     Args: xy (..., 17, 2) normalised coordinates; skel (..., 17, 3) [m]; w (..., 17) row weights [1/m];
-    prior_rows (R, 4) and prior_rhs (..., R), already divided by their sigmas.
+    prior_rows (..., R, 4) and prior_rhs (..., R), already divided by their sigmas.
     Returns (..., 4) solutions and (...) weighted residual costs.
     """
     scale_x = skel[..., 0] - xy[..., 0] * skel[..., 2]
@@ -181,7 +184,7 @@ def _solve_linear(
     a_x = np.stack([ones, zeros, -x, scale_x], axis=-1)  # (..., 17, 4)
     a_y = np.stack([zeros, ones, -y, scale_y], axis=-1)
     A = np.concatenate([a_x, a_y], axis=-2) * np.concatenate([w, w], axis=-1)[..., None]
-    A = np.concatenate([A, np.broadcast_to(prior_rows, (*A.shape[:-2], *prior_rows.shape))], axis=-2)
+    A = np.concatenate([A, np.broadcast_to(prior_rows, (*A.shape[:-2], *prior_rows.shape[-2:]))], axis=-2)
     b = np.concatenate(
         [np.zeros((*A.shape[:-2], 2 * xy.shape[-2])), np.broadcast_to(prior_rhs, (*A.shape[:-2], prior_rhs.shape[-1]))],
         axis=-1,
@@ -203,9 +206,11 @@ def _gauss_newton(
     """Gauss-Newton steps for theta = (t, scale) on the reprojection error (normalised coordinates times the
     person's depth: metres across the ray) with a Huber loss, plus the linear prior rows.
 
-    Args: xy (N, 17, 2), skel (N, 17, 3), w (N, 17) [1/m], theta (N, 4), priors (R, 4) and (N, R). Returns (N, 4).
+    Args: xy (N, 17, 2), skel (N, 17, 3), w (N, 17) [1/m], theta (N, 4), priors (N, R, 4) and (N, R).
+    Returns (N, 4).
     """
     prior_rows, prior_rhs = priors
+    prior_information = np.swapaxes(prior_rows, -1, -2) @ prior_rows  # (N, 4, 4)
     for _ in range(options.iterations):
         t, scale = theta[:, :3], theta[:, 3:]
         X = scale[:, None] * skel + t[:, None, :]  # (N, 17, 3)
@@ -213,7 +218,7 @@ def _gauss_newton(
         proj = X[..., :2] / z[..., None]
         depth = np.maximum(t[:, 2:3], _MIN_DEPTH_M)  # metres per unit of normalised coordinates
         residual = (proj - xy) * depth[..., None]  # (N, 17, 2) [m]
-        size = np.linalg.norm(residual, axis=-1)
+        size = vectors.norm(residual)
         huber = np.where(size > options.huber_m, options.huber_m / np.maximum(size, 1e-12), 1.0)
         ww = (w * w * huber)[..., None, None]
         # d proj / d X = [[1/z, 0, -x/z^2], [0, 1/z, -y/z^2]] (times depth); d X / d t = I, d X / d scale = S
@@ -223,8 +228,9 @@ def _gauss_newton(
         d_point *= depth[..., None, None]
         jac = np.concatenate([d_point, d_point @ skel[..., None]], axis=-1)  # (N, 17, 2, 4)
         jac_t = np.swapaxes(jac, -1, -2)
-        H = (ww * (jac_t @ jac)).sum(axis=1) + prior_rows.T @ prior_rows
-        g = (ww * (jac_t @ residual[..., None])).sum(axis=1)[..., 0] + (theta @ prior_rows.T - prior_rhs) @ prior_rows
+        H = (ww * (jac_t @ jac)).sum(axis=1) + prior_information
+        prior_residual = (prior_rows @ theta[:, :, None])[..., 0] - prior_rhs  # (N, R)
+        g = (ww * (jac_t @ residual[..., None])).sum(axis=1)[..., 0] + (prior_residual[:, None] @ prior_rows)[:, 0]
         theta = theta - np.linalg.solve(H + 1e-12 * np.eye(4), g[..., None])[..., 0]
     return theta
 
@@ -265,15 +271,43 @@ def place_people(
     Returns:
         A `Placement` of the N people.
     """
+    keypoints_2d = np.asarray(keypoints_2d, dtype=np.float64).reshape(-1, 17, 3)
+    return place_people_of_cameras([camera], np.zeros(len(keypoints_2d), dtype=np.int64), keypoints_2d,
+                                   skeletons_h36m, floor=floor, up_world=up_world, options=options)
+
+
+def place_people_of_cameras(
+    cameras: Sequence[PinholeCamera],
+    camera_index: np.ndarray,
+    keypoints_2d: np.ndarray,
+    skeletons_h36m: np.ndarray | None = None,
+    *,
+    floor: FloorPlane | None = None,
+    up_world: np.ndarray | None = None,
+    options: PlacementOptions | None = None,
+) -> Placement:
+    """`place_people` for N people seen by several cameras, in one batch: person n is placed from
+    ``cameras[camera_index[n]]`` alone, in that camera's frame [m] (the same results as one `place_people` call
+    per camera, at the cost of one)."""
     options = options or PlacementOptions()
     keypoints_2d = np.asarray(keypoints_2d, dtype=np.float64).reshape(-1, 17, 3)
+    camera_index = np.asarray(camera_index, dtype=np.int64)
     N = keypoints_2d.shape[0]
-    xy = camera.normalised_coordinates(keypoints_2d[..., :2])
+    xy = np.full((N, 17, 2), np.nan)
+    for c, camera in enumerate(cameras):
+        mine = camera_index == c
+        if mine.any():
+            xy[mine] = camera.normalised_coordinates(keypoints_2d[mine, :, :2])
     score = np.where(np.all(np.isfinite(xy), axis=-1), np.nan_to_num(keypoints_2d[..., 2]), 0.0)
     confident = score >= max(options.min_joint_score, 1e-9)
     xy = np.where(confident[..., None], xy, 0.0)
-    up, floor_offset = _up_and_floor(camera, floor, up_world)
-    method = options.method if floor_offset is not None else PlacementMethod.SKELETON
+    present, slot = np.unique(camera_index, return_inverse=True)  # the cameras that see someone (slot: which)
+    frames = [_up_and_floor(cameras[c], floor, up_world) for c in present] or [_up_and_floor(cameras[0], floor,
+                                                                                             up_world)]
+    up = np.stack([u for u, _ in frames])[slot]  # (N, 3) each person's camera's up direction
+    with_floor = frames[0][1] is not None  # one floor (or none) for every camera
+    floor_offset = np.array([o for _, o in frames], dtype=np.float64)[slot] if with_floor else None
+    method = options.method if with_floor else PlacementMethod.SKELETON
 
     measured = np.zeros(N, dtype=bool)
     if skeletons_h36m is not None:
@@ -281,12 +315,13 @@ def place_people(
         measured = np.all(np.isfinite(skeletons_h36m), axis=(1, 2))
     # Candidate skeletons in camera axes: (N, K, 17, 3) H36M joints and the COCO keypoints they stand for.
     K = options.headings
-    to_camera = np.swapaxes(body_to_camera_rotations(up, np.arange(K) * (2.0 * np.pi / K)), -1, -2)  # (K, 3, 3)
-    h36m = np.broadcast_to(standing_template_h36m(options.stature_m) @ to_camera, (N, K, 17, 3))
+    headings = np.arange(K) * (2.0 * np.pi / K)
+    # (C, K, 3, 3): the template turned to each heading, in each camera's axes
+    to_camera = np.stack([np.swapaxes(body_to_camera_rotations(u, headings), -1, -2) for u, _ in frames])
+    h36m = (standing_template_h36m(options.stature_m) @ to_camera)[slot]
     template = standing_template_coco(options.stature_m) if options.template_coco is None else options.template_coco
-    coco = np.broadcast_to(template @ to_camera, (N, K, 17, 3))
+    coco = (template @ to_camera)[slot]
     if measured.any():
-        h36m, coco = h36m.copy(), coco.copy()
         h36m[measured] = skeletons_h36m[measured][:, None]
         coco[measured] = coco_from_h36m(skeletons_h36m[measured])[:, None]
 
@@ -300,7 +335,7 @@ def place_people(
         used = confident & np.where(measured[:, None], _FIT_JOINTS, COCO_RIGID_WHEN_STANDING)
         w = np.where(used, np.sqrt(score), 0.0) / options.lateral_noise_m  # rows in metres across the ray
         priors = _priors(N, up, floor_offset if method == PlacementMethod.SKELETON_FLOOR else None, options)
-        theta_all, cost = _solve_linear(xy[:, None], coco, w[:, None], priors[0], priors[1][:, None])
+        theta_all, cost = _solve_linear(xy[:, None], coco, w[:, None], priors[0][:, None], priors[1][:, None])
         best = np.where(measured, 0, np.argmin(cost, axis=1))  # the template's best heading
         rows = np.arange(N)
         theta = _gauss_newton(xy, coco[rows, best], w, theta_all[rows, best], priors, options)
@@ -316,8 +351,13 @@ def place_people(
     rays = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
     fallback = np.where(measured[:, None, None], joints_fit, np.nan)
     joints = np.where((confident & (depth > _MIN_DEPTH_M))[..., None], rays * depth[..., None], fallback)
+    projected = np.full((N, 17, 2), np.nan)
+    for c, camera in enumerate(cameras):
+        mine = camera_index == c
+        if mine.any():
+            projected[mine] = camera.project_camera(joints_fit[mine])
     with np.errstate(invalid="ignore"):
-        joint_residual = np.linalg.norm(camera.project_camera(joints_fit) - keypoints_2d[..., :2], axis=-1)
+        joint_residual = vectors.norm(projected - keypoints_2d[..., :2])
     joint_residual = np.where(used & success[:, None], joint_residual, np.nan)
     finite = np.isfinite(joint_residual)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -335,39 +375,41 @@ def _place_on_floor(
     score: np.ndarray,
     used: np.ndarray,
     up: np.ndarray,
-    floor_offset: float,
+    floor_offset: np.ndarray,
     options: PlacementOptions,
 ) -> np.ndarray:
-    """(N, 3) pelvis positions [m, camera frame] from the rays of the used keypoints meeting their standing heights.
+    """(N, 3) pelvis positions [m, camera frame] from the rays of the used keypoints meeting their standing heights
+    (``up`` (N, 3) and ``floor_offset`` (N,): each person's camera's floor).
 
     Each ray r meets the plane n . p = offset + h at s = (offset + h) / (n . r); its horizontal position
     varies with the height error dh by dh / |n . r_unit| along the ray: weights score * (n . r_unit)^2.
     """
     rays = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)  # (N, 17, 3)
-    n_dot = rays @ up
+    n_dot = (rays @ up[:, :, None])[..., 0]
     heights = standing_heights_coco(options.stature_m)
     with np.errstate(invalid="ignore", divide="ignore"):
-        s = (floor_offset + heights) / n_dot
+        s = (floor_offset[:, None] + heights) / n_dot
     ok = used & (s > _MIN_DEPTH_M) & (np.abs(n_dot) > 1e-6)
     points = rays * np.where(ok, s, 0.0)[..., None]
     # Horizontal component: remove the part along the up normal, then put the pelvis at its standing height.
-    horizontal = points - (points @ up)[..., None] * up
+    horizontal = points - (points @ up[:, :, None]) * up[:, None, :]
     weight = np.where(ok, score * n_dot**2 / np.sum(rays**2, axis=-1), 0.0)
     total = weight.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         centre = (weight[..., None] * horizontal).sum(axis=1) / total[:, None]
     centre[total <= 0] = np.nan
-    return centre + (floor_offset + pelvis_height_m(options.stature_m)) * up
+    return centre + (floor_offset + pelvis_height_m(options.stature_m))[:, None] * up
 
 
 def _depth_nearest_axis(xy: np.ndarray, pelvis: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """(N, 17) depths z [m] of the points of the rays (N, 17) closest to the vertical lines through (N, 3) pelvis."""
+    """(N, 17) depths z [m] of the points of the rays (N, 17) closest to the vertical lines (along ``up`` (N, 3))
+    through (N, 3) pelvis."""
     rays = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
     # Closest point of s * r to p + a * up: minimise |s r - p - a up|^2 over s, a.
-    r_up = rays @ up
+    r_up = (rays @ up[:, :, None])[..., 0]
     r_r = np.sum(rays**2, axis=-1)
     r_p = np.einsum("njk,nk->nj", rays, pelvis)
-    p_up = pelvis @ up
+    p_up = np.einsum("nk,nk->n", pelvis, up)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = (r_p - r_up * p_up[:, None]) / (r_r - r_up**2)
     return s  # z of s * r is s (r_z = 1)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from orpose_ros.geometry import vectors
+
 #: Default smallest angle between two rays of a triangulated point [deg]: below it depth is ill-posed.
 MIN_RAY_ANGLE_DEG = 2.0
 #: Default distance [m] beyond which a view's ray is an outlier (a joint is about 0.1 m across).
@@ -48,23 +50,47 @@ def _rows(P: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return rows.reshape((*rows.shape[:-3], -1, 4))
 
 
-def _solve_dlt(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """(..., J, 3) weighted least-squares points [m] of rows (..., J, 2V, 4) and weights (..., V, J).
+def _outer_rows(rows: np.ndarray) -> np.ndarray:
+    """(..., J, 2V, 16) outer products r r^T (flattened 4x4) of DLT rows (..., J, 2V, 4): the weighted normal
+    matrix of any weights is then one small matrix product (`_solve_dlt`)."""
+    return (rows[..., :, None] * rows[..., None, :]).reshape((*rows.shape[:-1], 16))
+
+
+def _solve_dlt(outer: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(..., J, 3) weighted least-squares points [m] of the rows' outer products (..., J, 2V, 16)
+    (`_outer_rows`) and weights (..., V, J).
 
     The homogeneous coordinate is fixed to 1 (points in a room are never at infinity): the 3x3 normal
     equations are solved for all points at once. Singular systems (fewer than 2 views) give NaN.
     """
-    w_rows = np.repeat(np.swapaxes(w, -1, -2), 2, axis=-1)[..., None]  # (..., J, 2V, 1)
-    A = rows * w_rows
-    M = np.swapaxes(A, -1, -2) @ A  # (..., J, 4, 4)
+    w2 = np.repeat(np.swapaxes(w, -1, -2), 2, axis=-1) ** 2  # (..., J, 2V)
+    M = (w2[..., None, :] @ outer)[..., 0, :].reshape((*w2.shape[:-1], 4, 4))  # sum of w^2 r r^T: (..., J, 4, 4)
     H, g = M[..., :3, :3], M[..., :3, 3]
     scale = np.trace(H, axis1=-2, axis2=-1) / 3.0
-    det = np.linalg.det(H)
+    solution, det = solve_symmetric3(H, g)
     singular = ~(np.abs(det) > 1e-12 * np.maximum(scale, 1e-300) ** 3)
-    H = np.where(singular[..., None, None], np.eye(3), H)
-    points = np.linalg.solve(H, -g[..., None])[..., 0]
+    points = -solution
     points[singular] = np.nan
     return points
+
+
+def solve_symmetric3(H: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solutions x (..., 3) of H x = b for symmetric 3x3 matrices H (..., 3, 3) and b (..., 3), and det(H) (...).
+
+    Cramer's rule on the six distinct entries, as plain array operations: for the few hundred 3x3 systems of a
+    frame it is several times faster than `np.linalg.det` + `np.linalg.solve`. Where det(H) is 0 the solution
+    is inf or NaN: callers test the determinant.
+    """
+    h00, h01, h02 = H[..., 0, 0], H[..., 0, 1], H[..., 0, 2]
+    h11, h12, h22 = H[..., 1, 1], H[..., 1, 2], H[..., 2, 2]
+    c00, c11, c22 = h11 * h22 - h12 * h12, h00 * h22 - h02 * h02, h00 * h11 - h01 * h01
+    c01, c02, c12 = h02 * h12 - h01 * h22, h01 * h12 - h02 * h11, h01 * h02 - h00 * h12
+    det = h00 * c00 + h01 * c01 + h02 * c02
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = np.stack([c00 * b0 + c01 * b1 + c02 * b2, c01 * b0 + c11 * b1 + c12 * b2,
+                      c02 * b0 + c12 * b1 + c22 * b2], axis=-1) / det[..., None]
+    return x, det
 
 
 def _depths(P: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -84,12 +110,12 @@ def triangulate_dlt(P: np.ndarray, uv: np.ndarray, w: np.ndarray) -> np.ndarray:
         (..., J, 3) points [m] in the world frame; NaN where fewer than 2 views have weight or degenerate.
     """
     w = np.where(np.all(np.isfinite(uv), axis=-1), w, 0.0)
-    rows = _rows(P, uv)
-    points = _solve_dlt(rows, w)
+    outer = _outer_rows(_rows(P, uv))
+    points = _solve_dlt(outer, w)
     depth = _depths(P, np.where(np.isfinite(points), points, 0.0))
     # The algebraic residual of a row is error_px * depth: dividing by depth approximates pixel errors.
     reweighted = np.where(depth > 1e-9, w / np.where(depth > 1e-9, depth, 1.0), w)
-    points = _solve_dlt(rows, reweighted)
+    points = _solve_dlt(outer, reweighted)
     points[(w > 0).sum(axis=-2) < 2] = np.nan
     return points
 
@@ -115,17 +141,19 @@ def refine_points(P: np.ndarray, uv: np.ndarray, w: np.ndarray, points: np.ndarr
         valid = (z > 1e-9) & (w > 0)
         z_safe = np.where(valid, z, 1.0)[..., None]
         uv_hat = proj[..., :2] / z_safe
-        residual = (uv_hat - uv)[..., None]  # (V, J, 2, 1)
+        residual = uv_hat - uv  # (V, J, 2)
         # d(u, v)/dX = (P[:2] - (u, v) P3) / z over the 3 coordinates: (V, J, 2, 3).
         jac = (P[:, None, :2, :3] - uv_hat[..., None] * P[:, None, 2:3, :3]) / z_safe[..., None]
-        ww = np.where(valid, w * w, 0.0)[..., None, None]
-        jac_t = np.swapaxes(jac, -1, -2)
-        H = (ww * (jac_t @ jac)).sum(axis=0)  # (J, 3, 3)
-        g = (ww * (jac_t @ residual)).sum(axis=0)  # (J, 3, 1)
-        solvable = ok & (np.abs(np.linalg.det(H)) > 1e-18)
-        H[~solvable] = np.eye(3)
-        g[~solvable] = 0.0
-        X = X - np.linalg.solve(H, g)[..., 0]
+        weighted = jac * np.where(valid, w, 0.0)[..., None, None]  # rows of sqrt(weight) J: w (not w^2)
+        # one (3 x 2V) @ (2V x 3) product per point, the views' rows side by side
+        rows = np.moveaxis(weighted, 0, 1).reshape(len(X), -1, 3)  # (J, 2V, 3)
+        wres = (residual * np.where(valid, w, 0.0)[..., None]).swapaxes(0, 1).reshape(len(X), -1)  # (J, 2V)
+        rows_t = np.swapaxes(rows, -1, -2)
+        H = rows_t @ rows  # (J, 3, 3)
+        g = (rows_t @ wres[..., None])[..., 0]  # (J, 3)
+        step, det = solve_symmetric3(H, g)
+        solvable = ok & (np.abs(det) > 1e-18)
+        X = X - np.where(solvable[:, None], step, 0.0)
     return np.where(ok[:, None], X, np.nan)
 
 
@@ -146,7 +174,7 @@ def _errors(P: np.ndarray, uv: np.ndarray, points: np.ndarray) -> tuple[np.ndarr
     proj = points[..., None, :, :] @ Pt[:, :3] + Pt[:, 3:]  # (..., V, J, 3)
     depth = proj[..., 2]
     with np.errstate(invalid="ignore", divide="ignore"):
-        error_px = np.linalg.norm(proj[..., :2] / depth[..., None] - uv, axis=-1)
+        error_px = vectors.norm(proj[..., :2] / depth[..., None] - uv)
         distance_m = error_px * depth / focal_lengths(P)[:, None]
     return error_px, distance_m, depth
 
@@ -157,7 +185,7 @@ def _ray_angle_ok(P: np.ndarray, points: np.ndarray, used: np.ndarray, min_angle
     # Camera centre C solves P [C, 1] = 0: C = -M^-1 p4 for M = P[:, :3].
     centres = -np.linalg.solve(R, P[:, :, 3:4])[..., 0]  # (V, 3)
     rays = np.nan_to_num(points)[None] - centres[:, None]  # (V, J, 3)
-    rays /= np.maximum(np.linalg.norm(rays, axis=-1, keepdims=True), 1e-12)
+    rays /= np.maximum(vectors.norm(rays), 1e-12)[..., None]
     cosines = np.einsum("ajk,bjk->abj", rays, rays)
     pair_used = used[:, None] & used[None, :]
     smallest_cosine = np.where(pair_used, cosines, 1.0).min(axis=(0, 1))
@@ -200,15 +228,18 @@ def triangulate(
         )
     w = np.where(np.all(np.isfinite(uv), axis=-1) & (w > 0), w, 0.0)
     used = w > 0
-    points = triangulate_dlt(P, uv, w)
+    # All views, and every view left out in turn (d = 0..V-1), in one batch: (1 + V, V, J) weights.
+    w_all = np.repeat(w[None], 1 + V, axis=0)
+    w_all[1 + np.arange(V), np.arange(V)] = 0.0
+    all_points = triangulate_dlt(P, uv, w_all) if V >= 3 and (used.sum(axis=0) >= 3).any() else None
+    points = triangulate_dlt(P, uv, w) if all_points is None else all_points[0]
 
     candidates = (used.sum(axis=0) >= 3) & np.all(np.isfinite(points), axis=-1)
     if candidates.any():
-        # Leave-one-out for the points seen >= 3 times: drop view d (d = 0..V-1), all at once.
+        # Leave-one-out for the points seen >= 3 times: view d dropped.
         cols = np.flatnonzero(candidates)
-        w_loo = np.repeat(w[None][:, :, cols], V, axis=0)  # (V dropped, V, S)
-        w_loo[np.arange(V), np.arange(V)] = 0.0
-        loo_points = triangulate_dlt(P, uv[:, cols], w_loo)  # (V dropped, S, 3)
+        w_loo = w_all[1:, :, cols]  # (V dropped, V, S)
+        loo_points = all_points[1:, cols]  # (V dropped, S, 3)
         _, loo_distance, _ = _errors(P, uv[:, cols], loo_points)  # (V dropped, V, S)
         kept_worst = np.where(w_loo > 0, loo_distance, -np.inf).max(axis=1)  # (V dropped, S)
         dropped_distance = loo_distance[np.arange(V), np.arange(V)]  # (V dropped, S)

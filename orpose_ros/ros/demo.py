@@ -26,7 +26,7 @@ from pathlib import Path
 import rclpy
 from rclpy.executors import ExternalShutdownException
 
-from orpose_msgs.msg import People3D, PersonPoseArray
+from orpose_msgs.msg import People3D, Person3D, PersonPoseArray
 from orpose_ros.arguments import parse_size
 from orpose_ros.model_files import DEFAULT_CHECKPOINT, default_models_dir
 from orpose_ros.ros import processes
@@ -102,12 +102,17 @@ def _print_poses(msg: PersonPoseArray) -> None:
 
 
 def _print_people(msg: People3D) -> None:
-    placed = []
+    placed, predicted = [], 0
     for person in msg.people:
         hips = [(j.position.x, j.position.y) for j in (person.joints[11], person.joints[12])]
         x, y = (sum(v) / 2 for v in zip(*hips, strict=True))
-        placed.append(f"#{person.id} at ({x:.2f}, {y:.2f}) m, {len(person.cameras)} camera(s)")
-    print(f"[{msg.header.frame_id}] {len(msg.people)} person(s): {'; '.join(placed)}", flush=True)
+        if person.tracking_state == Person3D.TRACKING_PREDICTED:
+            predicted += 1
+            placed.append(f"#{person.id} predicted at ({x:.2f}, {y:.2f}) m")
+        else:
+            placed.append(f"#{person.id} at ({x:.2f}, {y:.2f}) m, {len(person.cameras)} camera(s)")
+    seen = len(msg.people) - predicted
+    print(f"[{msg.header.frame_id}] {seen} person(s) seen, {predicted} predicted: {'; '.join(placed)}", flush=True)
 
 
 def _listen(args: argparse.Namespace, group: processes.ProcessGroup, watched: dict[str, object], kind: type,

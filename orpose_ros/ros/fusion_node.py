@@ -23,8 +23,10 @@ from orpose_msgs.msg import People3D, PersonPose, PersonPoseArray
 from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.grouping import MAX_CLOCK_OFFSET_S, Group, ImplausibleStampError, StampGrouper
+from orpose_ros.fusion.joint_output import JointOutputOptions
 from orpose_ros.fusion.pipeline import FusionOptions
 from orpose_ros.fusion.stream import CameraMoment, FusionStream, StreamOptions
+from orpose_ros.fusion.support import SupportOptions
 from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
 from orpose_ros.ros import parameter_groups as groups
@@ -68,15 +70,27 @@ class FusionConfig(groups.TrackingGroup):
     smoothing_min_cutoff_hz: float = groups.smoothing_min_cutoff_hz()
     smoothing_beta: float = groups.smoothing_beta()
     single_view: bool = parameter(True, "Also place people seen by one camera only (skeleton and floor).")
+    single_view_min_frames: int = parameter(SupportOptions.single_view_min_frames, "A person seen by one camera "
+                                            "only (never by several) is published once it was seen with its torso "
+                                            "in this many moments (1: at once); until then it is tracked, not "
+                                            "published.", int_range=(1, 100))
+    joint_min_views: int = parameter(1, "Publish the joints of a person seen by several cameras placed from at least "
+                                     "this many cameras (1: also those one camera saw, filled in; 2: triangulated "
+                                     "joints only). Each joint says its views and uncertainty.", int_range=(1, 16))
+    joint_max_sigma_m: float = parameter(0.0, "Publish only the joints whose uncertainty (standard deviation along "
+                                         "the least certain direction) is at most this [m]; 0 = no cap.",
+                                         float_range=(0.0, 10.0))
     publish_markers: bool = parameter(True, "Publish RViz markers on orpose/people_markers.", dynamic=True)
     publish_tf: bool = parameter(True, "Publish TF: the cameras on /tf_static (world frame -> each camera's "
                                  "frame_id) and each person's body_<id> frame (REP 155) on /tf; needs tf2_msgs.")
     publish_joint_frames: bool = parameter(False, "With publish_tf, also a body_<id>_<joint> frame per placed joint.")
 
     def stream_options(self) -> StreamOptions:
+        output = JointOutputOptions(self.joint_min_views, self.joint_max_sigma_m or float("inf"))
         return StreamOptions(FusionOptions(single_view=self.single_view),
                              self.tracker_options(TrackerOptions.measurement_noise_m), self.smoothing_options(),
-                             predicted=True)  # people unseen for up to track_max_age_s are published as predicted
+                             predicted=True,  # people unseen for up to track_max_age_s are published as predicted
+                             output=output, support=SupportOptions(single_view_min_frames=self.single_view_min_frames))
 
 
 class FusionNode(Node):

@@ -9,8 +9,8 @@ import numpy as np
 from fusion_data import mvor_file
 
 from orpose_ros.bench.fusion_bench import main, synthetic_frames
+from orpose_ros.bench.synthetic_room import DetectorNoise, detections, ring_room, standing_people
 from orpose_ros.fusion.pipeline import TRIANGULATED, fuse_frame
-from orpose_ros.fusion.synthetic_room import DetectorNoise, detections, ring_room, standing_people
 
 
 def test_exact_detections_of_the_synthetic_room_fuse_to_the_truth() -> None:

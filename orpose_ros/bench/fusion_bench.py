@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from orpose_ros.bench.synthetic_room import DetectorNoise, detections, ring_room, standing_people
 from orpose_ros.cli.evaluate_mvor import pin_to_one_core
 from orpose_ros.evaluation.mvor import MvorError, load_mvor
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.pipeline import FusionOptions, fuse_frame, self_calibrated_floor
-from orpose_ros.fusion.synthetic_room import DetectorNoise, detections, ring_room, standing_people
 from orpose_ros.geometry.calibration import RoomCalibration
 
 PROG = "orpose-bench-fusion"

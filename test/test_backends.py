@@ -12,7 +12,7 @@ from orpose_ros.backends import BackendError, BackendOptions, PoseBackend, build
 
 
 def test_no_weights_at_all_is_an_error_with_instructions() -> None:
-    with pytest.raises(BackendError, match="no model weights configured.*orpose-download-models"):
+    with pytest.raises(BackendError, match=r"no model weights configured.*orpose-download-models"):
         build_backend(BackendOptions())
 
 
@@ -23,7 +23,7 @@ def test_a_missing_weights_file_is_named(tmp_path: Path) -> None:
 
 
 def test_an_unknown_runtime_is_refused() -> None:
-    with pytest.raises(BackendError, match="unknown backend 'tensorflow'; expected one of detectron2"):
+    with pytest.raises(BackendError, match="unknown backend 'tensorflow'; expected one of auto, detectron2, onnxruntime, openvino"):
         build_backend(BackendOptions(kind="tensorflow", random_seed=0))
 
 

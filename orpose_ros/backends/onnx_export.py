@@ -158,8 +158,11 @@ def export_graph(predictor: OrPosePredictor, path: Path, example_size: tuple[int
     axes.update({name: {0: "persons"} for name in mf.GRAPH_OUTPUTS})
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracing warnings about Python values: expected, checked below
-        torch.onnx.export(graph, (example,), str(path), opset_version=OPSET, dynamo=False,
-                          input_names=[mf.GRAPH_INPUT], output_names=list(mf.GRAPH_OUTPUTS), dynamic_axes=axes)
+        try:
+            torch.onnx.export(graph, (example,), str(path), opset_version=OPSET, dynamo=False,
+                              input_names=[mf.GRAPH_INPUT], output_names=list(mf.GRAPH_OUTPUTS), dynamic_axes=axes)
+        except Exception as error:  # the exporter raises many types; the user needs one line
+            raise ExportError(f"torch.onnx.export failed: {' '.join(str(error).split())[:300]}") from error
 
 
 def _versions() -> dict[str, str]:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from orpose_ros.backends import BackendError, BackendOptions, PoseBackend, build_backend
+from orpose_ros.backends import BACKEND_KINDS, BackendError, BackendOptions, PoseBackend, build_backend
 from orpose_ros.cli.arguments import CliError, parse_size, positive_int, unit_interval
 from orpose_ros.cli.outputs import Mp4Sink, PngSink, open_render_sink, write_json_atomic
 from orpose_ros.drawing import draw_poses
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--weights",
         type=Path,
         metavar="W",
-        help="checkpoint (.pth), e.g. models/orpose_fixed_12x_model_final.pth",
+        help="checkpoint (.pth), e.g. models/orpose_fixed_12x_model_final.pth, or a folder written by orpose-export",
     )
     weights.add_argument(
         "--random-weights",
@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="inputs are already low-resolution (an integer shrink of WxH, e.g. 53x40 of 640x480; the factor "
         "is read from the sizes): enlarge them bilinearly to WxH as the published demo does; keypoints are "
         "then in that size's pixels",
+    )
+    parser.add_argument(
+        "--backend", choices=BACKEND_KINDS, default="auto",
+        help="runtime: detectron2 (a checkpoint), onnxruntime or openvino (an exported folder), auto: "
+        "detectron2 for a checkpoint, the fastest verified runtime for a folder (default: %(default)s)",
     )
     parser.add_argument(
         "--device", default="auto", metavar="D", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
@@ -188,7 +193,7 @@ def frame_to_dict(source: str, poses: FramePoses) -> dict[str, Any]:
 def backend_options(args: argparse.Namespace) -> BackendOptions:
     """The pose backend the arguments ask for."""
     return BackendOptions(weights=args.weights, random_seed=args.random_weights, stats=args.stats,
-                          device=args.device, fp16=args.fp16, downsample_factor=args.downsample,
+                          kind=args.backend, device=args.device, fp16=args.fp16, downsample_factor=args.downsample,
                           score_threshold=args.score_threshold)
 
 
@@ -203,7 +208,7 @@ def build_predictor(args: argparse.Namespace) -> PoseBackend:
 def check_paths(args: argparse.Namespace) -> None:
     """Fail before loading the model when a named file is missing or an output cannot be written."""
     for option, path in (("--weights", args.weights), ("--stats", args.stats)):
-        if path is not None and not path.is_file():
+        if path is not None and not (path.is_file() or (option == "--weights" and path.is_dir())):
             raise CliError(f"{option}: file not found: {path} (see models/README.md: orpose-download-models)")
     if args.json is not None:
         if args.json.is_dir():

@@ -241,3 +241,94 @@ def test_a_failed_verification_leaves_nothing(exported: Path, checkpoint: Path, 
         onnx_export.export_model(detectron2, out, checkpoint=checkpoint, downsample_factor=12, frames=frames[:1],
                                  runtimes=["onnxruntime"])
     assert not out.exists() and not list(tmp_path.glob(".bad.*"))
+
+
+# ------------------------------------------------------------------------------------------
+# Without detectron2 (and without torch): orpose-infer and orpose_node on the exported folder
+
+_GUARD = '''"""Test guard: this Python cannot import detectron2, torch or torchvision."""
+import sys
+
+
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("detectron2", "torch", "torchvision"):
+            raise ImportError(f"{name} is not installed here (test guard)")
+        return None
+
+
+sys.meta_path.insert(0, _NoTorch())
+'''
+
+
+@pytest.fixture(scope="module")
+def no_torch_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of a child Python that cannot import detectron2 nor torch (a sitecustomize guard)."""
+    import os
+    import subprocess
+    import sys
+
+    guard = tmp_path_factory.mktemp("no_torch")
+    (guard / "sitecustomize.py").write_text(_GUARD)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(guard), os.environ.get("PYTHONPATH", "")]),
+               PYTHONUNBUFFERED="1")
+    env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
+    probe = subprocess.run([sys.executable, "-c", "import detectron2"], env=env, capture_output=True, text=True)
+    assert probe.returncode != 0 and "test guard" in probe.stderr  # the guard is in force
+    return env
+
+
+def test_orpose_infer_runs_an_exported_folder_without_detectron2_or_torch(
+        exported: Path, no_torch_env: dict, reference_dir: Path, tmp_path: Path, detectron2: OrPosePredictor,
+        mvor_frames: list[Path]) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "poses.json"
+    frame = mvor_frames[10]
+    (tmp_path / "in").mkdir()
+    shutil.copy(frame, tmp_path / "in" / frame.name)
+    done = subprocess.run([sys.executable, "-m", "orpose_ros.cli.infer", str(tmp_path / "in"), "--weights",
+                           str(exported), "--backend", "onnxruntime", "--restore-size", "640x480", "--device", "cpu",
+                           "--json", str(out)], env=no_torch_env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    persons = json.loads(out.read_text())["frames"][0]["persons"]
+    theirs = detectron2.predict([read_bgr(frame)], restore_to=[(480, 640)])[0].persons
+    assert len(persons) == len(theirs) >= 1
+    for ours, person in zip(persons, theirs, strict=True):
+        np.testing.assert_allclose(np.asarray(ours["keypoints_2d"])[:, :2], person.keypoints_2d[:, :2], atol=0.01)
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(600)
+def test_orpose_node_runs_an_exported_folder_without_detectron2_or_torch(exported: Path, no_torch_env: dict,
+                                                                          tmp_path: Path) -> None:
+    import subprocess
+
+    from ros_tools.node_harness import NodePeer, header, image_msg, start_node, wait_until
+    from sensor_msgs.msg import Image
+
+    from orpose_ros.ros.processes import ros_child_env
+    from orpose_ros.synthetic_scene import synthetic_frame
+
+    env = ros_child_env(no_torch_env, log_dir=tmp_path / "ros_log")
+    topic, log = "/cam/image_raw", tmp_path / "node.log"
+    process = start_node({"image_topics": [topic], "weights": exported, "backend": "onnxruntime", "device": "cpu",
+                          "qos_reliability": "reliable"}, env, log)
+    peer = NodePeer(env, {topic: Image})
+    try:
+        assert peer.wait_for_subscriber(topic, 120), log.read_text()[-3000:]
+        peer.publish(topic, image_msg(synthetic_frame(3), "bgr8", header(7, 1, "cam_optical")))
+        assert wait_until(lambda: peer.inbox.poses_with_stamp(7, 1), 120), log.read_text()[-3000:]
+        message = peer.inbox.poses_with_stamp(7, 1)[0]
+        assert (message.image_width, message.image_height, message.downsample_factor) == (640, 480, 12)
+    finally:
+        peer.close()
+        process.send_signal(2)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    text = log.read_text()
+    assert "onnxruntime" in text and "Traceback" not in text

@@ -42,6 +42,8 @@ class BackendBenchOptions:
         score_threshold: persons compared and decoded: the node's (the demo draws above 0.5).
         threads: runtime threads of the exported backends (0: the runtime's default).
         exported: an exported folder to use instead of exporting the checkpoint.
+        device: where detectron2 and onnxruntime run ("cpu", "cuda[:N]", "tensorrt[:N]" for onnxruntime's
+            TensorRT provider, then CUDA for detectron2); openvino runs on the CPU only and is skipped otherwise.
     """
 
     backends: tuple[str, ...] = ("onnxruntime", "openvino")
@@ -53,6 +55,7 @@ class BackendBenchOptions:
     score_threshold: float = 0.5
     threads: int = 0
     exported: Path | None = None
+    device: str = "cpu"
 
 
 def _above(arrays: FrameArrays, threshold: float) -> FrameArrays:
@@ -62,15 +65,14 @@ def _above(arrays: FrameArrays, threshold: float) -> FrameArrays:
 
 def run_backend_bench(frames: Sequence[np.ndarray], checkpoint: Path, stats_file: str,
                       options: BackendBenchOptions) -> dict:
-    """Time every setup round-robin on ``frames`` (CPU); returns the JSON-ready ``backends`` section."""
-    import torch
-
+    """Time every setup round-robin on ``frames``; returns the JSON-ready ``backends`` section."""
     from orpose_ros.backends.factory import open_exported
     from orpose_ros.backends.onnx_export import export_model
+    from orpose_ros.model.predictor import resolve_device
 
     from .model_bench import PublishedPipeline, Variant, _our_predictor
 
-    device = torch.device("cpu")
+    device = resolve_device(options.device.replace("tensorrt", "cuda"))
     factor = options.downsample_factor
     published = PublishedPipeline(checkpoint, stats_file, device, factor)
     setups: dict[str, tuple[int, str, Callable[[list[np.ndarray]], list[FrameArrays]]]] = {}
@@ -85,7 +87,7 @@ def run_backend_bench(frames: Sequence[np.ndarray], checkpoint: Path, stats_file
         folder = options.exported
         export_s = None
         if folder is None and any(b != "detectron2" for b in options.backends):
-            exporter = _our_predictor(checkpoint, stats_file, device, Variant(), factor)
+            exporter = _our_predictor(checkpoint, stats_file, resolve_device("cpu"), Variant(), factor)
             start = time.perf_counter()
             export_model(exporter, Path(tmp) / "model", checkpoint=checkpoint, downsample_factor=factor,
                          frames=frames[:1], runtimes=[b for b in options.backends if b != "detectron2"])
@@ -99,8 +101,11 @@ def run_backend_bench(frames: Sequence[np.ndarray], checkpoint: Path, stats_file
                                                                 for r in p.predict(b)])
                 continue
             precisions = options.precisions if kind == "openvino" else ("fp32",)
+            if kind == "openvino" and device.type != "cpu":
+                logger.warning("openvino runs on the CPU only: skipped on %s", options.device)
+                continue
             for precision in precisions:
-                backend = open_exported(folder, kind, device="cpu", downsample_factor=factor,
+                backend = open_exported(folder, kind, device=options.device, downsample_factor=factor,
                                         score_threshold=options.score_threshold, threads=options.threads,
                                         precision=precision, check_verified=False)
                 closers.append(backend.close)
@@ -143,7 +148,8 @@ def _round_robin(frames: Sequence[np.ndarray], setups: dict, options: BackendBen
             check = compare_outputs(reference, [outputs[name][i] for i in range(n)],
                                     EXPORT_TOLERANCE if precision == "fp32" else None)
             agreement[name] = {"exact_check": precision == "fp32", **check}
-    return {"frames": n, "frame_size": list(frames[0].shape[:2]), "downsample_factor": options.downsample_factor,
+    return {"device": options.device,
+            "frames": n, "frame_size": list(frames[0].shape[:2]), "downsample_factor": options.downsample_factor,
             "passes": options.passes, "score_threshold": options.score_threshold, "setups": rows,
             "agreement": agreement}
 

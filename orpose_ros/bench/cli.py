@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     ros.add_argument("--dds", type=_dds_modes, default=("shipped", "default"),
                      help="shipped (config/fastdds_shm.xml) and/or default (Fast DDS defaults)")
     ros.add_argument("--qos", choices=("best_effort", "reliable"), default="best_effort", help="image QoS")
+    ros.add_argument("--node-backend", default="auto", choices=("auto", "detectron2", "onnxruntime", "openvino"),
+                     help="the node's backend parameter (with --weights DIR, an exported folder: its runtime)")
     ros.add_argument("--no-markers", action="store_true", help="node: publish_markers:=false")
     ros.add_argument("--no-debug-image", action="store_true", help="node: publish_debug_image:=false")
     run = parser.add_argument_group("run")
@@ -206,12 +208,19 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
             random_weights_seed=args.random_weights, stats=args.stats, device=args.device, fp16=args.fp16,
             downsample_factor=args.downsample, qos_reliability=args.qos, publish_markers=not args.no_markers,
             publish_debug_image=not args.no_debug_image, transport_rate_hz=args.transport_rate,
-            transport_duration_s=args.transport_duration,
+            transport_duration_s=args.transport_duration, extra_node_params={"backend": args.node_backend},
         )
         result["ros"] = run_ros_bench(options, args.out / "ros_runs")
     result["meta"]["load_average_after"] = _load()
     result["meta"]["finished_utc"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return result
+
+
+def _device(device: str) -> str:
+    """``auto`` -> cuda when torch sees a GPU, else cpu; other names unchanged."""
+    import torch
+
+    return device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _run_backends(args: argparse.Namespace, defaults: dict) -> dict:
@@ -226,7 +235,7 @@ def _run_backends(args: argparse.Namespace, defaults: dict) -> dict:
         backends=args.backends, precisions=args.ov_precisions, cameras=args.cameras,
         downsample_factor=args.downsample, passes=args.passes,
         warmup=defaults["warmup"] if args.warmup is None else args.warmup, threads=args.threads,
-        exported=args.exported)
+        exported=args.exported, device=_device(args.device))
     with _checkpoint_file(model) as (checkpoint, description):
         section = run_backend_bench(frames, checkpoint, _stats_file(model), options)
     section["checkpoint"] = description

@@ -115,9 +115,14 @@ def test_frames_that_arrive_shrunk_are_restored_the_same_way(exported: Path, det
                                                              mvor_frames: list[Path]) -> None:
     small = read_bgr(mvor_frames[50])  # 53x40: a 12x shrink of 640x480
     backend = build_backend(BackendOptions(weights=exported, kind="onnxruntime", device="cpu"))
-    ours = backend.predict([small], restore_to=[(480, 640)], return_model_view=True)[0]
-    backend.close()
-    theirs = detectron2.predict([small], restore_to=[(480, 640)])[0]
+    backend.score_threshold = detectron2.score_threshold = 0.3  # a run-time change reaches the graph's input
+    try:
+        ours = backend.predict([small], restore_to=[(480, 640)], return_model_view=True)[0]
+        theirs = detectron2.predict([small], restore_to=[(480, 640)])[0]
+    finally:
+        backend.close()
+        detectron2.score_threshold = 0.5
+    assert min(p.score for p in ours.persons) <= 0.5  # persons between 0.3 and 0.5 are there
     assert ours.downsample_factor == 12 and ours.model_view.shape == (480, 640, 3)
     check = compare_outputs([FrameArrays.from_frame_poses(theirs)], [FrameArrays.from_frame_poses(ours)],
                             EXPORT_TOLERANCE)
@@ -332,3 +337,25 @@ def test_orpose_node_runs_an_exported_folder_without_detectron2_or_torch(exporte
             process.kill()
     text = log.read_text()
     assert "onnxruntime" in text and "Traceback" not in text
+
+
+def test_a_graph_exported_for_one_frame_size_refuses_others(exported: Path) -> None:
+    """``--fixed-size`` records the frame size in config.json; the backend then refuses other sizes in one line."""
+    import dataclasses
+
+    from orpose_ros.backends.exported import ExportedBackend
+
+    model = ExportedModel.open(exported, check_hashes=False)
+    fixed = dataclasses.replace(model, config={**model.config, "input": {**model.input_rule,
+                                                                          "fixed_frame_size": [480, 640]}})
+
+    class NoGraph:  # check_frame never reaches the runtime
+        name, device = "none", "cpu"
+
+    backend = ExportedBackend(fixed, NoGraph(), downsample_factor=12)
+    assert backend.check_frame(np.zeros((480, 640, 3), np.uint8)) == 12
+    assert backend.check_frame(np.zeros((40, 53, 3), np.uint8), restore_to=(480, 640)) == 12
+    with pytest.raises(ValueError, match="exported for 640x480 frames, this one is 640x360; export it without"):
+        backend.check_frame(np.zeros((360, 640, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"frame 1: the graph .* was exported for 640x480"):
+        backend.predict([np.zeros((480, 640, 3), np.uint8), np.zeros((720, 1280, 3), np.uint8)])

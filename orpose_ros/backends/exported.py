@@ -37,9 +37,10 @@ class GraphRunner(Protocol):
     name: str
     device: str
 
-    def run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(1, 3, H, W) float32 BGR 0..255 network input -> boxes (R, 4) [network-input px], scores (R,),
-        hard and soft heatmap logits (R, 17, 56, 56). `InferenceCancelledError` after `cancel`."""
+    def run(self, image: np.ndarray, min_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(1, 3, H, W) float32 BGR 0..255 network input and a (1,) float32 score threshold -> for the
+        persons scoring above it: boxes (R, 4) [network-input px], scores (R,), hard and soft heatmap
+        logits (R, 17, 56, 56). `InferenceCancelledError` after `cancel`."""
 
     def cancel(self) -> None:
         """Stop a running `run` (any thread) and every later one."""
@@ -136,11 +137,19 @@ class ExportedBackend:
         view = privacy.model_view(frame, self._downsample_factor, restore)
         input_size = network_input_size(view.shape[0], view.shape[1], self._min_size, self._max_size)
         image = privacy.resize(view, input_size).astype(np.float32).transpose(2, 0, 1)[None]
-        boxes, scores, hard, soft = runner.run(np.ascontiguousarray(image))
+        boxes, scores, hard, soft = runner.run(np.ascontiguousarray(image), self._graph_threshold())
         self._stage()
         persons = self.postprocess(boxes, scores, hard, soft, input_size, view.shape[:2])
         return FramePoses(width=view.shape[1], height=view.shape[0], downsample_factor=factor, persons=persons,
                           model_view=view.copy() if want_view else None)
+
+    def _graph_threshold(self) -> np.ndarray:
+        """The threshold as the graph's (1,) float32, rounded down: the graph keeps a superset of the
+        persons above the exact threshold, which `postprocess` then applies."""
+        value = np.float32(self._score_threshold)
+        if float(value) > self._score_threshold:
+            value = np.nextafter(value, np.float32(-1.0))
+        return np.array([value], np.float32)
 
     def postprocess(self, boxes: np.ndarray, scores: np.ndarray, hard: np.ndarray, soft: np.ndarray,
                     input_size: tuple[int, int], frame_size: tuple[int, int]) -> tuple[DetectedPerson, ...]:

@@ -1,7 +1,8 @@
 """The exported model folder that `orpose-export` writes and the exported backends read (no torch).
 
     DIR/
-      detector.onnx   the graph: (1, 3, H, W) float32 BGR image -> boxes, scores, hard and soft heatmaps
+      detector.onnx   the graph: (1, 3, H, W) float32 BGR image and the score threshold -> boxes, scores,
+                      hard and soft heatmaps of the persons above it
       lifting.npz     the two lifting networks' parameters (checkpoint names, float32)
       config.json     what runs around the graph: input size rule, pixel mean/std, thresholds,
                       decoding constants, the Human3.6M statistics, the downsampling factor
@@ -30,8 +31,9 @@ GRAPH_FILE = "detector.onnx"
 LIFTING_FILE = "lifting.npz"
 CONFIG_FILE = "config.json"
 MANIFEST_FILE = "manifest.json"
-#: Graph input and outputs, by name.
+#: Graph inputs and outputs, by name: the (1, 3, H, W) image and a (1,) float32 score threshold.
 GRAPH_INPUT = "image"
+GRAPH_MIN_SCORE = "min_score"
 GRAPH_OUTPUTS = ("boxes", "scores", "heatmaps_hard", "heatmaps_soft")
 _STATS_FIELDS = ("data_mean_2d", "data_std_2d", "dim_to_use_2d", "data_mean_3d", "data_std_3d", "dim_to_use_3d")
 

@@ -3,11 +3,14 @@
 What goes in the graph and what stays in numpy, and why:
 
 * **graph** (``detector.onnx``): normalisation and padding, backbone + FPN, RPN, box head with its
-  score threshold, NMS and top-100 (RoiAlign and NonMaxSuppression are standard ONNX ops), the
-  keypoint ROI pooling, the eight convolutions, both deconvolutions and their x2 upsampling: 99 % of
-  the arithmetic, where a runtime's kernels pay. Traced with the legacy exporter
-  (``torch.onnx.export(dynamo=False)``, opset 17): ``torch.export`` stops on a data-dependent guard in
-  detectron2, and detectron2's own ``detectron2.export`` needs caffe2.
+  score threshold, NMS and top-100 (RoiAlign and NonMaxSuppression are standard ONNX ops), then,
+  for the boxes scoring above the graph's ``min_score`` input only, the keypoint ROI pooling, the
+  eight convolutions (3.7 GMAC per person), both deconvolutions and their x2 upsampling: 99 % of the
+  arithmetic, where a runtime's kernels pay. ``min_score`` is the caller's score threshold: persons at
+  or below it are never published, and each person's keypoints depend on its own box alone, so
+  skipping them changes no published output (detectron2 runs the head on every box above 0.05).
+  Traced with the legacy exporter (``torch.onnx.export(dynamo=False)``, opset 17): ``torch.export``
+  stops on a data-dependent guard in detectron2, and ``detectron2.export`` needs caffe2.
 * **numpy** (`numpy_decoding`, `numpy_lifting`): heatmap decoding (detectron2's per-person bicubic
   upsampling and arg-max does not export: ``aten::index``; as two matrix products per person it is
   3x faster than detectron2's loop), the detector post-processing (scale, clip, empty boxes) and
@@ -34,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from detectron2.layers.wrappers import shapes_to_tensor
-from detectron2.structures import ImageList
+from detectron2.structures import Boxes, ImageList
 from torch import nn
 
 from orpose_ros.backends import model_folder as mf
@@ -59,26 +62,29 @@ class ExportError(BackendError):
 class DetectorGraph(nn.Module):
     """The traced part of ORPose: one network-input image -> boxes, scores, hard and soft heatmaps.
 
-    ``forward((1, 3, H, W) float32 BGR 0..255)`` returns boxes (R, 4) [network-input px], scores (R,),
-    and the two (R, 17, 56, 56) heatmap logit sets, exactly what detectron2's model computes before
-    its keypoint decoding (`orpose_ros.model.keypoint_head`).
+    ``forward((1, 3, H, W) float32 BGR 0..255, (1,) min_score)`` returns, for the R detections scoring
+    above ``min_score``, boxes (R, 4) [network-input px], scores (R,), and the two (R, 17, 56, 56)
+    heatmap logit sets: what detectron2's model computes for them before its keypoint decoding
+    (`orpose_ros.model.keypoint_head`).
     """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, image: torch.Tensor, min_score: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         m = self.model
         images = self._normalise_and_pad(image[0])
         features = m.backbone(images.tensor)
         proposals, _ = m.proposal_generator(images, features, None)
         roi = m.roi_heads
-        instances = roi._forward_box(features, proposals)
-        boxes = instances[0].pred_boxes
-        pooled = roi.keypoint_pooler([features[f] for f in roi.keypoint_in_features], [boxes])
+        instances = roi._forward_box(features, proposals)[0]
+        keep = instances.scores > min_score
+        boxes, scores = instances.pred_boxes.tensor[keep], instances.scores[keep]
+        pooled = roi.keypoint_pooler([features[f] for f in roi.keypoint_in_features], [Boxes(boxes)])
         hard, soft = roi.keypoint_head.layers(pooled)
-        return boxes.tensor, instances[0].scores, hard, soft
+        return boxes, scores, hard, soft
 
     def _normalise_and_pad(self, image: torch.Tensor) -> ImageList:
         """detectron2's ``preprocess_image`` for one (3, H, W) image: normalise, then pad with zeros to a
@@ -123,7 +129,7 @@ def model_config(predictor: OrPosePredictor, downsample_factor: int | None,
         "graph": {
             "file": mf.GRAPH_FILE,
             "opset": OPSET,
-            "input": mf.GRAPH_INPUT,
+            "inputs": [mf.GRAPH_INPUT, mf.GRAPH_MIN_SCORE],
             "outputs": list(mf.GRAPH_OUTPUTS),
             "box_score_threshold": float(cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST),
             "box_nms_threshold": float(cfg.MODEL.ROI_HEADS.NMS_THRESH_TEST),
@@ -153,14 +159,15 @@ def export_graph(predictor: OrPosePredictor, path: Path, example_size: tuple[int
     ``dynamic``: the graph takes any input height and width (else only ``example_size``).
     """
     graph = DetectorGraph(predictor.model).eval()
-    example = torch.zeros((1, 3, *example_size), dtype=torch.float32)
+    example = (torch.zeros((1, 3, *example_size), dtype=torch.float32), torch.zeros(1, dtype=torch.float32))
     axes = {mf.GRAPH_INPUT: {2: "height", 3: "width"}} if dynamic else {}
     axes.update({name: {0: "persons"} for name in mf.GRAPH_OUTPUTS})
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracing warnings about Python values: expected, checked below
         try:
-            torch.onnx.export(graph, (example,), str(path), opset_version=OPSET, dynamo=False,
-                              input_names=[mf.GRAPH_INPUT], output_names=list(mf.GRAPH_OUTPUTS), dynamic_axes=axes)
+            torch.onnx.export(graph, example, str(path), opset_version=OPSET, dynamo=False,
+                              input_names=[mf.GRAPH_INPUT, mf.GRAPH_MIN_SCORE], output_names=list(mf.GRAPH_OUTPUTS),
+                              dynamic_axes=axes)
         except Exception as error:  # the exporter raises many types; the user needs one line
             raise ExportError(f"torch.onnx.export failed: {' '.join(str(error).split())[:300]}") from error
 

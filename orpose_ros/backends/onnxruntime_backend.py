@@ -17,7 +17,7 @@ import threading
 import numpy as np
 import onnxruntime as ort
 
-from orpose_ros.backends.model_folder import GRAPH_INPUT, GRAPH_OUTPUTS, ExportedModel
+from orpose_ros.backends.model_folder import GRAPH_INPUT, GRAPH_MIN_SCORE, GRAPH_OUTPUTS, ExportedModel
 from orpose_ros.backends.protocol import BackendError, DeviceUnavailableError, InferenceCancelledError
 
 logger = logging.getLogger(__name__)
@@ -85,12 +85,13 @@ class OnnxRuntimeRunner:
         self._run_options = ort.RunOptions()
         logger.info("onnxruntime %s on %s (%s)", ort.__version__, self.device, ", ".join(used))
 
-    def run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, image: np.ndarray, min_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """See `GraphRunner.run`."""
         if self._cancelled.is_set():
             raise InferenceCancelledError("inference cancelled")
         try:
-            outputs = self._session.run(list(GRAPH_OUTPUTS), {GRAPH_INPUT: image}, self._run_options)
+            outputs = self._session.run(list(GRAPH_OUTPUTS), {GRAPH_INPUT: image, GRAPH_MIN_SCORE: min_score},
+                                        self._run_options)
         except Exception as error:
             if self._cancelled.is_set():
                 raise InferenceCancelledError("inference cancelled") from None

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import openvino as ov
 
-from orpose_ros.backends.model_folder import GRAPH_OUTPUTS, ExportedModel
+from orpose_ros.backends.model_folder import GRAPH_INPUT, GRAPH_MIN_SCORE, GRAPH_OUTPUTS, ExportedModel
 from orpose_ros.backends.protocol import BackendError, DeviceUnavailableError, InferenceCancelledError
 
 logger = logging.getLogger(__name__)
@@ -56,12 +56,12 @@ class OpenVinoRunner:
         self._cancelled = threading.Event()
         logger.info("openvino %s on the CPU, %s", ov.get_version(), precision)
 
-    def run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, image: np.ndarray, min_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """See `GraphRunner.run`."""
         if self._cancelled.is_set():
             raise InferenceCancelledError("inference cancelled")
         try:
-            self._request.infer({0: image})
+            self._request.infer({GRAPH_INPUT: image, GRAPH_MIN_SCORE: min_score})
         except Exception as error:
             if self._cancelled.is_set():
                 raise InferenceCancelledError("inference cancelled") from None

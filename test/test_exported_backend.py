@@ -81,6 +81,16 @@ def reference(detectron2: OrPosePredictor, frames: list[np.ndarray]) -> list[Fra
     return [FrameArrays.from_frame_poses(detectron2.predict([f])[0]) for f in frames]
 
 
+def test_the_export_module_imports_first_in_a_fresh_python() -> None:
+    """orpose-export imports it before anything else: detectron2's shims must come with it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import orpose_ros.backends.onnx_export"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_the_export_writes_a_verified_self_describing_folder(exported: Path, checkpoint: Path) -> None:
     manifest = json.loads((exported / MANIFEST_FILE).read_text())
     assert manifest["checkpoint"] == {"name": checkpoint.name, "bytes": checkpoint.stat().st_size,

@@ -32,6 +32,7 @@ setup(
             "orpose_demo = orpose_ros.ros.demo:main",
             "camera_replay = orpose_ros.ros.camera_replay:main",
             "orpose-infer = orpose_ros.cli.infer:main",
+            "orpose-export = orpose_ros.cli.export:main",
             "orpose-download-models = orpose_ros.cli.download_models:main",
             "orpose-bench = orpose_ros.bench.cli:main",
             "orpose-soak = orpose_ros.bench.soak:main",

@@ -76,3 +76,32 @@ def shrink_factor(small: tuple[int, int], full: tuple[int, int]) -> int:
     raise ValueError(
         f"a {small[1]}x{small[0]} frame is not an integer shrink of {full[1]}x{full[0]} (width x height)"
     )
+
+
+def check_frame(frame: np.ndarray, factor: int, restore_to: RestoreSize = None) -> int:
+    """The privacy factor ``frame`` goes through the model with; ValueError when it cannot.
+
+    A full-resolution frame must be (H, W, 3) uint8 and large enough to shrink by ``factor``; a
+    frame that arrives shrunk (``restore_to`` given) must be an integer shrink of ``restore_to``
+    (`shrink_factor`), whose factor is returned instead.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"expected a numpy array, got {type(frame).__name__}")
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"expected shape (H, W, 3) BGR, got {frame.shape}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"expected dtype uint8, got {frame.dtype}")
+    if frame.size == 0:
+        raise ValueError(f"empty frame of shape {frame.shape}")
+    if restore_to is None:
+        shrunk_size(frame.shape[0], frame.shape[1], factor)
+        return factor
+    return shrink_factor(frame.shape[:2], restore_to)
+
+
+def model_view(frame: np.ndarray, factor: int, restore_to: RestoreSize = None) -> np.ndarray:
+    """The (H, W, 3) uint8 frame the model sees: restored to ``restore_to`` when the frame arrives
+    shrunk, else shrunk by ``factor`` and restored (the frame itself at factor 1)."""
+    if restore_to is not None:
+        return restore(frame, restore_to)
+    return shrink_and_restore(frame, factor) if factor > 1 else frame

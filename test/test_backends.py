@@ -23,7 +23,8 @@ def test_a_missing_weights_file_is_named(tmp_path: Path) -> None:
 
 
 def test_an_unknown_runtime_is_refused() -> None:
-    with pytest.raises(BackendError, match="unknown backend 'tensorflow'; expected one of detectron2"):
+    expected = "unknown backend 'tensorflow'; expected one of auto, detectron2, onnxruntime, openvino"
+    with pytest.raises(BackendError, match=expected):
         build_backend(BackendOptions(kind="tensorflow", random_seed=0))
 
 

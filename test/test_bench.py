@@ -70,3 +70,39 @@ def test_ros_bench_measures_poses_end_to_end(tmp_path: Path, reference_dir: Path
     assert setup["node_input_hz_peak"][0] > 0
     assert "| 1cam_0.5Hz_shipped | shipped profile | 1 x 0.5 | 5 |" in table
     assert list((tmp_path / "out" / "ros_runs" / setup["name"] / "ros_log").iterdir())  # ROS_LOG_DIR was honoured
+
+
+def test_backend_bench_round_robin_checks_outputs_and_reports_medians() -> None:
+    """The round-robin of `orpose-bench --backends` on stand-in setups (the real runtimes are tested in
+    test_exported_backend.py): every setup sees every frame, medians and the output check are right."""
+    from orpose_ros.backends.comparison import FrameArrays
+    from orpose_ros.bench.backend_bench import BackendBenchOptions, _round_robin, backend_table
+
+    def person(frame: np.ndarray, shift: float) -> FrameArrays:
+        k = float(frame[0, 0, 0])
+        keypoints = np.full((1, 17, 3), k + shift, np.float32)
+        keypoints[..., 2] = 0.5  # keypoint scores: equal
+        return FrameArrays(np.array([[k, k, k + 50, k + 80]], np.float32), np.array([0.9], np.float32), keypoints,
+                           np.zeros((1, 17, 3), np.float32))
+
+    seen: dict[str, list[int]] = {"published": [], "same": [], "off": []}
+
+    def setup(name: str, shift: float):
+        def predict(batch: list[np.ndarray]) -> list[FrameArrays]:
+            seen[name].extend(int(f[0, 0, 0]) for f in batch)
+            return [person(f, shift) for f in batch]
+        return predict
+
+    frames = [np.full((4, 4, 3), 10 * i, np.uint8) for i in range(3)]
+    setups = {"published_1cam": (1, "fp32", setup("published", 0.0)), "same_1cam": (1, "fp32", setup("same", 0.001)),
+              "off_1cam": (1, "fp32", setup("off", 0.5)), "low_1cam": (1, "bf16", setup("off", 0.5))}
+    section = _round_robin(frames, setups, BackendBenchOptions(cameras=(1,), passes=2, warmup=0))
+    assert seen["published"] == seen["same"] == [0, 10, 20, 0, 10, 20]
+    assert section["agreement"]["same_1cam"]["within_tolerance"]
+    assert not section["agreement"]["off_1cam"]["within_tolerance"]  # 0.5 px off: caught
+    assert "within_tolerance" not in section["agreement"]["low_1cam"]  # reduced precision: reported only
+    rows = {s["name"]: s for s in section["setups"]}
+    assert all(len(r["ms_per_frame_values"]) == 6 for r in rows.values())
+    assert rows["published_1cam"]["speedup_vs_published"] == 1.0
+    table = backend_table(section)
+    assert "| off_1cam | fp32 |" in table and "**DIFFERENT**" in table and "deviation reported" in table

@@ -40,6 +40,10 @@ def _counts(text: str) -> tuple[int, ...]:
     return values
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
 def _dds_modes(text: str) -> tuple[str, ...]:
     modes = tuple(m.strip() for m in text.split(",") if m.strip())
     if not modes or any(m not in ("shipped", "default") for m in modes):
@@ -65,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also run our predictor with channels-last weights (model bench only)")
     model.add_argument("--downsample", type=int, default=1, metavar="S",
                        help="privacy factor applied inside the timed calls of both pipelines and the node (1 = off)")
+    backends = parser.add_argument_group("backends (issue 15): detectron2 eager vs exported runtimes, round-robin")
+    backends.add_argument("--backends", type=_names, metavar="B1,B2",
+                          help="compare the published pipeline with these runtimes on the CPU: detectron2 (our "
+                          "predictor), onnxruntime, openvino (the checkpoint is exported once, verified)")
+    backends.add_argument("--ov-precisions", type=_names, default=("fp32",), metavar="P1,P2",
+                          help="OpenVINO precisions: fp32 and the reduced bf16, fp16 (their deviation is reported)")
+    backends.add_argument("--exported", type=Path, metavar="DIR", help="use this exported folder (of the same "
+                          "checkpoint) instead of exporting")
+    backends.add_argument("--threads", type=int, default=0, help="runtime threads of the exported backends "
+                          "(default 0: the runtime's own)")
     frames = parser.add_argument_group("frames")
     frames.add_argument("--frames", type=Path, help="folder of frames (default: the built-in synthetic camera)")
     frames.add_argument("--restore-size", type=parse_size, default=(640, 480), metavar="WxH",
@@ -83,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     ros.add_argument("--dds", type=_dds_modes, default=("shipped", "default"),
                      help="shipped (config/fastdds_shm.xml) and/or default (Fast DDS defaults)")
     ros.add_argument("--qos", choices=("best_effort", "reliable"), default="best_effort", help="image QoS")
+    ros.add_argument("--node-backend", default="auto", choices=("auto", "detectron2", "onnxruntime", "openvino"),
+                     help="the node's backend parameter (with --weights DIR, an exported folder: its runtime)")
     ros.add_argument("--no-markers", action="store_true", help="node: publish_markers:=false")
     ros.add_argument("--no-debug-image", action="store_true", help="node: publish_debug_image:=false")
     run = parser.add_argument_group("run")
@@ -182,6 +198,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
             extra={"frames_source": str(args.frames) if args.frames else "synthetic"},
         )
         result["model"] = run_model_bench(frames, options)
+    if args.backends:
+        result["backends"] = _run_backends(args, defaults)
     if not args.skip_ros:
         options = RosBenchOptions(
             cameras=args.cameras, rate_hz=args.rate or defaults["rate"],
@@ -190,7 +208,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
             random_weights_seed=args.random_weights, stats=args.stats, device=args.device, fp16=args.fp16,
             downsample_factor=args.downsample, qos_reliability=args.qos, publish_markers=not args.no_markers,
             publish_debug_image=not args.no_debug_image, transport_rate_hz=args.transport_rate,
-            transport_duration_s=args.transport_duration,
+            transport_duration_s=args.transport_duration, extra_node_params={"backend": args.node_backend},
         )
         result["ros"] = run_ros_bench(options, args.out / "ros_runs")
     result["meta"]["load_average_after"] = _load()
@@ -198,9 +216,36 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
     return result
 
 
+def _device(device: str) -> str:
+    """``auto`` -> cuda when torch sees a GPU, else cpu; other names unchanged."""
+    import torch
+
+    return device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _run_backends(args: argparse.Namespace, defaults: dict) -> dict:
+    from orpose_ros.frames import SYNTHETIC, load_frames
+
+    from .backend_bench import BackendBenchOptions, run_backend_bench
+    from .model_bench import ModelBenchOptions, _checkpoint_file, _stats_file
+
+    frames = load_frames(args.frames or SYNTHETIC, args.model_frames or defaults["model_frames"], args.restore_size)
+    model = ModelBenchOptions(weights=args.weights, random_weights_seed=args.random_weights, stats=args.stats)
+    options = BackendBenchOptions(
+        backends=args.backends, precisions=args.ov_precisions, cameras=args.cameras,
+        downsample_factor=args.downsample, passes=args.passes,
+        warmup=defaults["warmup"] if args.warmup is None else args.warmup, threads=args.threads,
+        exported=args.exported, device=_device(args.device))
+    with _checkpoint_file(model) as (checkpoint, description):
+        section = run_backend_bench(frames, checkpoint, _stats_file(model), options)
+    section["checkpoint"] = description
+    return section
+
+
 def exact_check_failed(result: dict) -> list[str]:
     """Names of the setups whose fp32 outputs were expected equal to the published ones but are not."""
-    agreement = (result.get("model") or {}).get("agreement", {})
+    agreement = dict((result.get("model") or {}).get("agreement", {}))
+    agreement.update((result.get("backends") or {}).get("agreement", {}))
     return [name for name, a in agreement.items() if a["exact_check"] and not a["within_tolerance"]]
 
 
@@ -208,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="[%(levelname)s] [%(name)s]: %(message)s")
-    if args.skip_model and args.skip_ros:
+    if args.skip_model and args.skip_ros and not args.backends:
         logger.error("nothing to do: both --skip-model and --skip-ros")
         return 2
     result = run(args, argv)

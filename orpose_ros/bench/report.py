@@ -192,6 +192,10 @@ def markdown_report(result: dict) -> str:
     parts = [f"Machine: {meta.get('machine', {}).get('summary', '?')}. Command: `{meta.get('command', '?')}`"]
     if result.get("model"):
         parts.append(model_table(result["model"]))
+    if result.get("backends"):
+        from .backend_bench import backend_table
+
+        parts.append(backend_table(result["backends"]))
     if result.get("ros"):
         parts.append(ros_table(result["ros"]))
     return "\n\n".join(parts) + "\n"

@@ -164,7 +164,7 @@ def run_setup(options: RosBenchOptions, setup: Setup, work_dir: Path) -> dict:
     env = processes.ros_child_env(log_dir=run_dir / "ros_log", dds_profile=profile)
     topics = [f"/bench/camera_{i}/image_raw" for i in range(setup.cameras)]
     count = max(1, round(setup.rate_hz * setup.duration_s))
-    probe_file = run_dir / "probe.json"
+    probe_file = (run_dir / "probe.json").resolve()  # the probe runs in its log folder: no relative path
     logger.info("ROS setup %s: domain %s, %d frame(s) per camera, logs in %s",
                 name, env["ROS_DOMAIN_ID"], count, run_dir)
     with ProcessGroup(env, run_dir) as group:

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from orpose_ros.arguments import CliError, parse_size, positive_float, positive_int, unit_interval
-from orpose_ros.backends import BackendError, BackendOptions, PoseBackend, build_backend
+from orpose_ros.backends import BACKEND_KINDS, BackendError, BackendOptions, PoseBackend, build_backend
 from orpose_ros.camera_people import FALLBACK_DEPTH_M, CameraPeople
 from orpose_ros.camera_pipeline import (
     NOMINAL_HFOV_DEG,
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--weights",
         type=Path,
         metavar="W",
-        help="checkpoint (.pth), e.g. models/orpose_fixed_12x_model_final.pth",
+        help="checkpoint (.pth), e.g. models/orpose_fixed_12x_model_final.pth, or a folder written by orpose-export",
     )
     weights.add_argument(
         "--random-weights",
@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="inputs are already low-resolution (an integer shrink of WxH, e.g. 53x40 of 640x480; the factor "
         "is read from the sizes): enlarge them bilinearly to WxH as the published demo does; keypoints are "
         "then in that size's pixels",
+    )
+    parser.add_argument(
+        "--backend", choices=BACKEND_KINDS, default="auto",
+        help="runtime: detectron2 (a checkpoint), onnxruntime or openvino (an exported folder), auto: "
+        "detectron2 for a checkpoint, the fastest verified runtime for a folder (default: %(default)s)",
     )
     parser.add_argument(
         "--device", default="auto", metavar="D", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
@@ -225,7 +230,7 @@ def frame_to_dict(source: str, result: FrameResult) -> dict[str, Any]:
 def backend_options(args: argparse.Namespace) -> BackendOptions:
     """The pose backend the arguments ask for."""
     return BackendOptions(weights=args.weights, random_seed=args.random_weights, stats=args.stats,
-                          device=args.device, fp16=args.fp16, downsample_factor=args.downsample,
+                          kind=args.backend, device=args.device, fp16=args.fp16, downsample_factor=args.downsample,
                           score_threshold=args.score_threshold)
 
 
@@ -240,7 +245,7 @@ def build_predictor(args: argparse.Namespace) -> PoseBackend:
 def check_paths(args: argparse.Namespace) -> None:
     """Fail before loading the model when a named file is missing or an output cannot be written."""
     for option, path in (("--weights", args.weights), ("--stats", args.stats)):
-        if path is not None and not path.is_file():
+        if path is not None and not (path.is_file() or (option == "--weights" and path.is_dir())):
             raise CliError(f"{option}: file not found: {path} (see models/README.md: orpose-download-models)")
     if args.json is not None:
         if args.json.is_dir():

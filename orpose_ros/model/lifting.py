@@ -12,54 +12,17 @@ Coordinate conventions:
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
 
-import numpy as np
 import torch
 from torch import nn
 
 from orpose_ros.h36m_stats import NUM_JOINTS, USED_2D_VALUES, USED_3D_VALUES
-from orpose_ros.skeleton import coco_pelvis
+from orpose_ros.skeleton import COCO_TO_H36M_ROWS, LIFTING_INPUT_ROWS, coco_to_h36m  # noqa: F401  (their home)
 
-logger = logging.getLogger(__name__)
-
-ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
-
-#: Row i of the H36M layout takes this COCO-17 row before the overwrites of `coco_to_h36m`.
-COCO_TO_H36M_ROWS: tuple[int, ...] = (0, 12, 14, 16, 11, 13, 15, 0, 0, 0, 0, 5, 7, 9, 6, 8, 10)
-#: H36M rows (in this layout) that the lifting network sees: all but row 8 (neck).
-LIFTING_INPUT_ROWS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16)
 LIFTING_INPUT_SIZE = USED_2D_VALUES  # 32: x, y of LIFTING_INPUT_ROWS
 LIFTING_OUTPUT_SIZE = USED_3D_VALUES  # 48: every joint but the pelvis (root)
 
-_L_EAR, _R_EAR, _L_SHOULDER, _R_SHOULDER = 3, 4, 5, 6  # COCO rows
-_PELVIS, _SPINE, _NECK, _HEAD, _HEAD_TOP = 0, 7, 8, 9, 10  # rows of the H36M layout
-
-
-def coco_to_h36m(kpts: ArrayT) -> ArrayT:
-    """Re-arrange COCO-17 keypoints into ORPose's 17-row Human3.6M-style layout.
-
-    Row i takes COCO row ``COCO_TO_H36M_ROWS[i]``; then row 0 (pelvis) = mean of COCO 11 and 12,
-    row 8 (neck) = mean of COCO 5 and 6, row 7 = mean of the new rows 0 and 8, rows 9 and 10 =
-    mean of COCO 3 and 4. Whole rows (every column: x, y and score) are averaged; visibility is
-    not looked at, exactly as the published model does.
-
-    Args:
-        kpts: (..., 17, C) COCO-17 keypoints, typically C = 3 (x, y, score), torch or numpy.
-
-    Returns:
-        (..., 17, C) a new array of the same type and dtype; the input is not modified.
-    """
-    if kpts.shape[-2] != NUM_JOINTS:
-        raise ValueError(f"expected (..., 17, C) COCO keypoints, got shape {tuple(kpts.shape)}")
-    out = kpts[..., list(COCO_TO_H36M_ROWS), :]  # advanced indexing: a copy
-    out[..., _PELVIS, :] = coco_pelvis(kpts)
-    out[..., _NECK, :] = (kpts[..., _L_SHOULDER, :] + kpts[..., _R_SHOULDER, :]) / 2.0
-    out[..., _SPINE, :] = (out[..., _PELVIS, :] + out[..., _NECK, :]) / 2.0
-    head = (kpts[..., _L_EAR, :] + kpts[..., _R_EAR, :]) / 2.0
-    out[..., _HEAD, :] = head
-    out[..., _HEAD_TOP, :] = head
-    return out
+logger = logging.getLogger(__name__)
 
 
 def lifting_input(h36m: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ from orpose_ros import privacy
 from orpose_ros.backends.protocol import DeviceUnavailableError, InferenceCancelledError
 from orpose_ros.model_files import downsample_factor_from_name, resolve_stats_path
 from orpose_ros.poses import DetectedPerson, FramePoses
-from orpose_ros.privacy import RestoreSize
+from orpose_ros.privacy import RestoreSize, check_frame, model_view
 
 from . import resample
 from .checkpoint import load_state_dict_strict, read_state_dict
@@ -69,38 +69,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def check_frame(frame: np.ndarray, factor: int, restore_to: RestoreSize = None) -> int:
-    """The privacy factor ``frame`` goes through the model with; ValueError when it cannot.
-
-    A full-resolution frame must be (H, W, 3) uint8 and large enough to shrink by ``factor``; a
-    frame that arrives shrunk (``restore_to`` given) must be an integer shrink of ``restore_to``
-    (`privacy.shrink_factor`), whose factor is returned instead.
-    """
-    if not isinstance(frame, np.ndarray):
-        raise ValueError(f"expected a numpy array, got {type(frame).__name__}")
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"expected shape (H, W, 3) BGR, got {frame.shape}")
-    if frame.dtype != np.uint8:
-        raise ValueError(f"expected dtype uint8, got {frame.dtype}")
-    if frame.size == 0:
-        raise ValueError(f"empty frame of shape {frame.shape}")
-    if restore_to is None:
-        privacy.shrunk_size(frame.shape[0], frame.shape[1], factor)
-        return factor
-    return privacy.shrink_factor(frame.shape[:2], restore_to)
-
-
 def network_input_size(h: int, w: int, cfg: CfgNode) -> tuple[int, int]:
     """(height, width) of the network input for an h x w frame (INPUT.MIN/MAX_SIZE_TEST of ``cfg``)."""
     return ResizeShortestEdge.get_output_shape(h, w, cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST)
-
-
-def model_view(frame: np.ndarray, factor: int, restore_to: RestoreSize = None) -> np.ndarray:
-    """The (H, W, 3) uint8 frame the model sees: restored to ``restore_to`` when the frame arrives
-    shrunk, else shrunk by ``factor`` and restored (the frame itself at factor 1)."""
-    if restore_to is not None:
-        return privacy.restore(frame, restore_to)
-    return privacy.shrink_and_restore(frame, factor) if factor > 1 else frame
 
 
 def prepare_pil(

@@ -35,7 +35,11 @@ class NodeConfig(groups.TrackingGroup, groups.ImageQosGroup):
         "", "Cameras publish already-shrunk frames (a privacy filter beside the camera): restore them to "
         "WxH (e.g. 640x480), or to each camera_info's size with 'camera_info'; '' = full-resolution frames.",
         pattern=f"|{_SIZE}|{RESTORE_FROM_CAMERA_INFO}", expect="'', WxH (e.g. 640x480) or camera_info")
-    weights: str = parameter("", "ORPose checkpoint (orpose_fixed_{8,10,12}x_model_final.pth).")
+    weights: str = parameter("", "ORPose checkpoint (orpose_fixed_{8,10,12}x_model_final.pth), or an exported "
+                             "model folder (written by orpose-export).")
+    backend: str = parameter("auto", "Inference runtime: detectron2 (a checkpoint), onnxruntime or openvino (an "
+                             "exported folder), auto (detectron2 for a checkpoint, the fastest verified runtime "
+                             "for a folder).", choices=("auto", "detectron2", "onnxruntime", "openvino"))
     stats: str = parameter("", "h36stats.json; '' = beside the weights, then the models folder.")
     downsample_factor: int = parameter(
         0, "Privacy downsampling factor (1 = off); 0 = from the weights file name.", int_range=(0, 64))
@@ -103,7 +107,7 @@ class NodeConfig(groups.TrackingGroup, groups.ImageQosGroup):
         return BackendOptions(
             weights=Path(self.weights).expanduser() if self.weights else None,
             random_seed=self.random_weights_seed if self.random_weights_seed >= 0 else None,
-            stats=Path(self.stats).expanduser() if self.stats else None,
+            stats=Path(self.stats).expanduser() if self.stats else None, kind=self.backend,
             device=self.device, fp16=self.fp16, downsample_factor=self.downsample_factor or None,
             score_threshold=self.score_threshold)
 

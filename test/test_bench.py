@@ -76,7 +76,8 @@ def test_backend_bench_round_robin_checks_outputs_and_reports_medians() -> None:
     """The round-robin of `orpose-bench --backends` on stand-in setups (the real runtimes are tested in
     test_exported_backend.py): every setup sees every frame, medians and the output check are right."""
     from orpose_ros.backends.comparison import FrameArrays
-    from orpose_ros.bench.backend_bench import BackendBenchOptions, _round_robin, backend_table
+    from orpose_ros.bench.backend_bench import BackendBenchOptions, _round_robin
+    from orpose_ros.bench.report import backend_table
 
     def person(frame: np.ndarray, shift: float) -> FrameArrays:
         k = float(frame[0, 0, 0])

@@ -86,7 +86,7 @@ def test_the_export_module_imports_first_in_a_fresh_python() -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", "import orpose_ros.backends.onnx_export"], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", "import orpose_ros.model.export"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
 
@@ -239,7 +239,7 @@ def test_a_failed_verification_leaves_nothing(exported: Path, checkpoint: Path, 
                                                frames: list[np.ndarray], tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """An export whose lifting differs from detectron2's by 1 % (a deliberate fault) must fail, leaving nothing."""
-    from orpose_ros.backends import onnx_export
+    from orpose_ros.model import export as onnx_export
 
     right = onnx_export._lifting_params
 

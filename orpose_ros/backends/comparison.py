@@ -9,14 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from orpose_ros.poses import FramePoses
-
-if TYPE_CHECKING:
-    from detectron2.structures import Instances
 
 #: The issue-15 equality of an exported model with detectron2 eager (both FP32): the same people,
 #: boxes and 2D keypoints within 0.01 px, 3D joints within 0.01 mm.
@@ -44,18 +40,6 @@ class FrameArrays:
     scores: np.ndarray
     keypoints: np.ndarray
     joints_3d: np.ndarray
-
-    @classmethod
-    def from_instances(cls, instances: Instances) -> FrameArrays:
-        """From detectron2 outputs (``pred_boxes``, ``scores``, ``pred_keypoints``, ``pred_keypoints_3d``)."""
-        inst = instances.to("cpu")
-        order = np.argsort(-inst.scores.float().numpy(), kind="stable")
-        return cls(
-            boxes=inst.pred_boxes.tensor.float().numpy()[order],
-            scores=inst.scores.float().numpy()[order],
-            keypoints=inst.pred_keypoints.float().numpy()[order],
-            joints_3d=inst.pred_keypoints_3d.float().numpy()[order],
-        )
 
     @classmethod
     def from_frame_poses(cls, poses: FramePoses) -> FrameArrays:

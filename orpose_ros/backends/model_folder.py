@@ -72,7 +72,7 @@ class ExportedModel:
 
     Attributes:
         folder: the folder.
-        config: config.json (see `orpose_ros.backends.onnx_export.model_config` for its keys).
+        config: config.json (see `orpose_ros.model.export.model_config` for its keys).
         manifest: manifest.json.
         stats: the Human3.6M statistics of the lifting (from config.json).
         lifting_params: the lifting networks' parameters (``nw2Dto3D_{hard,soft}.*``).

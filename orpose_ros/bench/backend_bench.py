@@ -67,7 +67,7 @@ def run_backend_bench(frames: Sequence[np.ndarray], checkpoint: Path, stats_file
                       options: BackendBenchOptions) -> dict:
     """Time every setup round-robin on ``frames``; returns the JSON-ready ``backends`` section."""
     from orpose_ros.backends.factory import open_exported
-    from orpose_ros.backends.onnx_export import export_model
+    from orpose_ros.model.export import export_model
     from orpose_ros.model.predictor import resolve_device
 
     from .model_bench import PublishedPipeline, Variant, _our_predictor
@@ -157,25 +157,3 @@ def _round_robin(frames: Sequence[np.ndarray], setups: dict, options: BackendBen
             "frames": n, "frame_size": list(frames[0].shape[:2]), "downsample_factor": options.downsample_factor,
             "passes": options.passes, "score_threshold": options.score_threshold, "setups": rows,
             "agreement": agreement}
-
-
-def backend_table(section: dict) -> str:
-    """Markdown: ms per frame per setup (median, spread, speed-up), then the output check."""
-    rows = ["| Backend setup | Precision | Frames/call | Timed frames | Median ms/frame | min-max ms/frame "
-            "| vs published (medians) | vs published (paired rounds: median, min-max) |",
-            "|---|---|---|---|---|---|---|---|"]
-    for s in section["setups"]:
-        lat, paired = s["ms_per_frame"], s["paired_speedup"]
-        rows.append(f"| {s['name']} | {s['precision']} | {s['cameras']} | {lat['n'] * s['cameras']} "
-                    f"| {s['median_ms_per_frame']:.0f} | {lat['min']:.0f}-{lat['max']:.0f} "
-                    f"| {s['speedup_vs_published']:.2f}x | {paired['median']:.2f}x, "
-                    f"{paired['min']:.2f}-{paired['max']:.2f}x |")
-    rows += ["", f"| vs published (persons above {section['score_threshold']}) | Persons | Unmatched | max Δbox px "
-             "| max Δkeypoint px | max Δ3D mm | Verdict |", "|---|---|---|---|---|---|---|"]
-    for name, a in section["agreement"].items():
-        m = a["max_abs"]
-        verdict = ("equal (0.01 px, 0.01 mm)" if a["within_tolerance"] else "**DIFFERENT**") if a["exact_check"] \
-            else "deviation reported"
-        rows.append(f"| {name} | {a['persons_reference']}/{a['persons_tested']} | {a['unmatched']} "
-                    f"| {m['box_px']:.2g} | {m['keypoint_xy_px']:.2g} | {m['joint_3d_m'] * 1e3:.2g} | {verdict} |")
-    return "\n".join(rows)

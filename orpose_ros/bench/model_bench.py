@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -42,7 +43,20 @@ from orpose_ros.model_files import resolve_stats_path
 
 from .report import latency_summary
 
+if TYPE_CHECKING:
+    from detectron2.structures import Instances
+
 logger = logging.getLogger(__name__)
+
+
+def _arrays_of(instances: Instances) -> FrameArrays:
+    """The published pipeline's outputs (detectron2 ``pred_boxes``, ``scores``, ``pred_keypoints``,
+    ``pred_keypoints_3d``) as arrays, best score first."""
+    inst = instances.to("cpu")
+    order = np.argsort(-inst.scores.float().numpy(), kind="stable")
+    return FrameArrays(boxes=inst.pred_boxes.tensor.float().numpy()[order], scores=inst.scores.float().numpy()[order],
+                       keypoints=inst.pred_keypoints.float().numpy()[order],
+                       joints_3d=inst.pred_keypoints_3d.float().numpy()[order])
 
 
 #: Largest deviations (our predictor vs DefaultPredictor) that still count as "the same output" in
@@ -98,7 +112,7 @@ class PublishedPipeline:
         for frame in frames:
             if self.downsample_factor > 1:
                 frame = privacy.shrink_and_restore(frame, self.downsample_factor)
-            outputs.append(FrameArrays.from_instances(self.predictor(frame)["instances"]))
+            outputs.append(_arrays_of(self.predictor(frame)["instances"]))
         return outputs
 
 

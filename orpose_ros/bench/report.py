@@ -186,6 +186,28 @@ def ros_table(ros: dict) -> str:
     return "\n".join(rows)
 
 
+def backend_table(section: dict) -> str:
+    """Markdown: ms per frame per setup (median, spread, speed-up), then the output check."""
+    rows = ["| Backend setup | Precision | Frames/call | Timed frames | Median ms/frame | min-max ms/frame "
+            "| vs published (medians) | vs published (paired rounds: median, min-max) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for s in section["setups"]:
+        lat, paired = s["ms_per_frame"], s["paired_speedup"]
+        rows.append(f"| {s['name']} | {s['precision']} | {s['cameras']} | {lat['n'] * s['cameras']} "
+                    f"| {s['median_ms_per_frame']:.0f} | {lat['min']:.0f}-{lat['max']:.0f} "
+                    f"| {s['speedup_vs_published']:.2f}x | {paired['median']:.2f}x, "
+                    f"{paired['min']:.2f}-{paired['max']:.2f}x |")
+    rows += ["", f"| vs published (persons above {section['score_threshold']}) | Persons | Unmatched | max Δbox px "
+             "| max Δkeypoint px | max Δ3D mm | Verdict |", "|---|---|---|---|---|---|---|"]
+    for name, a in section["agreement"].items():
+        m = a["max_abs"]
+        verdict = ("equal (0.01 px, 0.01 mm)" if a["within_tolerance"] else "**DIFFERENT**") if a["exact_check"] \
+            else "deviation reported"
+        rows.append(f"| {name} | {a['persons_reference']}/{a['persons_tested']} | {a['unmatched']} "
+                    f"| {m['box_px']:.2g} | {m['keypoint_xy_px']:.2g} | {m['joint_3d_m'] * 1e3:.2g} | {verdict} |")
+    return "\n".join(rows)
+
+
 def markdown_report(result: dict) -> str:
     """The README tables of a bench result (whatever sections it has), with the machine line."""
     meta = result.get("meta", {})
@@ -193,8 +215,6 @@ def markdown_report(result: dict) -> str:
     if result.get("model"):
         parts.append(model_table(result["model"]))
     if result.get("backends"):
-        from .backend_bench import backend_table
-
         parts.append(backend_table(result["backends"]))
     if result.get("ros"):
         parts.append(ros_table(result["ros"]))

@@ -95,8 +95,8 @@ def run(args: argparse.Namespace) -> dict:
     if frames is None and args.restore_size:
         raise CliError("--restore-size needs --frames")
 
-    from orpose_ros.backends.onnx_export import export_model, verification_frames
     from orpose_ros.model import CheckpointError, OrPosePredictor
+    from orpose_ros.model.export import export_model, verification_frames
     from orpose_ros.model_files import downsample_factor_from_name
 
     factor = args.downsample or (downsample_factor_from_name(args.weights) if args.weights else None)

@@ -67,10 +67,11 @@ def run_backend_bench(frames: Sequence[np.ndarray], checkpoint: Path, stats_file
                       options: BackendBenchOptions) -> dict:
     """Time every setup round-robin on ``frames``; returns the JSON-ready ``backends`` section."""
     from orpose_ros.backends.factory import open_exported
+    from orpose_ros.model import PublishedPipeline
     from orpose_ros.model.export import export_model
     from orpose_ros.model.predictor import resolve_device
 
-    from .model_bench import PublishedPipeline, Variant, _our_predictor
+    from .model_bench import Variant, _our_predictor
 
     device = resolve_device(options.device.replace("tensorrt", "cuda"))
     factor = options.downsample_factor

@@ -28,35 +28,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from orpose_ros import privacy
 from orpose_ros.backends.comparison import FrameArrays, compare_outputs, match_detections  # noqa: F401  (re-exported)
-from orpose_ros.model import (
-    OrPosePredictor,
-    build_orpose_model,
-    get_orpose_cfg,
-    load_weights,
-)
-from orpose_ros.model.keypoint_head import PLACEHOLDER_STATS
+from orpose_ros.model import PLACEHOLDER_STATS, OrPosePredictor, PublishedPipeline, write_random_checkpoint
 from orpose_ros.model.predictor import resolve_device
-from orpose_ros.model.random_weights import random_state_dict
 from orpose_ros.model_files import resolve_stats_path
 
 from .report import latency_summary
 
 if TYPE_CHECKING:
-    from detectron2.structures import Instances
+    pass
 
 logger = logging.getLogger(__name__)
-
-
-def _arrays_of(instances: Instances) -> FrameArrays:
-    """The published pipeline's outputs (detectron2 ``pred_boxes``, ``scores``, ``pred_keypoints``,
-    ``pred_keypoints_3d``) as arrays, best score first."""
-    inst = instances.to("cpu")
-    order = np.argsort(-inst.scores.float().numpy(), kind="stable")
-    return FrameArrays(boxes=inst.pred_boxes.tensor.float().numpy()[order], scores=inst.scores.float().numpy()[order],
-                       keypoints=inst.pred_keypoints.float().numpy()[order],
-                       joints_3d=inst.pred_keypoints_3d.float().numpy()[order])
 
 
 #: Largest deviations (our predictor vs DefaultPredictor) that still count as "the same output" in
@@ -77,43 +59,6 @@ FP32_TOLERANCE = {
 
 # ------------------------------------------------------------------------------------------
 # The two pipelines
-
-
-class PublishedPipeline:
-    """The published demo's inference: detectron2 `DefaultPredictor`, one frame per call, fp32.
-
-    Args:
-        checkpoint: weights file, loaded by `DetectionCheckpointer` (``cfg.MODEL.WEIGHTS``).
-        stats_file: h36stats.json (not part of the checkpoint; the published code holds it apart), or
-            "placeholder".
-        device: a resolved torch device.
-        downsample_factor: when > 1 each call first shrinks and restores the frame on the CPU with
-            PIL bilinear (detectron2's `ResizeTransform`), as the demo's input pipeline.
-    """
-
-    def __init__(self, checkpoint: Path, stats_file: str, device: torch.device, downsample_factor: int = 1) -> None:
-        # detectron2 is imported here, after orpose_ros.model installed its compatibility shims.
-        from detectron2.engine import DefaultPredictor
-
-        cfg = get_orpose_cfg(stats_file, str(device)).clone()
-        cfg.defrost()
-        cfg.MODEL.WEIGHTS = str(checkpoint)
-        cfg.freeze()
-        self.predictor = DefaultPredictor(cfg)
-        self.downsample_factor = downsample_factor
-
-    @property
-    def model(self) -> torch.nn.Module:
-        return self.predictor.model
-
-    def __call__(self, frames: Sequence[np.ndarray]) -> list[FrameArrays]:
-        """Run frame after frame (the published demo has no batching); outputs copied to the CPU."""
-        outputs = []
-        for frame in frames:
-            if self.downsample_factor > 1:
-                frame = privacy.shrink_and_restore(frame, self.downsample_factor)
-            outputs.append(_arrays_of(self.predictor(frame)["instances"]))
-        return outputs
 
 
 @dataclass(frozen=True)
@@ -191,30 +136,16 @@ def _checkpoint_file(options: ModelBenchOptions) -> Iterator[tuple[Path, str]]:
         raise ValueError("give a weights file or a random-weights seed")
     seed = options.random_weights_seed
     logger.warning("RANDOM WEIGHTS (seed %d): timings are valid, the poses are meaningless", seed)
-    state = random_state_dict(build_orpose_model(get_orpose_cfg(PLACEHOLDER_STATS)), seed)
     with tempfile.TemporaryDirectory(prefix="orpose_bench_") as tmp:
-        path = Path(tmp) / f"random_seed{seed}_model_final.pth"
-        torch.save({"model": state}, path)
+        path = write_random_checkpoint(Path(tmp) / f"random_seed{seed}_model_final.pth", seed)
         yield path, f"random detecting weights, seed {seed}"
-
-
-def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa)
 
 
 def _our_predictor(checkpoint: Path, stats_file: str, device: torch.device, variant: Variant,
                    downsample_factor: int) -> OrPosePredictor:
-    cfg = get_orpose_cfg(stats_file)
-    model = build_orpose_model(cfg)
-    load_weights(model, checkpoint)
-    predictor = OrPosePredictor(
-        model, cfg, device=device, fp16=variant.fp16, downsample_factor=downsample_factor,
-        score_threshold=0.0, gpu_preprocess=variant.gpu_preprocess,
-    )
-    if variant.channels_last:
-        predictor.model.to(memory_format=torch.channels_last)
-    return predictor
+    return OrPosePredictor.from_checkpoint(checkpoint, stats_file, device=device, fp16=variant.fp16,
+                                           downsample_factor=downsample_factor, score_threshold=0.0,
+                                           gpu_preprocess=variant.gpu_preprocess, channels_last=variant.channels_last)
 
 
 # ------------------------------------------------------------------------------------------
@@ -297,10 +228,9 @@ def run_model_bench(frames: Sequence[np.ndarray], options: ModelBenchOptions) ->
         latencies, reference = time_calls(published, frames, _batches(n, 1, options.passes), options.warmup, device)
         setups.append(_setup_result("published", "detectron2 DefaultPredictor (per frame, CPU preprocessing)", 1,
                                     latencies, reference, precision="fp32"))
-        reference_model = published.model
         for variant in options.variants:
             predictor = _our_predictor(checkpoint, stats, device, variant, options.downsample_factor)
-            same_weights = _same_weights(reference_model, predictor.model)
+            same_weights = published.loaded_the_same_weights_as(predictor)
 
             def run(batch: list[np.ndarray], p: OrPosePredictor = predictor) -> list[FrameArrays]:
                 return [FrameArrays.from_frame_poses(r) for r in p.predict(batch)]

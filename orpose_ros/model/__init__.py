@@ -12,15 +12,21 @@ from . import detectron2_compat  # noqa: F401  (import only for its side effects
 # isort: split
 from .checkpoint import CheckpointError, load_weights
 from .config import add_orpose_config, build_orpose_model, get_orpose_cfg
+from .keypoint_head import PLACEHOLDER_STATS
 from .predictor import DeviceUnavailableError, InferenceCancelledError, OrPosePredictor
+from .published import PublishedPipeline
+from .random_weights import write_random_checkpoint
 
 __all__ = [
+    "PLACEHOLDER_STATS",
     "CheckpointError",
     "DeviceUnavailableError",
     "InferenceCancelledError",
     "OrPosePredictor",
+    "PublishedPipeline",
     "add_orpose_config",
     "build_orpose_model",
     "get_orpose_cfg",
     "load_weights",
+    "write_random_checkpoint",
 ]

@@ -33,7 +33,7 @@ from orpose_ros.poses import DetectedPerson, FramePoses
 from orpose_ros.privacy import RestoreSize, check_frame, model_view
 
 from . import resample
-from .checkpoint import load_state_dict_strict, read_state_dict
+from .checkpoint import load_state_dict_strict, load_weights, read_state_dict
 from .config import build_orpose_model, get_orpose_cfg
 from .keypoint_head import PLACEHOLDER_STATS
 from .random_weights import random_state_dict
@@ -150,6 +150,7 @@ class OrPosePredictor:
         score_threshold: persons scoring at most this are dropped (0..1; the demo's 0.5).
         gpu_preprocess: resample with torch on the device (pinned host memory, one batch per size)
             instead of the published PIL path; default True on CUDA, False on CPU.
+        channels_last: keep the network's tensors in the channels-last memory format (same results).
     """
 
     def __init__(
@@ -162,6 +163,7 @@ class OrPosePredictor:
         downsample_factor: int = 1,
         score_threshold: float = 0.5,
         gpu_preprocess: bool | None = None,
+        channels_last: bool = False,
     ) -> None:
         self._device = resolve_device(device)
         if fp16 and self._device.type != "cuda":
@@ -172,6 +174,8 @@ class OrPosePredictor:
         self.downsample_factor = downsample_factor
         self.score_threshold = score_threshold
         self.model: nn.Module | None = model.to(self._device).eval()
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
         self._cancelled = threading.Event()
 
     @classmethod
@@ -195,6 +199,16 @@ class OrPosePredictor:
         load_state_dict_strict(model, state_dict, source=weights)
         logger.info("loaded ORPose weights %s and statistics %s", weights, cfg.MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE)
         kw.setdefault("downsample_factor", downsample_factor_from_name(weights) or 1)
+        return cls(model, cfg, **kw)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: str | Path, stats_file: str | Path, **kw) -> OrPosePredictor:
+        """The model with the weights of ``checkpoint`` loaded as detectron2 loads them (`load_weights`), the
+        statistics ``stats_file`` (or `PLACEHOLDER_STATS`) used as given; ``kw``: constructor arguments. For
+        comparisons with the published pipeline on the same files (orpose-bench)."""
+        cfg = get_orpose_cfg(stats_file=str(stats_file))
+        model = build_orpose_model(cfg)
+        load_weights(model, checkpoint)
         return cls(model, cfg, **kw)
 
     @classmethod

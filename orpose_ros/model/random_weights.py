@@ -110,3 +110,13 @@ def _craft_for_detection(key: str, value: torch.Tensor, g: torch.Generator) -> t
     elif "score_lowres" in key and key.endswith("weight"):
         value = value * _HEATMAP_LOGIT_STD
     return value
+
+
+def write_random_checkpoint(path: Path, seed: int) -> Path:
+    """Write a checkpoint of the official layout with `random_state_dict` weights (seed ``seed``) to ``path``
+    (as detectron2 saves them: the state dict under "model"), for tests and benchmarks ONLY."""
+    from .config import build_orpose_model, get_orpose_cfg
+    from .keypoint_head import PLACEHOLDER_STATS
+
+    torch.save({"model": random_state_dict(build_orpose_model(get_orpose_cfg(PLACEHOLDER_STATS)), seed)}, path)
+    return path

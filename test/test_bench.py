@@ -33,25 +33,34 @@ def test_model_bench_matches_the_published_pipeline(tmp_path: Path, reference_di
                           "--stats", stats_path, "--model-frames", "2", "--warmup", "0", "--cameras", "1,3",
                           "--gpu-preprocess", "on", timeout=240)
     model = bench["model"]
-    assert bench["ros"] is None and model["device"] == "cpu" and model["frames"] == 2
-    assert model["frame_size"] == [640, 480] and model["checkpoint"] == "random detecting weights, seed 0"
+    assert bench["ros"] is None
+    assert model["device"] == "cpu"
+    assert model["frames"] == 2
+    assert model["frame_size"] == [640, 480]
+    assert model["checkpoint"] == "random detecting weights, seed 0"
     names = [s["name"] for s in model["setups"]]
     assert names == ["published", "orpose_1cam_fp32", "orpose_3cam_fp32", "orpose_1cam_fp32+torch-preprocess",
                      "orpose_3cam_fp32+torch-preprocess"]
     for setup in model["setups"]:
-        assert setup["frames_per_s"] > 0 and len(setup["latencies_ms"]) == setup["calls"] > 0
+        assert setup["frames_per_s"] > 0
+        assert len(setup["latencies_ms"]) == setup["calls"] > 0
         assert all(setup["latency_ms"][k] > 0 for k in ("p50", "p95", "p99"))
     assert model["setups"][2]["frames"] == 3  # one call of 3 cameras
     for name in names[1:3]:
         agreement = model["agreement"][name]
-        assert agreement["same_weights"] and agreement["exact_check"]
+        assert agreement["same_weights"]
+        assert agreement["exact_check"]
         assert agreement["persons_reference"] > 0, "random weights must detect people for the check to mean anything"
-        assert agreement["unmatched"] == 0 and agreement["within_tolerance"], agreement
+        assert agreement["unmatched"] == 0, agreement
+        assert agreement["within_tolerance"], agreement
     for name in names[3:]:  # the CUDA fast path's preprocessing, run on the CPU: a deviation, not a verdict
         agreement = model["agreement"][name]
-        assert not agreement["exact_check"] and "within_tolerance" not in agreement
-        assert agreement["same_weights"] and all(np.isfinite(v) for v in agreement["max_abs"].values())
-    assert "| orpose_3cam_fp32 |" in table and "equal (within fp32 tolerance)" in table
+        assert not agreement["exact_check"]
+        assert "within_tolerance" not in agreement
+        assert agreement["same_weights"]
+        assert all(np.isfinite(v) for v in agreement["max_abs"].values())
+    assert "| orpose_3cam_fp32 |" in table
+    assert "equal (within fp32 tolerance)" in table
 
 
 def test_ros_bench_measures_poses_end_to_end(tmp_path: Path, reference_dir: Path, stats_path: Path,
@@ -60,13 +69,19 @@ def test_ros_bench_measures_poses_end_to_end(tmp_path: Path, reference_dir: Path
                           "--stats", stats_path, "--cameras", "1", "--rate", "0.5", "--duration", "10",
                           "--dds", "shipped", "--transport-rate", "0", timeout=240)
     ros = bench["ros"]
-    assert bench["model"] is None and len(ros["setups"]) == 1
+    assert bench["model"] is None
+    assert len(ros["setups"]) == 1
     setup = ros["setups"][0]
-    assert setup["dds"] == "shipped profile" and setup["published"] == 5
-    assert setup["poses_received"] > 0 and setup["node_received"] > 0
-    assert all(latency > 0 for latency in setup["latencies_ms"]) and setup["latency_ms"]["p50"] > 0
-    assert setup["poses_per_s_total"] > 0 and setup["node_inference_ms_mean"] > 0
-    assert ros["overhead"]["setup"] == setup["name"] and "node_overhead_ms" in setup
+    assert setup["dds"] == "shipped profile"
+    assert setup["published"] == 5
+    assert setup["poses_received"] > 0
+    assert setup["node_received"] > 0
+    assert all(latency > 0 for latency in setup["latencies_ms"])
+    assert setup["latency_ms"]["p50"] > 0
+    assert setup["poses_per_s_total"] > 0
+    assert setup["node_inference_ms_mean"] > 0
+    assert ros["overhead"]["setup"] == setup["name"]
+    assert "node_overhead_ms" in setup
     assert setup["node_input_hz_peak"][0] > 0
     assert "| 1cam_0.5Hz_shipped | shipped profile | 1 x 0.5 | 5 |" in table
     assert list((tmp_path / "out" / "ros_runs" / setup["name"] / "ros_log").iterdir())  # ROS_LOG_DIR was honoured
@@ -106,4 +121,6 @@ def test_backend_bench_round_robin_checks_outputs_and_reports_medians() -> None:
     assert all(len(r["ms_per_frame_values"]) == 6 for r in rows.values())
     assert rows["published_1cam"]["speedup_vs_published"] == 1.0
     table = backend_table(section)
-    assert "| off_1cam | fp32 |" in table and "**DIFFERENT**" in table and "deviation reported" in table
+    assert "| off_1cam | fp32 |" in table
+    assert "**DIFFERENT**" in table
+    assert "deviation reported" in table

@@ -89,7 +89,8 @@ def test_wrong_shape_fails_naming_key_shapes_and_file(model, layout_state, ckpt_
     message = str(err.value)
     assert str(path) in message
     assert f"{CLS_WEIGHT}: (81, 1024) in the file, (2, 1024) expected" in message
-    assert "missing" not in message and "unexpected" not in message
+    assert "missing" not in message
+    assert "unexpected" not in message
 
 
 def test_many_offenders_are_listed_first_few(model, layout_state) -> None:
@@ -103,7 +104,9 @@ def test_missing_file_says_where_and_how_to_get_it(model, tmp_path: Path) -> Non
     with pytest.raises(CheckpointError) as err:
         load_weights(model, path)
     message = str(err.value)
-    assert str(path) in message and "orpose-download-models" in message and "models/README.md" in message
+    assert str(path) in message
+    assert "orpose-download-models" in message
+    assert "models/README.md" in message
 
 
 def test_garbage_file_is_a_checkpoint_error(model, tmp_path: Path) -> None:

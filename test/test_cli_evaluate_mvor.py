@@ -29,12 +29,16 @@ def test_table_json_and_plot(tmp_path: Path, mvor_args: list[str], capsys: pytes
     out, png = tmp_path / "scores.json", tmp_path / "plot.png"
     assert main([*mvor_args, "--all-cores", "--json", str(out), "--plot", str(png), "--annotation-consistency"]) == 0
     printed = capsys.readouterr().out
-    assert "| all | 97 |" in printed and "False positives per frame" in printed and "Floor: z = " in printed
+    assert "| all | 97 |" in printed
+    assert "False positives per frame" in printed
+    assert "Floor: z = " in printed
     scores = json.loads(out.read_text())
-    assert scores["frames"] == 57 and scores["floor_source"] == "self-calibrated"
+    assert scores["frames"] == 57
+    assert scores["floor_source"] == "self-calibrated"
     assert -1.3 < scores["floor_z_m"] < -0.8  # people's hips are ~1 m above the floor, near MVOR's z = 0
     assert scores["splits"]["all"]["recall_percent"] >= 90.0
-    assert png.stat().st_size < 300_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert png.stat().st_size < 300_000
+    assert png.read_bytes()[:4] == b"\x89PNG"
     consistency = scores["annotation_consistency"]
     assert consistency["3 views"]["mean_error_cm"] < consistency["2 views"]["mean_error_cm"] < 15.0
 
@@ -57,7 +61,8 @@ def test_missing_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Capture
     code = main(["--annotations", str(tmp_path / "a.json"), "--detections", str(tmp_path / "d.json"), "--all-cores"])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "orpose-eval-mvor: error: no such file" in err
+    assert err.count("\n") == 0
+    assert "orpose-eval-mvor: error: no such file" in err
 
 
 def test_bad_floor_argument_is_refused() -> None:
@@ -70,7 +75,8 @@ def test_runs_as_a_program_pinned_to_one_core(mvor_args: list[str]) -> None:
     result = subprocess.run([sys.executable, "-m", "orpose_ros.cli.evaluate_mvor", *mvor_args],
                             capture_output=True, text=True, env=env, timeout=120, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "pinned to CPU" in result.stdout and "Fusion time per 3-camera frame" in result.stdout
+    assert "pinned to CPU" in result.stdout
+    assert "Fusion time per 3-camera frame" in result.stdout
 
 
 def test_halves_report_pcp_joint_kinds_and_false_people(
@@ -85,7 +91,8 @@ def test_halves_report_pcp_joint_kinds_and_false_people(
         people += scores["splits"]["all"]["people"]
         frames += scores["frames"]
         split = scores["splits"]["all"]
-        assert 0.0 < split["pcp_percent"] <= 100.0 and split["limbs"] > 0
+        assert 0.0 < split["pcp_percent"] <= 100.0
+        assert split["limbs"] > 0
         assert set(split["arms_error_cm_by_kind"]) == {"triangulated", "filled", "single-camera"}
         false = scores["false_people_per_frame"]
         assert false["all"] == pytest.approx(false["inside_ignore_regions"] + false["outside_ignore_regions"], abs=2e-3)
@@ -102,7 +109,8 @@ def test_the_support_rule_leaves_fewer_false_people(mvor_args: list[str], tmp_pa
     before, after = scores["all"], scores["supported"]
     assert after["false_people_per_frame"]["all"] < before["false_people_per_frame"]["all"]
     assert after["splits"]["all"]["found"] <= before["splits"]["all"]["found"]
-    assert after["output"]["support"] != "none" and before["output"]["support"] == "none"
+    assert after["output"]["support"] != "none"
+    assert before["output"]["support"] == "none"
 
 
 def test_a_bad_output_policy_is_one_line_exit_2(mvor_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:

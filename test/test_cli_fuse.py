@@ -70,13 +70,17 @@ def test_fused_people_as_json_with_stable_ids(inputs: tuple[Path, list[Path]], t
     out = tmp_path / "fused.json"
     assert main(["--calibration", str(calibration), *map(str, results), "--json", str(out), "--fps", "5"]) == 0
     fused = json.loads(out.read_text())
-    assert fused["world_frame"] == "room" and fused["cameras"] == ["cam1", "cam2", "cam3"]
-    assert len(fused["frames"]) == FRAMES and fused["frames"][1]["stamp"] == 0.2
+    assert fused["world_frame"] == "room"
+    assert fused["cameras"] == ["cam1", "cam2", "cam3"]
+    assert len(fused["frames"]) == FRAMES
+    assert fused["frames"][1]["stamp"] == 0.2
     ids = [sorted(p["id"] for p in f["persons"]) for f in fused["frames"]]
     assert all(i == [1, 2] for i in ids)  # published ids, as on /orpose/people (0 would be unconfirmed)
     person = fused["frames"][0]["persons"][0]
-    assert person["views"] == ["cam1", "cam2", "cam3"] and person["placement"] == "triangulated"
-    assert len(person["keypoints_3d"]) == 17 and len(person["keypoints_3d"][5]) == 4
+    assert person["views"] == ["cam1", "cam2", "cam3"]
+    assert person["placement"] == "triangulated"
+    assert len(person["keypoints_3d"]) == 17
+    assert len(person["keypoints_3d"][5]) == 4
     walker = next(p for p in fused["frames"][-1]["persons"] if p["keypoints_3d"][5][0] < 0)
     expected = standing_person((-1.0 + 0.05 * (FRAMES - 1), 0.0), 0.0)[5]
     np.testing.assert_allclose(walker["keypoints_3d"][5][:3], expected, atol=1e-3)
@@ -98,11 +102,13 @@ def test_named_inputs_smaller_images_and_rendering(tmp_path: Path) -> None:
             "--render", str(render), "--images", *map(str, images[::-1]), "--smooth"]  # fmt: skip
     assert main(args) == 0
     fused = json.loads(out.read_text())
-    assert fused["cameras"] == ["cam2", "cam1"] and all(len(f["persons"]) == 2 for f in fused["frames"])
+    assert fused["cameras"] == ["cam2", "cam1"]
+    assert all(len(f["persons"]) == 2 for f in fused["frames"])
     pngs = sorted(render.glob("*.png"))
     assert len(pngs) == FRAMES
     picture = cv2.imread(str(pngs[0]))
-    assert picture.shape[0] == 360 and picture.shape[1] > 2 * 360  # top view + two camera panels
+    assert picture.shape[0] == 360
+    assert picture.shape[1] > 2 * 360  # top view + two camera panels
 
 
 def test_video_rendering(inputs: tuple[Path, list[Path]], tmp_path: Path) -> None:
@@ -120,16 +126,20 @@ def test_mvor_detection_file_is_read_directly_with_a_self_calibrated_floor(tmp_p
             str(mvor_file("openpose_kps_day1.json")), "--json", str(out)]
     assert main([*args, "--floor", "auto"]) == 0
     fused = json.loads(out.read_text())
-    assert fused["cameras"] == ["cam1", "cam2", "cam3"] and len(fused["frames"]) == 57
+    assert fused["cameras"] == ["cam1", "cam2", "cam3"]
+    assert len(fused["frames"]) == 57
     people = sum(len(f["persons"]) for f in fused["frames"])
     # 97 annotated in 3D (about 94 % found), plus people MVOR annotates only in 2D, less single-camera people
     # without a seen torso (the support rule)
     assert 100 <= people <= 160
     floor = float(re.search(r"floor (-?\d+\.\d+) m", capsys.readouterr().out).group(1))
     assert -1.3 < floor < -0.8  # MVOR's room frame has its origin about a metre above the floor
-    assert main([*args, "--floor", "none"]) == 0 and "floor none" in capsys.readouterr().out
-    assert main([*args, "--floor", "-1.0"]) == 0 and "floor -1.000 m" in capsys.readouterr().out
-    assert main([*args, str(out)]) == 2 and "either RESULTS files or --mvor-detections" in capsys.readouterr().err
+    assert main([*args, "--floor", "none"]) == 0
+    assert "floor none" in capsys.readouterr().out
+    assert main([*args, "--floor", "-1.0"]) == 0
+    assert "floor -1.000 m" in capsys.readouterr().out
+    assert main([*args, str(out)]) == 2
+    assert "either RESULTS files or --mvor-detections" in capsys.readouterr().err
 
 
 def test_render_frames_the_whole_run(tmp_path: Path) -> None:
@@ -199,7 +209,8 @@ def test_bad_inputs_are_one_line_exit_2(
         results[0].write_text(json.dumps(data))
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("orpose-fuse: error:") and "\n" not in err
+    assert err.startswith("orpose-fuse: error:")
+    assert "\n" not in err
     assert re.search(message, err), err
 
 
@@ -233,7 +244,8 @@ def test_absurd_detections_get_the_nodes_verdicts(inputs: tuple[Path, list[Path]
     fused, reference = json.loads(out.read_text()), json.loads(clean.read_text())
     assert [f["persons"] for f in fused["frames"]] == [f["persons"] for f in reference["frames"]]
     assert fused["set_aside"] == {"keypoints far outside the image": 9, "non-finite values": 18}
-    assert "27 set aside" not in stdout and "18 set aside: non-finite values" in stdout
+    assert "27 set aside" not in stdout
+    assert "18 set aside: non-finite values" in stdout
     warnings = [r.getMessage() for r in caplog.records if r.name == "orpose-fuse"]
     assert len(warnings) == 6, warnings  # once per camera and cause
     assert warnings[0] == "frame 1: cam1: person 2: non-finite keypoints or score: ignored (further ones counted, " \

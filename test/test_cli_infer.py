@@ -132,7 +132,8 @@ def test_unreadable_input_is_one_line(tmp_path: Path) -> None:
 
 
 def _assert_number(value: object) -> float:
-    assert type(value) is float and math.isfinite(value), value
+    assert type(value) is float, value
+    assert math.isfinite(value), value
     return value
 
 
@@ -146,7 +147,8 @@ def test_five_frames_to_json_and_mp4(mvor_frames: list[Path], stats_path: Path, 
     assert proc.stdout.startswith("orpose-infer: 5 frames, ")
 
     result = json.loads(out_json.read_text())
-    assert list(result) == ["frames"] and len(result["frames"]) == 5
+    assert list(result) == ["frames"]
+    assert len(result["frames"]) == 5
     persons_total = 0
     for frame, path in zip(result["frames"], frames, strict=True):
         assert list(frame) == ["source", "width", "height", "downsample_factor", "camera", "metric", "persons"]
@@ -160,9 +162,11 @@ def test_five_frames_to_json_and_mp4(mvor_frames: list[Path], stats_path: Path, 
             assert person["id"] >= 0
             assert 0.5 <= _assert_number(person["score"]) <= 1.0
             x1, y1, x2, y2 = (_assert_number(v) for v in person["bbox"])
-            assert 0 <= x1 <= x2 <= 640 and 0 <= y1 <= y2 <= 480
+            assert 0 <= x1 <= x2 <= 640
+            assert 0 <= y1 <= y2 <= 480
             for key in ("keypoints_2d", "keypoints_3d"):
-                assert len(person[key]) == 17 and all(len(row) == 3 for row in person[key])
+                assert len(person[key]) == 17
+                assert all(len(row) == 3 for row in person[key])
                 for row in person[key]:
                     for v in row:
                         _assert_number(v)
@@ -180,7 +184,8 @@ def test_five_frames_to_json_and_mp4(mvor_frames: list[Path], stats_path: Path, 
             break
         video.append(image)
     capture.release()
-    assert len(video) == 5 and all(im.shape == (480, 640, 3) for im in video)
+    assert len(video) == 5
+    assert all(im.shape == (480, 640, 3) for im in video)
     # Drawn on the restored 640x480 frame: close to it (mp4 noise aside) except where boxes are.
     from orpose_ros import privacy
 
@@ -231,7 +236,8 @@ def test_a_session_bag_gives_the_poses_of_its_frames_as_files(stats_path: Path, 
     proc = _cli(session, "--topics", f"{RAW},{COMPRESSED}", "--random-weights", "0", "--stats", stats_path,
                 "--downsample", "12", "--json", out_json, "--out-bag", out_bag, "--out-bag-frames")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"skipped 1 on {RAW}" in proc.stdout and "Traceback" not in proc.stderr  # the truncated frame
+    assert f"skipped 1 on {RAW}" in proc.stdout
+    assert "Traceback" not in proc.stderr  # the truncated frame
     from_bag = json.loads(out_json.read_text())["frames"]
     assert [f["source"] for f in from_bag] == [f"{RAW}@100.000000000", f"{COMPRESSED}@100.500000000"]
     assert [(f["topic"], f["stamp"]) for f in from_bag] == [(RAW, "100.000000000"), (COMPRESSED, "100.500000000")]
@@ -276,12 +282,16 @@ def test_bad_session_arguments_are_one_line(tmp_path: Path, mvor_frames: list[Pa
     session = tmp_path / "session"
     write_session(session, "sqlite3", frames=1, broken=False)
     missing = _cli(session, "--topics", "/nope/image_raw", "--random-weights", "0")
-    assert missing.returncode == 2 and "topic /nope/image_raw is not in" in missing.stderr
+    assert missing.returncode == 2
+    assert "topic /nope/image_raw is not in" in missing.stderr
     not_images = _cli(session, "--topics", "/session/notes", "--random-weights", "0")
-    assert not_images.returncode == 2 and "holds std_msgs/msg/String, not images" in not_images.stderr
+    assert not_images.returncode == 2
+    assert "holds std_msgs/msg/String, not images" in not_images.stderr
     mixed = _cli(session, mvor_frames[0], "--random-weights", "0")
-    assert mixed.returncode == 2 and "a bag is processed alone" in mixed.stderr
+    assert mixed.returncode == 2
+    assert "a bag is processed alone" in mixed.stderr
     no_bag = _cli(mvor_frames[0], "--random-weights", "0", "--out-bag", tmp_path / "x")
-    assert no_bag.returncode == 2 and "need a bag as the input" in no_bag.stderr
+    assert no_bag.returncode == 2
+    assert "need a bag as the input" in no_bag.stderr
     for proc in (missing, not_images, mixed, no_bag):
         assert "Traceback" not in proc.stderr

@@ -50,23 +50,29 @@ def test_a_session_is_rewritten_with_nothing_above_the_shrunk_size(tmp_path: Pat
     written = write_session(session, storage, frames=2)
     result = _run(session, tmp_path / "shared", "--factor", "12")
     assert result.returncode == 0, result.stderr
-    assert "4 shrunk" in result.stdout and "1 rescaled" in result.stdout and "1 copied" in result.stdout
+    assert "4 shrunk" in result.stdout
+    assert "1 rescaled" in result.stdout
+    assert "1 copied" in result.stdout
     assert "dropped (stereo_msgs/msg/DisparityImage on /cam1/disparity)" in result.stdout
-    assert f"dropped (unreadable on {RAW})" in result.stdout and f"dropped (unreadable on {DEPTH})" in result.stdout
+    assert f"dropped (unreadable on {RAW})" in result.stdout
+    assert f"dropped (unreadable on {DEPTH})" in result.stdout
 
     before, after = _messages(session), _messages(tmp_path / "shared")
     assert set(after) == {RAW, COMPRESSED, INFO, NOTES}  # nothing else leaves
-    assert len(after[RAW]) == written[RAW] - 1 and len(after[COMPRESSED]) == written[COMPRESSED]
+    assert len(after[RAW]) == written[RAW] - 1
+    assert len(after[COMPRESSED]) == written[COMPRESSED]
     for topic, index_offset in ((RAW, 0), (COMPRESSED, 10)):
         for k, (stamp, msg, _) in enumerate(after[topic]):
             original_stamp, original, _ = before[topic][k]
-            assert stamp == original_stamp and _header(msg) == _header(original)
+            assert stamp == original_stamp
+            assert _header(msg) == _header(original)
             pixels = (msg.data.reshape(msg.height, msg.width, 3) if topic == RAW
                       else cv2.imdecode(msg.data, cv2.IMREAD_COLOR))
             assert pixels.shape == (40, 53, 3)
             np.testing.assert_array_equal(pixels, privacy.shrink(frame(index_offset + k), 12))
     info = after[INFO][0][1]
-    assert (info.width, info.height) == (53, 40) and info.k[0] == pytest.approx(500.0 * 53 / 640)
+    assert (info.width, info.height) == (53, 40)
+    assert info.k[0] == pytest.approx(500.0 * 53 / 640)
     assert after[NOTES][0][2] == before[NOTES][0][2]  # copied byte for byte
     with AnyReader([tmp_path / "shared"]) as reader:  # the definitions travel with the bag
         assert all(c.msgdef.data for c in reader.connections)
@@ -76,15 +82,19 @@ def test_a_session_is_rewritten_with_nothing_above_the_shrunk_size(tmp_path: Pat
 
 def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
     missing = _run(tmp_path / "nowhere", tmp_path / "out")
-    assert missing.returncode == 2 and f"no bag at {tmp_path / 'nowhere'}" in missing.stderr
+    assert missing.returncode == 2
+    assert f"no bag at {tmp_path / 'nowhere'}" in missing.stderr
     session = tmp_path / "session"
     write_session(session, "mcap", frames=1, broken=False)
     mcap = next(session.glob("*.mcap"))
     mcap.write_bytes(mcap.read_bytes()[: mcap.stat().st_size // 2])  # a recording cut short
     truncated = _run(session, tmp_path / "out")
-    assert truncated.returncode == 2 and "Traceback" not in truncated.stderr
+    assert truncated.returncode == 2
+    assert "Traceback" not in truncated.stderr
     assert str(session) in truncated.stderr
     exists = _run(session, session)
-    assert exists.returncode == 2 and "exists already" in exists.stderr
+    assert exists.returncode == 2
+    assert "exists already" in exists.stderr
     factor = _run(session, tmp_path / "x", "--factor", "1")
-    assert factor.returncode == 2 and "at least 2" in factor.stderr
+    assert factor.returncode == 2
+    assert "at least 2" in factor.stderr

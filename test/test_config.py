@@ -12,7 +12,8 @@ from orpose_ros.model import build_orpose_model, get_orpose_cfg
 
 def test_published_config_values() -> None:
     cfg = get_orpose_cfg()
-    assert cfg.is_frozen() and cfg.MODEL.WEIGHTS == ""
+    assert cfg.is_frozen()
+    assert cfg.MODEL.WEIGHTS == ""
     m = cfg.MODEL
     assert (m.META_ARCHITECTURE, m.BACKBONE.NAME, m.RESNETS.DEPTH) == (
         "GeneralizedRCNN", "build_resnet_fpn_backbone", 50,
@@ -27,7 +28,9 @@ def test_published_config_values() -> None:
     )  # fmt: skip
     head = m.ROI_KEYPOINTS3D_HEAD
     assert (head.POOLER_TYPE, head.POOLER_RESOLUTION, head.POOLER_SAMPLING_RATIO) == ("ROIAlignV2", 14, 0)
-    assert not m.MASK_ON and not m.KEYPOINT_ON and m.KEYPOINT3D_ON
+    assert not m.MASK_ON
+    assert not m.KEYPOINT_ON
+    assert m.KEYPOINT3D_ON
     assert (cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST, cfg.INPUT.FORMAT) == (800, 1333, "BGR")
     assert (m.PIXEL_MEAN, m.PIXEL_STD) == ([103.53, 116.28, 123.675], [1.0, 1.0, 1.0])
     assert cfg.TEST.DETECTIONS_PER_IMAGE == 100
@@ -37,7 +40,8 @@ def test_published_config_values() -> None:
 def test_statistics_are_read_from_the_config_when_the_model_is_built(stats_path: Path) -> None:
     head = build_orpose_model(get_orpose_cfg(stats_path)).roi_heads.keypoint_head
     assert head.has_stats
-    assert head.mean_3d.shape == (96,) and float(head.std_2d.abs().min()) > 0
+    assert head.mean_3d.shape == (96,)
+    assert float(head.std_2d.abs().min()) > 0
     assert "mean_3d" not in head.state_dict()  # the statistics are not part of the checkpoint
 
 

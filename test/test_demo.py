@@ -35,7 +35,8 @@ def test_demo_without_weights_refuses_to_guess(ros_env: dict, tmp_path: Path) ->
                             env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 2
     assert str(tmp_path / "no_models" / "orpose_fixed_12x_model_final.pth") in result.stderr
-    assert "--random-weights" in result.stderr and "orpose-download-models" in result.stderr
+    assert "--random-weights" in result.stderr
+    assert "orpose-download-models" in result.stderr
 
 
 @pytest.mark.timeout(300)
@@ -47,9 +48,12 @@ def test_room_demo_shows_fused_people_without_weights(ros_env: dict) -> None:
     counts = [int(n) for n in re.findall(r"^\[or_room\] (\d+) person\(s\) seen", result.stdout, re.M)]
     assert len(counts) == 20, output[-3000:]  # --count 20: then it stops
     # three people, rarely all hidden (those hidden from every camera are printed as predicted, apart)
-    assert max(counts) == 3 and sum(n >= 2 for n in counts) >= 15, counts
+    assert max(counts) == 3, counts
+    assert sum(n >= 2 for n in counts) >= 15, counts
     assert re.search(r"#[1-9]\d* at \(\d\.\d\d, \d\.\d\d\) m, [1-3] camera\(s\)", result.stdout), result.stdout
-    assert "WARN" not in output and "Warning" not in output and "Traceback" not in output, output[-3000:]
+    assert "WARN" not in output, output[-3000:]
+    assert "Warning" not in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
 
 
 def test_room_demo_refuses_model_options(ros_env: dict) -> None:

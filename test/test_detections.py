@@ -92,7 +92,8 @@ def test_keypoints_may_lie_one_image_size_beyond_each_edge(x: float, y: float, p
     (0.5, 1.000001, False), (0.5, 0.0, True)])
 def test_scores_must_lie_in_0_to_1(kp_score: float, score: float, plausible: bool) -> None:
     problem = _inside(kp_score=kp_score, score=score)
-    assert (problem is None) == plausible and (plausible or problem[0] == SCORE_RANGE)
+    assert (problem is None) == plausible
+    assert plausible or problem[0] == SCORE_RANGE
 
 
 @pytest.mark.parametrize(("x", "score"), [(np.nan, 0.9), (np.inf, 0.9), (100.0, np.nan)])
@@ -102,7 +103,8 @@ def test_non_finite_values_are_refused(x: float, score: float) -> None:
 
 def test_skeletons_absent_or_finite_within_10_m() -> None:
     skeleton = np.zeros((17, 3))
-    assert _inside(skeleton=np.full((17, 3), np.nan)) is None and _inside(skeleton=skeleton) is None
+    assert _inside(skeleton=np.full((17, 3), np.nan)) is None
+    assert _inside(skeleton=skeleton) is None
     for value, plausible in ((10.0, True), (-10.0, True), (10.01, False), (np.inf, False), (np.nan, False)):
         bent = skeleton.copy()
         bent[5, 2] = value

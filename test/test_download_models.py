@@ -65,7 +65,8 @@ def test_file_urls_extract_the_four_files_flat(
         assert (dest / name).read_bytes() == _payload(name)
     assert (dest / STATS_FILE_NAME).read_bytes() == stats_file.read_bytes()
     out = capsys.readouterr().out
-    assert "CC BY-NC-SA 4.0" in out and "non-commercial" in out
+    assert "CC BY-NC-SA 4.0" in out
+    assert "non-commercial" in out
     assert LICENCE_NOTE in out
 
 
@@ -112,7 +113,8 @@ def test_corrupt_zip_fails_clearly_and_writes_nothing(
     dest = tmp_path / "models"
     assert _run(bad, stats_file, dest) == 2
     err = capsys.readouterr().err
-    assert "not a valid zip archive" in err and "broken.zip" in err
+    assert "not a valid zip archive" in err
+    assert "broken.zip" in err
     assert "Traceback" not in err
     assert list(dest.iterdir()) == []
 
@@ -185,7 +187,8 @@ def test_unreachable_host_says_offline_and_how_to_install_by_hand(
     err = capsys.readouterr().err
     assert f"cannot reach {url}" in err
     assert "seems to be offline" in err
-    assert download_models.MODELS_URL in err and download_models.STATS_URL in err
+    assert download_models.MODELS_URL in err
+    assert download_models.STATS_URL in err
     assert str(dest.resolve()) in err
     assert "Traceback" not in err
 

@@ -26,10 +26,12 @@ def test_one_fresh_interpreter_imports_the_whole_stack() -> None:
 
 
 def test_pinned_versions_that_the_stack_depends_on() -> None:
-    assert Version(version("numpy")) >= Version("2.0") and Version(version("numpy")) < Version("2.3")
+    assert Version(version("numpy")) >= Version("2.0")
+    assert Version(version("numpy")) < Version("2.3")
     assert Version(version("opencv-python-headless")).major == 4
     assert Version(version("setuptools")) < Version("80")
-    assert version("torch").startswith("2.13.0") and not version("torch").endswith("+cpu")
+    assert version("torch").startswith("2.13.0")
+    assert not version("torch").endswith("+cpu")
     assert version("pb1-detectron2") == "0.6"
 
 

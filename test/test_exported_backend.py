@@ -97,7 +97,9 @@ def test_the_export_writes_a_verified_self_describing_folder(exported: Path, che
                                       "sha256": sha256_of(checkpoint)}
     for runtime in RUNTIMES:
         check = manifest["verification"]["runtimes"][runtime]
-        assert check["within_tolerance"] and check["unmatched"] == 0 and check["persons_reference"] > 10
+        assert check["within_tolerance"]
+        assert check["unmatched"] == 0
+        assert check["persons_reference"] > 10
     model = ExportedModel.open(exported)
     assert model.downsample_factor == 12  # from the checkpoint's name
     assert (model.input_rule["min_size"], model.input_rule["max_size"]) == INPUT_RULE
@@ -117,8 +119,10 @@ def test_each_runtime_gives_detectron2_s_people(runtime: str, exported: Path, fr
         backend.close()
     assert [(r.height, r.width) for r in results] == [f.shape[:2] for f in frames]
     check = compare_outputs(reference, [FrameArrays.from_frame_poses(r) for r in results], EXPORT_TOLERANCE)
-    assert check["persons_reference"] >= 8 and check["persons_tested"] == check["persons_reference"]
-    assert check["within_tolerance"] and check["same_order"], check
+    assert check["persons_reference"] >= 8
+    assert check["persons_tested"] == check["persons_reference"]
+    assert check["within_tolerance"], check
+    assert check["same_order"], check
 
 
 def test_frames_that_arrive_shrunk_are_restored_the_same_way(exported: Path, detectron2: OrPosePredictor,
@@ -133,10 +137,12 @@ def test_frames_that_arrive_shrunk_are_restored_the_same_way(exported: Path, det
         backend.close()
         detectron2.score_threshold = 0.5
     assert min(p.score for p in ours.persons) <= 0.5  # persons between 0.3 and 0.5 are there
-    assert ours.downsample_factor == 12 and ours.model_view.shape == (480, 640, 3)
+    assert ours.downsample_factor == 12
+    assert ours.model_view.shape == (480, 640, 3)
     check = compare_outputs([FrameArrays.from_frame_poses(theirs)], [FrameArrays.from_frame_poses(ours)],
                             EXPORT_TOLERANCE)
-    assert check["persons_reference"] >= 1 and check["within_tolerance"], check
+    assert check["persons_reference"] >= 1, check
+    assert check["within_tolerance"], check
 
 
 def test_auto_takes_a_verified_runtime_for_a_folder(exported: Path) -> None:
@@ -153,7 +159,8 @@ def test_a_missing_gpu_provider_falls_back_to_the_cpu_loudly(exported: Path, cap
     with caplog.at_level(logging.ERROR):
         backend = build_backend(BackendOptions(weights=exported, kind="onnxruntime", device="cuda"))
     assert str(backend.device) == "cpu"
-    assert "needs ONNX Runtime's CUDAExecutionProvider" in caplog.text and "onnxruntime-gpu" in caplog.text
+    assert "needs ONNX Runtime's CUDAExecutionProvider" in caplog.text
+    assert "onnxruntime-gpu" in caplog.text
     backend.close()
 
 
@@ -162,7 +169,8 @@ def test_tensorrt_asks_for_its_provider_then_cuda() -> None:
 
     everything = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     providers, device = providers_for("tensorrt:1", everything)
-    assert [p[0] if isinstance(p, tuple) else p for p in providers] == everything and device == "tensorrt:1"
+    assert [p[0] if isinstance(p, tuple) else p for p in providers] == everything
+    assert device == "tensorrt:1"
     assert providers_for("auto", ["CPUExecutionProvider"]) == (["CPUExecutionProvider"], "cpu")
     with pytest.raises(BackendError, match="unknown device 'gpu'"):
         providers_for("gpu", everything)
@@ -184,7 +192,8 @@ def test_cancel_stops_a_running_prediction(exported: Path, frames: list[np.ndarr
     backend.cancel()
     worker.join(timeout=30)
     assert not worker.is_alive()
-    assert len(raised) == 1 and isinstance(raised[0], InferenceCancelledError)
+    assert len(raised) == 1
+    assert isinstance(raised[0], InferenceCancelledError)
     backend.close()
     with pytest.raises(InferenceCancelledError):
         backend.predict(frames[:1])
@@ -255,7 +264,8 @@ def test_a_failed_verification_leaves_nothing(exported: Path, checkpoint: Path, 
     with pytest.raises(onnx_export.ExportError, match=r"differs from detectron2.*joint_3d_m"):
         onnx_export.export_model(detectron2, out, checkpoint=checkpoint, downsample_factor=12, frames=frames[:1],
                                  runtimes=["onnxruntime"])
-    assert not out.exists() and not list(tmp_path.glob(".bad.*"))
+    assert not out.exists()
+    assert not list(tmp_path.glob(".bad.*"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -289,7 +299,8 @@ def no_torch_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
                PYTHONUNBUFFERED="1")
     env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
     probe = subprocess.run([sys.executable, "-c", "import detectron2"], env=env, capture_output=True, text=True)
-    assert probe.returncode != 0 and "test guard" in probe.stderr  # the guard is in force
+    assert probe.returncode != 0
+    assert "test guard" in probe.stderr  # the guard is in force
     return env
 
 
@@ -346,7 +357,8 @@ def test_orpose_node_runs_an_exported_folder_without_detectron2_or_torch(exporte
         except subprocess.TimeoutExpired:
             process.kill()
     text = log.read_text()
-    assert "onnxruntime" in text and "Traceback" not in text
+    assert "onnxruntime" in text
+    assert "Traceback" not in text
 
 
 def test_a_graph_exported_for_one_frame_size_refuses_others(exported: Path) -> None:

@@ -18,7 +18,8 @@ def test_exact_detections_of_the_synthetic_room_fuse_to_the_truth() -> None:
     truth = standing_people(np.array([[-1.0, 0.5], [0.8, -0.6], [0.2, 1.4]]), np.array([0.0, 2.0, 4.0]))
     exact = DetectorNoise(pixel_noise_px=0.0, miss_probability=0.0, swap_probability=0.0, false_per_camera=0.0)
     people = fuse_frame(calibration, detections(calibration, truth, np.random.default_rng(0), exact))
-    assert len(people) == 3 and all(p.placement == TRIANGULATED for p in people)
+    assert len(people) == 3
+    assert all(p.placement == TRIANGULATED for p in people)
     for joints in truth:
         error = min(np.abs(p.joints - joints).max() for p in people)
         assert error < 1e-6
@@ -26,7 +27,8 @@ def test_exact_detections_of_the_synthetic_room_fuse_to_the_truth() -> None:
 
 def test_noisy_frames_have_false_detections_and_misses() -> None:
     calibration, frames = synthetic_frames(10)
-    assert len(calibration.names) == 5 and len(frames) == 10
+    assert len(calibration.names) == 5
+    assert len(frames) == 10
     counts = [len(dets) for frame in frames for dets in frame.values()]
     scores = np.concatenate([d.keypoints_2d[:, 2] for frame in frames for dets in frame.values() for d in dets])
     assert max(counts) > 6  # a false detection beside the 6 people somewhere
@@ -40,7 +42,8 @@ def test_the_benchmark_writes_its_json(tmp_path: Path, capsys) -> None:
             "--json", str(out)]  # fmt: skip
     assert main(args) == 0
     result = json.loads(out.read_text())
-    assert result["mvor_3_cameras"]["frames"] == 57 and result["synthetic_5_cameras_6_people"]["calls"] == 3
+    assert result["mvor_3_cameras"]["frames"] == 57
+    assert result["synthetic_5_cameras_6_people"]["calls"] == 3
     assert result["mvor_3_cameras"]["cpu_ms"]["p95"] > 0
     assert "| synthetic_5_cameras_6_people | 3 |" in capsys.readouterr().out
     assert main(["--annotations", "a.json"]) == 2

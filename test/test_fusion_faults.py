@@ -229,19 +229,22 @@ def test_every_good_moment_is_served_whatever_comes_between(fault: Fault, tmp_pa
     print(f"\nFAULTS | {fault.kind} | {len(served())}/{MOMENTS} | messages published {published}, people "
           f"{sum(len(m.people) for m in people)} | warnings {len(warnings)} | {diagnostics}, probes {probes}")
 
-    assert alive and code == 0, text[-3000:]
+    assert alive, text[-3000:]
+    assert code == 0, text[-3000:]
     assert len(served()) == MOMENTS, text[-3000:]
     assert published == diagnostics["groups"] == MOMENTS, [m.header.stamp for m in people]
     low, high = room_volume(ROOM, FusionOptions().room_margin_m)
     for msg in people:
         k = round((msg.header.stamp.sec - EPOCH + msg.header.stamp.nanosec * 1e-9) / 0.1)
-        assert len(msg.people) == 1 and msg.missing_cameras == [], (k, len(msg.people), msg.missing_cameras)
+        assert len(msg.people) == 1, (k, len(msg.people), msg.missing_cameras)
+        assert msg.missing_cameras == [], (k, len(msg.people), msg.missing_cameras)
         (person,) = msg.people
         joints = _joints(person)
         assert np.all(np.isfinite(joints))
         assert np.all((joints >= low) & (joints <= high))
         truth = _walker(k)
-        assert np.abs(joints - truth).max() < 0.05 and person.placement == Person3D.PLACEMENT_TRIANGULATED
+        assert np.abs(joints - truth).max() < 0.05
+        assert person.placement == Person3D.PLACEMENT_TRIANGULATED
     assert diagnostics["time_jumps"] == 0
     if fault.logged:  # logged, once per cause and throttle period
         assert 1 <= len(warnings) <= 3 * (1 + math.ceil(elapsed / THROTTLE_S)), warnings
@@ -308,8 +311,10 @@ def test_a_looping_replay_restarts_grouping_and_tracks(tmp_path: Path, ros_env: 
     assert late == 5  # the second pass's first moment, and its second but for the camera that confirmed the loop
     assert list(people[10].missing_cameras) == ["cam1", "cam2"]
     ids = [{p.id for p in m.people} for m in people]
-    assert all(len(i) == 1 for i in ids) and len(set.union(*ids[:10])) == 1
-    assert len(set.union(*ids[11:])) == 1 and set.union(*ids[11:]).isdisjoint(ids[0])  # new tracks, ids not reused
+    assert all(len(i) == 1 for i in ids)
+    assert len(set.union(*ids[:10])) == 1
+    assert len(set.union(*ids[11:])) == 1
+    assert set.union(*ids[11:]).isdisjoint(ids[0])  # new tracks, ids not reused
     for msg, k in zip(people[11:], range(2, 10), strict=True):
         assert np.abs(_joints(msg.people[0]) - _walker(k)).max() < 0.05
     assert "time jumped" in log.read_text()

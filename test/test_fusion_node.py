@@ -91,22 +91,26 @@ def test_people_of_three_cameras_are_located_in_the_room_with_lasting_ids(tmp_pa
     groups = people[:15]
     ids = set()
     for k, msg in enumerate(groups):
-        assert msg.header.frame_id == "room" and list(msg.cameras) == ["cam1", "cam2", "cam3"]
+        assert msg.header.frame_id == "room"
+        assert list(msg.cameras) == ["cam1", "cam2", "cam3"]
         assert msg.missing_cameras == []
         # the stamp of the group's latest frame, to the nanosecond (cam3's: 2 x 3_000_001 ns after cam1's)
         assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (EPOCH + k // 10, (k % 10) * 100_000_000 + 6_000_002)
         assert len(msg.people) == 2
         truth = [np.mean(j[[5, 6, 11, 12]], axis=0) for j in _walkers(k)]
         for person in msg.people:
-            assert person.placement == Person3D.PLACEMENT_TRIANGULATED and person.id >= 1
-            assert sorted(person.cameras) == ["cam1", "cam2", "cam3"] and list(person.detection_indices) in (
-                [0, 0, 0], [1, 1, 1])
+            assert person.placement == Person3D.PLACEMENT_TRIANGULATED
+            assert person.id >= 1
+            assert sorted(person.cameras) == ["cam1", "cam2", "cam3"]
+            assert (list(person.detection_indices) in (
+                [0, 0, 0], [1, 1, 1]))
             assert min(np.linalg.norm(_centre(person) - t) for t in truth) < 0.05
             assert all(j.views == 3 and j.confidence > 0.5 and j.reprojection_error < 1.0 for j in person.joints)
         ids.add(tuple(sorted((p.detection_indices[0], p.id) for p in msg.people)))
     assert len(ids) == 1, ids  # the same identity for each person in every frame
     last = people[15]
-    assert list(last.cameras) == ["cam1"] and last.missing_cameras == ["cam2", "cam3"]
+    assert list(last.cameras) == ["cam1"]
+    assert last.missing_cameras == ["cam2", "cam3"]
     measured = [p for p in last.people if p.tracking_state != Person3D.TRACKING_PREDICTED]
     predicted = [p for p in last.people if p.tracking_state == Person3D.TRACKING_PREDICTED]
     assert measured, "cam1 alone still sees people"
@@ -119,6 +123,8 @@ def test_a_missing_calibration_is_one_line(tmp_path: Path, ros_env: dict) -> Non
     log = tmp_path / "fusion.log"
     assert _start(ros_env, log, calibration=tmp_path / "nowhere.yaml").wait(60) == 1
     fatal = [line for line in log.read_text().splitlines() if "FATAL" in line]
-    assert len(fatal) == 1 and "parameter 'calibration'" in fatal[0] and "nowhere.yaml" in fatal[0]
+    assert len(fatal) == 1
+    assert "parameter 'calibration'" in fatal[0]
+    assert "nowhere.yaml" in fatal[0]
     assert _start(ros_env, log).wait(60) == 1
     assert "parameter 'calibration': '' is empty; expected a calibration file" in log.read_text()

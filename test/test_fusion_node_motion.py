@@ -82,14 +82,17 @@ def test_velocity_uncertainty_and_predicted_people(tmp_path: Path, ros_env: dict
 
     by_frame = dict(zip(frames, people, strict=True))
     ids = {p.id for msg in people for p in msg.people}
-    assert len(ids) == 1 and ids.pop() >= 1
+    assert len(ids) == 1
+    assert ids.pop() >= 1
     assert by_frame[0].people[0].tracking_state == Person3D.TRACKING_NEW
     for k in range(1, SEEN):
         (person,) = by_frame[k].people
-        assert person.tracking_state == Person3D.TRACKING_MEASURED and person.time_since_measured == 0.0
+        assert person.tracking_state == Person3D.TRACKING_MEASURED
+        assert person.time_since_measured == 0.0
         assert list(person.cameras) == ["cam1", "cam2", "cam3"]
         covariance = np.reshape(person.centre_covariance, (3, 3))
-        assert np.allclose(covariance, covariance.T) and np.all(np.linalg.eigvalsh(covariance) > 0)
+        assert np.allclose(covariance, covariance.T)
+        assert np.all(np.linalg.eigvalsh(covariance) > 0)
         for joint in person.joints:
             joint_covariance = np.reshape(joint.covariance, (3, 3))
             assert 0 < joint.uncertainty < 0.05
@@ -100,17 +103,20 @@ def test_velocity_uncertainty_and_predicted_people(tmp_path: Path, ros_env: dict
         (person,) = by_frame[k].people
         assert person.tracking_state == Person3D.TRACKING_PREDICTED
         assert person.time_since_measured == pytest.approx(0.1 * (k - SEEN + 1), abs=1e-6)
-        assert list(person.cameras) == [] and list(person.detection_indices) == []
+        assert list(person.cameras) == []
+        assert list(person.detection_indices) == []
         truth = _walker(k)[[5, 6, 11, 12]].mean(axis=0)
         np.testing.assert_allclose(_centre(person), truth, atol=0.05)
     assert by_frame[26].people == []  # unseen for longer than track_max_age_s
     predicted_stamp = by_frame[12].header.stamp
     faded = [m for msg in markers for m in msg.markers
              if m.header.stamp == predicted_stamp and m.action == Marker.ADD]
-    assert faded and all(m.color.a == pytest.approx(PREDICTED_ALPHA) for m in faded)
+    assert faded
+    assert all(m.color.a == pytest.approx(PREDICTED_ALPHA) for m in faded)
     opaque = [m for msg in markers for m in msg.markers
               if m.header.stamp == by_frame[5].header.stamp and m.action == Marker.ADD]
-    assert opaque and all(m.color.a == 1.0 for m in opaque)
+    assert opaque
+    assert all(m.color.a == 1.0 for m in opaque)
     # TF: the static cameras, then one body frame per moment the person is published (measured or predicted)
     (static,) = tf_static
     assert [(t.header.frame_id, t.child_frame_id) for t in static.transforms] == [
@@ -145,5 +151,7 @@ def test_without_tf2_msgs_the_node_says_so_once_and_runs_without_tf(tmp_path: Pa
         peer.close()
         assert processes.stop(process) == 0, log.read_text()
     errors = [line for line in log.read_text().splitlines() if "TF is not published" in line]
-    assert len(errors) == 1 and "tf2_msgs" in errors[0] and "ERROR" in errors[0]
+    assert len(errors) == 1
+    assert "tf2_msgs" in errors[0]
+    assert "ERROR" in errors[0]
     assert len(people[0].people) == 1

@@ -15,7 +15,8 @@ def test_a_group_is_handed_out_when_every_camera_sent_its_result() -> None:
     assert grouper.add("cam1", 10.00, "a", now_s=0.0) == []
     assert grouper.add("cam3", 10.02, "c", now_s=0.1) == []
     (group,) = grouper.add("cam2", 9.98, "b", now_s=0.2)
-    assert group.items == {"cam1": "a", "cam2": "b", "cam3": "c"} and group.missing == ()
+    assert group.items == {"cam1": "a", "cam2": "b", "cam3": "c"}
+    assert group.missing == ()
     assert group.stamp_s == 10.02  # the latest stamp of the group
 
 
@@ -34,7 +35,8 @@ def test_a_silent_camera_is_waited_for_at_most_max_wait() -> None:
     grouper.add("cam2", 5.01, "b", 100.1)
     assert grouper.flush(100.4) == []
     (group,) = grouper.flush(100.6)
-    assert group.items == {"cam1": "a", "cam2": "b"} and group.missing == ("cam3",)
+    assert group.items == {"cam1": "a", "cam2": "b"}
+    assert group.missing == ("cam3",)
 
 
 def test_late_and_out_of_order_results() -> None:
@@ -45,7 +47,8 @@ def test_late_and_out_of_order_results() -> None:
     assert first.items == {"cam1": "a1", "cam2": "b1"}
     (second,) = grouper.add("cam2", 2.0, "b2", 0.2)
     assert second.items == {"cam1": "a2", "cam2": "b2"}
-    assert grouper.add("cam1", 1.5, "too late", 0.3) == [] and grouper.late == 1
+    assert grouper.add("cam1", 1.5, "too late", 0.3) == []
+    assert grouper.late == 1
     with pytest.raises(KeyError):
         grouper.add("cam9", 3.0, "x", 0.4)
 
@@ -73,7 +76,9 @@ def test_one_future_stamp_costs_only_its_own_result() -> None:
     groups += grouper.flush(10.0)
     assert [g.stamp_s for g in groups] == pytest.approx([100.0 + 0.1 * k for k in range(6)])
     assert all(g.missing == () for g in groups)
-    assert grouper.implausible == {"cam1": 0, "cam2": 1, "cam3": 0} and grouper.late == 0 and grouper.restarts == 0
+    assert grouper.implausible == {"cam1": 0, "cam2": 1, "cam3": 0}
+    assert grouper.late == 0
+    assert grouper.restarts == 0
 
 
 @pytest.mark.parametrize(("offset_s", "refused"), [(4.99, False), (5.01, True), (-4.99, False), (-5.01, True)])
@@ -85,7 +90,8 @@ def test_the_clock_bound_from_both_sides(offset_s: float, refused: bool) -> None
     try:
         grouper.add("cam2", 100.5 + offset_s, "c", 50.5)
     except ImplausibleStampError as error:
-        assert refused and error.offset_s == pytest.approx(offset_s)
+        assert refused
+        assert error.offset_s == pytest.approx(offset_s)
     else:
         assert not refused
     assert grouper.implausible["cam2"] == int(refused)
@@ -101,8 +107,10 @@ def test_interleaved_wrong_stamps_of_every_camera_never_move_the_timeline() -> N
                 with pytest.raises(ImplausibleStampError):
                     grouper.add(camera, 3700.0 + 0.1 * k, "wrong", 0.1 * k)
     served += grouper.flush(100.0)
-    assert len(served) == 20 and all(g.missing == () for g in served)
-    assert grouper.implausible == dict.fromkeys(CAMERAS, 10) and grouper.restarts == 0
+    assert len(served) == 20
+    assert all(g.missing == () for g in served)
+    assert grouper.implausible == dict.fromkeys(CAMERAS, 10)
+    assert grouper.restarts == 0
 
 
 def test_a_replay_looping_back_restarts_the_grouping_after_two_moments() -> None:
@@ -117,7 +125,8 @@ def test_a_replay_looping_back_restarts_the_grouping_after_two_moments() -> None
             except ImplausibleStampError:
                 refused += 1
     served += grouper.flush(10.0)
-    assert len(first) == 5 and grouper.restarts == 1
+    assert len(first) == 5
+    assert grouper.restarts == 1
     # each camera's first result of the new timeline and the first two cameras' second are refused: then
     # the third camera's second result confirms the jump
     assert refused == 5
@@ -129,7 +138,8 @@ def test_a_single_camera_going_back_is_a_time_jump() -> None:
     grouper = StampGrouper(("cam1",), tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
     assert [g.stamp_s for g in grouper.add("cam1", 200.0, "a", 0.0)] == [200.0]
     assert grouper.add("cam1", 195.5, "half a second back, within the bound: late", 0.1) == []
-    assert grouper.late == 1 and grouper.restarts == 0
+    assert grouper.late == 1
+    assert grouper.restarts == 0
     assert [g.stamp_s for g in grouper.add("cam1", 194.9, "back by more than the bound", 0.2)] == [194.9]
     assert grouper.restarts == 1
 
@@ -141,9 +151,12 @@ def test_clock_offsets_per_camera() -> None:
         groups += grouper.add("cam1", 100.0 + 0.1 * k, k, 0.1 * k)
         groups += grouper.add("cam2", 99.96 + 0.1 * k, k, 0.1 * k)
     groups += grouper.flush(10.0)
-    assert len(groups) == 20 and all(len(g.items) == 1 for g in groups)
+    assert len(groups) == 20
+    assert all(len(g.items) == 1 for g in groups)
     summary = grouper.offsets.summary("cam2", now_s=10.0)
-    assert summary.count == 10 and summary.median_s == pytest.approx(-0.04) and summary.max_abs_s == pytest.approx(0.04)
+    assert summary.count == 10
+    assert summary.median_s == pytest.approx(-0.04)
+    assert summary.max_abs_s == pytest.approx(0.04)
     assert grouper.offsets.summary("cam1", now_s=10.0).median_s == pytest.approx(0.04)
     # offsets are measured against the nearest frame: beyond half a frame period they alias (0.06 -> -0.04)
     assert grouper.offsets.summary("cam1", now_s=10.0 + HEALTH_WINDOW_S + 1.0).count == 0  # older than the window
@@ -154,7 +167,8 @@ def test_a_short_replay_looping_restarts_the_grouping_after_two_moments() -> Non
     grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
     first = _moments(grouper, 100.0, 10, now_s=0.0)
     second = _moments(grouper, 100.0, 10, now_s=1.0) + grouper.flush(10.0)
-    assert len(first) == 10 and grouper.restarts == 1
+    assert len(first) == 10
+    assert grouper.restarts == 1
     # each camera's first two results of the second pass are late, but the last of them restarts the grouping
     assert grouper.late == 5
     assert [g.stamp_s for g in second] == pytest.approx([100.1 + 0.1 * k for k in range(9)])
@@ -168,4 +182,5 @@ def test_stragglers_of_one_camera_stay_late() -> None:
             grouper.add(camera, 100.0 + 0.1 * k, k, 0.1 * k)
         grouper.flush(0.1 * k + 0.06)
         grouper.add("cam3", 100.0 + 0.1 * k, k, 0.1 * k + 0.07)
-    assert grouper.late == 10 and grouper.restarts == 0
+    assert grouper.late == 10
+    assert grouper.restarts == 0

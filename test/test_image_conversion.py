@@ -113,7 +113,8 @@ def test_outgoing_image_round_trips_and_keeps_the_header() -> None:
     header.stamp.sec, header.stamp.nanosec = 5, 6
     msg = bgr_to_image_msg(BGR, header)
     assert (msg.encoding, msg.width, msg.height, msg.step) == ("bgr8", 64, 48, 192)
-    assert msg.header.frame_id == "cam" and msg.header.stamp.nanosec == 6
+    assert msg.header.frame_id == "cam"
+    assert msg.header.stamp.nanosec == 6
     np.testing.assert_array_equal(image_msg_to_bgr(msg), BGR)
     with pytest.raises(ValueError, match="expected"):
         bgr_to_image_msg(BGR[..., 0], header)

@@ -35,8 +35,10 @@ def test_min_views_drops_filled_joints_of_triangulated_people_only() -> None:
     views[LEFT_WRIST] = 1
     kept = output_joints(person(views), JointOutputOptions(min_views=2))
     assert kept is not None
-    assert np.isnan(kept.joints[LEFT_WRIST]).all() and kept.num_views[LEFT_WRIST] == 0
-    assert kept.confidence[LEFT_WRIST] == 0.0 and not kept.joint_views[:, LEFT_WRIST].any()
+    assert np.isnan(kept.joints[LEFT_WRIST]).all()
+    assert kept.num_views[LEFT_WRIST] == 0
+    assert kept.confidence[LEFT_WRIST] == 0.0
+    assert not kept.joint_views[:, LEFT_WRIST].any()
     assert np.isfinite(np.delete(kept.joints, LEFT_WRIST, axis=0)).all()
     single = person(np.ones(17, dtype=np.int64), f"{SINGLE_VIEW} skeleton+floor")
     assert output_joints(single, JointOutputOptions(min_views=2)) is single  # placed from one camera: whole
@@ -59,13 +61,16 @@ def test_the_cap_drops_single_joints_and_leaves_the_rest() -> None:
     covariance = p.joint_covariance.copy()
     covariance[NOSE] = np.diag([0.3**2, 0.01, 0.01])
     out = output_joints(replace(p, joint_covariance=covariance), JointOutputOptions(max_sigma_m=0.2))
-    assert out is not None and np.isnan(out.joints[NOSE]).all() and np.isnan(out.joint_covariance[NOSE]).all()
+    assert out is not None
+    assert np.isnan(out.joints[NOSE]).all()
+    assert np.isnan(out.joint_covariance[NOSE]).all()
     assert int((out.num_views > 0).sum()) == 16
 
 
 def test_the_default_outputs_everything_and_bad_options_are_refused() -> None:
     p = person(np.ones(17, dtype=np.int64))
-    assert JointOutputOptions().keeps_everything and output_joints(p, JointOutputOptions()) is p
+    assert JointOutputOptions().keeps_everything
+    assert output_joints(p, JointOutputOptions()) is p
     assert not JointOutputOptions(max_sigma_m=1.0).keeps_everything
     with pytest.raises(ValueError, match="min_views"):
         JointOutputOptions(min_views=0)
@@ -89,10 +94,13 @@ def test_the_stream_outputs_the_joints_its_policy_keeps() -> None:
     calibration = ceiling_room(3)
     detections = _frame_with_a_joint_one_camera_sees(calibration)
     everything = FusionStream(calibration).process(0.0, detections)
-    assert len(everything) == 1 and everything[0].num_views[LEFT_WRIST] == 1  # filled, and says so
+    assert len(everything) == 1
+    assert everything[0].num_views[LEFT_WRIST] == 1  # filled, and says so
     strict = FusionStream(calibration, StreamOptions(output=JointOutputOptions(min_views=2)))
     people = strict.process(0.0, detections)
-    assert len(people) == 1 and people[0].num_views[LEFT_WRIST] == 0 and np.isnan(people[0].joints[LEFT_WRIST]).all()
+    assert len(people) == 1
+    assert people[0].num_views[LEFT_WRIST] == 0
+    assert np.isnan(people[0].joints[LEFT_WRIST]).all()
     np.testing.assert_allclose(people[0].joints[NOSE], everything[0].joints[NOSE])
     assert people[0].id == 0  # tracked as before
 

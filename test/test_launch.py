@@ -67,7 +67,8 @@ def test_files_named_by_the_launch_are_shipped_and_installed() -> None:
     source = LAUNCH.read_text()
     assert "FASTDDS_DEFAULT_PROFILES_FILE" in source
     for executable in ("orpose_node", "orpose_fusion_node", "orpose_room_demo"):
-        assert f'"{executable}"' in source and f"{executable} = orpose_ros.ros." in setup, executable
+        assert f'"{executable}"' in source, executable
+        assert f"{executable} = orpose_ros.ros." in setup, executable
 
 
 def test_every_override_argument_is_a_node_parameter() -> None:
@@ -83,18 +84,22 @@ def test_what_the_node_suggests_can_be_launched() -> None:
     plan = _plan(random_weights_seed="0", device="cpu")
     assert plan.pose_node == {"random_weights_seed": 0, "device": "cpu"}
     assert plan.params_file == str(REPO / "config" / "orpose.yaml")
-    assert plan.fusion_node is None and plan.room_demo is None and not plan.rviz
+    assert plan.fusion_node is None
+    assert plan.room_demo is None
+    assert not plan.rviz
     assert _plan().pose_node == {}  # nothing given: the params file alone
 
 
 def test_fusion_starts_on_the_calibration_and_refuses_to_start_without_one() -> None:
     plan = _plan(calibration=EXAMPLE, fusion="true", rviz="True")
-    assert plan.fusion_node == {"calibration": EXAMPLE} and plan.rviz
+    assert plan.fusion_node == {"calibration": EXAMPLE}
+    assert plan.rviz
     assert plan.rviz_fixed_frame == "or_room"  # the fused people show in RViz at once
     assert _plan(calibration=EXAMPLE, rviz="true").rviz_fixed_frame == ""  # the config's, for camera frames
     assert plan.pose_node["image_topics"] == ["/ceiling_left/image_raw", "/ceiling_right/image_raw",
                                               "/ceiling_back/image_raw"]
-    assert _plan(calibration=EXAMPLE).fusion_node is None and _plan(calibration=EXAMPLE, fusion="0").fusion_node is None
+    assert _plan(calibration=EXAMPLE).fusion_node is None
+    assert _plan(calibration=EXAMPLE, fusion="0").fusion_node is None
     with pytest.raises(LaunchError, match=r"^fusion:=true needs calibration:=FILE"):
         _plan(fusion="true")
     with pytest.raises(LaunchError, match=r"^fusion:=maybe: expected true or false$"):
@@ -110,8 +115,10 @@ def test_a_missing_file_stops_the_launch_with_one_line(tmp_path: Path, name: str
 
 def test_the_room_demo_replaces_the_pose_node_and_fuses_by_default(tmp_path: Path) -> None:
     plan = _plan(demo="room")
-    assert plan.pose_node is None and plan.room_demo == {"calibration": EXAMPLE}
-    assert plan.fusion_node == {"calibration": EXAMPLE} and plan.rviz_fixed_frame == "or_room"
+    assert plan.pose_node is None
+    assert plan.room_demo == {"calibration": EXAMPLE}
+    assert plan.fusion_node == {"calibration": EXAMPLE}
+    assert plan.rviz_fixed_frame == "or_room"
     assert _plan(demo="room", fusion="false").fusion_node is None
     from fusion_data import ceiling_room, write_calibration_yaml
 
@@ -159,16 +166,19 @@ def test_a_failed_node_fails_the_launch() -> None:
         with pytest.raises(LaunchedNodeError, match=f"exited with code {code}"):
             check_exit("orpose_node-1", code)
     source = LAUNCH.read_text()
-    assert "OnProcessExit" in source and "check_exit" in source
+    assert "OnProcessExit" in source
+    assert "check_exit" in source
 
 
 def test_shipped_config_files_parse() -> None:
     params = yaml.safe_load((REPO / "config" / "orpose.yaml").read_text())["/**"]["ros__parameters"]
-    assert params["image_topics"] == ["/camera/image_raw"] and params["score_threshold"] == 0.5
+    assert params["image_topics"] == ["/camera/image_raw"]
+    assert params["score_threshold"] == 0.5
     profile = ET.parse(REPO / "config" / "fastdds_shm.xml").getroot()
     ns = {"d": "http://www.eprosima.com"}
     segment = profile.find(".//d:transport_descriptor[d:type='SHM']/d:segment_size", ns)
-    assert segment is not None and int(segment.text) >= 32 * 1024 * 1024
+    assert segment is not None
+    assert int(segment.text) >= 32 * 1024 * 1024
     rviz = yaml.safe_load((REPO / "config" / "orpose.rviz").read_text())
     topics = {d.get("Topic", {}).get("Value") for d in rviz["Visualization Manager"]["Displays"]}
     assert {"/orpose/markers", "/orpose/people_markers", "/orpose/debug_image"} <= topics

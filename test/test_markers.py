@@ -29,7 +29,8 @@ def test_markers_of_a_frame() -> None:
     ahead = np.array([0.0, 0.0, 3.0])
     people = [SkeletonToDraw(track_id, rng.normal(size=(17, 3)) + ahead, H36M_SKELETON) for track_id in (4, 9)]
     markers = skeleton_markers(_header(), "camera/image_raw", people).markers
-    assert markers[0].action == Marker.DELETEALL and markers[0].ns == "camera/image_raw"
+    assert markers[0].action == Marker.DELETEALL
+    assert markers[0].ns == "camera/image_raw"
     assert len(markers) == 1 + 3 * 2
     for m in markers:
         assert (m.header.stamp.sec, m.header.stamp.nanosec, m.header.frame_id) == (42, 7, "cam_optical")
@@ -38,7 +39,8 @@ def test_markers_of_a_frame() -> None:
         bones, joints, label = markers[1 + 3 * i: 4 + 3 * i]
         assert [(m.type, m.id) for m in (bones, joints, label)] == [
             (Marker.LINE_LIST, 3 * i), (Marker.SPHERE_LIST, 3 * i + 1), (Marker.TEXT_VIEW_FACING, 3 * i + 2)]
-        assert len(bones.points) == 2 * len(H36M_SKELETON) and len(joints.points) == 17
+        assert len(bones.points) == 2 * len(H36M_SKELETON)
+        assert len(joints.points) == 17
         np.testing.assert_allclose([[p.x, p.y, p.z] for p in joints.points], person.joints)
         assert (joints.color.r, joints.color.g, joints.color.b) == pytest.approx(track_colour(person.id))
         assert label.text == f"id {person.id}"
@@ -53,7 +55,8 @@ def test_unplaced_joints_and_their_bones_are_left_out() -> None:
     (bones, spheres, label) = skeleton_markers(_header(), "room", [SkeletonToDraw(1, joints, COCO_SKELETON)],
                                                up=UP_WORLD).markers[1:]
     kept_bones = [b for b in COCO_SKELETON if 0 not in b and 5 not in b]
-    assert len(bones.points) == 2 * len(kept_bones) and len(spheres.points) == 15
+    assert len(bones.points) == 2 * len(kept_bones)
+    assert len(spheres.points) == 15
     assert label.pose.position.z == pytest.approx(np.nanmax(joints[:, 2]) + 0.25)  # z points up in the room
 
 

@@ -37,7 +37,8 @@ def test_message_constants_match_the_python_skeleton() -> None:
 
 def test_a_dropped_joint_is_refused_before_it_reaches_the_serializer() -> None:
     msg = PersonPose(check_fields=True)
-    assert len(msg.keypoints_2d) == 17 and len(msg.keypoints_3d) == 17
+    assert len(msg.keypoints_2d) == 17
+    assert len(msg.keypoints_3d) == 17
     with pytest.raises(AssertionError):
         msg.keypoints_3d = msg.keypoints_3d[:16]
     person = sample_frame_poses(1).persons[0]
@@ -83,4 +84,6 @@ def test_pose_message_with_three_people_crosses_processes_intact(tmp_path: Path,
             assert got["placement_error"] == pytest.approx(where.residual_px)
         else:
             assert got["placement"] == PersonPose.PLACEMENT_NONE
-            assert np.isnan(placed).all() and np.isnan(position).all() and np.isnan(got["placement_error"])
+            assert np.isnan(placed).all()
+            assert np.isnan(position).all()
+            assert np.isnan(got["placement_error"])

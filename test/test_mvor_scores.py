@@ -47,7 +47,9 @@ def test_joint_kinds() -> None:
     views[[0, 1]] = 1
     views[2] = 0
     kinds = joint_kinds(person(joints, views))
-    assert kinds[0] == kinds[1] == FILLED_JOINT and kinds[2] == "" and set(kinds[3:]) == {TRIANGULATED_JOINT}
+    assert kinds[0] == kinds[1] == FILLED_JOINT
+    assert kinds[2] == ""
+    assert set(kinds[3:]) == {TRIANGULATED_JOINT}
     single = joint_kinds(person(joints, 1, f"{SINGLE_VIEW} skeleton+floor"))
     assert set(single) == {SINGLE_CAMERA_JOINT}
 
@@ -60,8 +62,10 @@ def test_exact_person_has_every_limb_right_and_a_missed_person_none() -> None:
     evaluation.add_frame(frame(MvorPerson(0, gt_joints(a), ("cam1", "cam2")), MvorPerson(1, truth_b, ("cam1",))),
                          [person(a)])
     s = evaluation.summary()["splits"]
-    assert s["2"]["limbs"] == 4 and s["2"]["pcp_percent"] == 100.0
-    assert s["1"]["limbs"] == 3 and s["1"]["pcp_percent"] == 0.0  # not found: every limb wrong
+    assert s["2"]["limbs"] == 4
+    assert s["2"]["pcp_percent"] == 100.0
+    assert s["1"]["limbs"] == 3
+    assert s["1"]["pcp_percent"] == 0.0  # not found: every limb wrong
     assert s["all"]["pcp_percent"] == round(100 * 4 / 7, 1)
 
 
@@ -124,7 +128,8 @@ def test_the_halves_split_the_frames_in_order() -> None:
     frames = tuple(MvorFrame(str(k), {}, (), {}, {}) for k in range(7))
     dataset = MvorDataset(ceiling_room(3), NAMES, frames)
     first, second = half_of(dataset, "first").frames, half_of(dataset, "second").frames
-    assert [f.frame_id for f in first] == ["0", "1", "2"] and [f.frame_id for f in second] == ["3", "4", "5", "6"]
+    assert [f.frame_id for f in first] == ["0", "1", "2"]
+    assert [f.frame_id for f in second] == ["3", "4", "5", "6"]
     assert half_of(dataset, None) is dataset
     with pytest.raises(ValueError, match="half"):
         half_of(dataset, "third")

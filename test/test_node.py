@@ -67,7 +67,8 @@ def running(tmp_path_factory: pytest.TempPathFactory, stats_path: Path, ros_env_
     peer = NodePeer(ros_env_module, {RAW: Image, COMPRESSED: CompressedImage, INFO_A: CameraInfo},
                     best_effort_topics={INFO_B: CameraInfo})
     try:
-        assert peer.wait_for_subscriber(RAW, 120) and peer.wait_for_subscriber(COMPRESSED, 30), log.read_text()
+        assert peer.wait_for_subscriber(RAW, 120), log.read_text()
+        assert peer.wait_for_subscriber(COMPRESSED, 30), log.read_text()
         yield process, peer, log
     finally:
         peer.close()
@@ -90,18 +91,22 @@ def test_poses_for_two_cameras_keep_each_frames_header(running) -> None:
     peer.publish(COMPRESSED, _png(frame, header(101, 2, "cam_b_optical")))
     for stamp, frame_id, topic in (((101, 1), "cam_a_optical", RAW), ((101, 2), "cam_b_optical", COMPRESSED)):
         msg = _await_poses(peer, stamp, log)
-        assert msg.header.frame_id == frame_id and msg.source_topic == topic
+        assert msg.header.frame_id == frame_id
+        assert msg.source_topic == topic
         assert (msg.image_width, msg.image_height, msg.downsample_factor) == (640, 480, FACTOR)
         assert len(msg.persons) >= 1, "the crafted random weights should detect people"
         for person in msg.persons:
-            assert len(person.keypoints_2d) == 17 and len(person.keypoints_3d) == 17
+            assert len(person.keypoints_2d) == 17
+            assert len(person.keypoints_3d) == 17
             x1, y1, x2, y2 = person.bbox
-            assert 0 <= x1 <= x2 <= 640 and 0 <= y1 <= y2 <= 480
+            assert 0 <= x1 <= x2 <= 640
+            assert 0 <= y1 <= y2 <= 480
             assert all(0 <= k.x <= 640 and 0 <= k.y <= 480 for k in person.keypoints_2d)
             assert person.keypoints_3d[0].x == person.keypoints_3d[0].y == person.keypoints_3d[0].z == 0.0
             assert 0.5 <= person.score <= 1.0
         ids = [p.id for p in msg.persons]
-        assert min(ids) >= 1 and len(set(ids)) == len(ids)  # tracked: distinct identities
+        assert min(ids) >= 1
+        assert len(set(ids)) == len(ids)  # tracked: distinct identities
 
 
 def _markers_with_stamp(peer: NodePeer, sec: int) -> list:
@@ -118,7 +123,8 @@ def test_markers_start_with_deleteall_and_carry_the_image_stamp(running) -> None
         assert first.action == Marker.DELETEALL
         assert first.ns in (RAW.strip("/"), COMPRESSED.strip("/"))
         kinds = [m.type for m in array_msg.markers[1:]]
-        assert kinds and kinds == [Marker.LINE_LIST, Marker.SPHERE_LIST, Marker.TEXT_VIEW_FACING] * (len(kinds) // 3)
+        assert kinds
+        assert kinds == [Marker.LINE_LIST, Marker.SPHERE_LIST, Marker.TEXT_VIEW_FACING] * (len(kinds) // 3)
         assert all(m.header.stamp == first.header.stamp for m in array_msg.markers)
 
 
@@ -209,7 +215,8 @@ def test_bad_inputs_are_skipped_with_a_warning_and_the_node_serves_on(running) -
     assert wait_until(lambda: "could not decode" in log.read_text(), WAIT)
     peer.publish(RAW, image_msg(good, "rgb8", header(301, 0, "cam_a_optical")))
     msg = _await_poses(peer, (301, 0), log)
-    assert msg.image_width == 640 and process.poll() is None
+    assert msg.image_width == 640
+    assert process.poll() is None
     assert COMPRESSED in log.read_text()
     assert not peer.inbox.poses_with_stamp(300, 1)
     assert wait_until(lambda: (diagnostics_value(peer.inbox.diagnostics, RAW, "rejected") or 0)
@@ -239,7 +246,8 @@ def test_bad_camera_info_is_refused_alone_and_counted(running) -> None:
     assert wait_until(lambda: (diagnostics_value(peer.inbox.diagnostics, RAW, "camera_info_rejected") or 0)
                       >= before + 2, 30), log.read_text()[-2000:]
     text = log.read_text()
-    assert "image size 0x480 is not positive" in text and "K has non-finite values" in text
+    assert "image size 0x480 is not positive" in text
+    assert "K has non-finite values" in text
     peer.publish(RAW, image_msg(_frame(7), "bgr8", header(330, 0, "cam_a_optical")))
     peer.publish(COMPRESSED, _png(_frame(7), header(330, 1, "cam_b_optical")))
     _await_poses(peer, (330, 0), log)
@@ -275,9 +283,11 @@ def test_runtime_parameters_change_through_the_parameter_service(running) -> Non
         time.sleep(1.0)
         assert not _markers_with_stamp(peer, 350)
         refused = peer.set_parameters(score_threshold=1.5)[0]
-        assert not refused.successful and "score_threshold" in refused.reason
+        assert not refused.successful
+        assert "score_threshold" in refused.reason
         read_only = peer.set_parameters(device="cuda")[0]
-        assert not read_only.successful and "read-only" in read_only.reason
+        assert not read_only.successful
+        assert "read-only" in read_only.reason
     finally:
         restored = peer.set_parameters(score_threshold=0.5, publish_markers=True)
         assert all(r.successful for r in restored)
@@ -304,7 +314,8 @@ def test_only_the_newest_frame_is_kept_when_frames_come_faster_than_inference(ru
     latencies = [t - (m.header.stamp.sec + m.header.stamp.nanosec * 1e-9) for t, m in received]
     assert len(received) < len(sent_at) / 2, "the node should have dropped most frames"
     dropped = diagnostics_value(peer.inbox.diagnostics, RAW, "dropped")
-    assert dropped is not None and dropped >= len(sent_at) / 2
+    assert dropped is not None
+    assert dropped >= len(sent_at) / 2
     # a queue would make every latency longer than the previous one; newest-only keeps them flat
     assert max(latencies[-2:]) < 2.5 * min(latencies[:2]) + 1.0, latencies
 
@@ -315,7 +326,8 @@ def test_missing_weights_file_exits_with_instructions(tmp_path: Path, ros_env: d
     process = start_node({"weights": missing, "device": "cpu"}, ros_env, log)
     assert process.wait(120) == 1
     text = log.read_text()
-    assert str(missing) in text and "orpose-download-models" in text
+    assert str(missing) in text
+    assert "orpose-download-models" in text
 
 
 @pytest.mark.timeout(180)
@@ -330,7 +342,8 @@ def test_cuda_without_a_gpu_falls_back_to_the_cpu_loudly(tmp_path: Path, ros_env
         assert wait_until(lambda: "ready:" in log.read_text() or process.poll() is not None, 150), log.read_text()
         assert process.poll() is None, log.read_text()
         text = log.read_text()
-        assert "falling back to the CPU" in text and "device cpu" in text
+        assert "falling back to the CPU" in text
+        assert "device cpu" in text
     finally:
         process.send_signal(2)
         process.wait(30)
@@ -357,7 +370,8 @@ def test_sigint_during_a_long_inference_exits_cleanly_within_launch_grace(
         for i, topic in enumerate(topics):
             peer.publish(topic, image_msg(_frame(i), "bgr8", header(400, i, "cam")))
         time.sleep(4.0)  # three CPU frames take far longer: the forward pass is running
-        assert process.poll() is None and not peer.inbox.poses_with_stamp(400, 0)
+        assert process.poll() is None
+        assert not peer.inbox.poses_with_stamp(400, 0)
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
         code = process.wait(15)
@@ -367,8 +381,10 @@ def test_sigint_during_a_long_inference_exits_cleanly_within_launch_grace(
         if process.poll() is None:
             process.kill()
     text = log.read_text()
-    assert code == 0 and elapsed < 5.0, (code, elapsed, text[-2000:])
-    assert "terminate called" not in text and "Traceback" not in text
+    assert code == 0, (code, elapsed, text[-2000:])
+    assert elapsed < 5.0, (code, elapsed, text[-2000:])
+    assert "terminate called" not in text
+    assert "Traceback" not in text
 
 
 @pytest.mark.parametrize(
@@ -387,12 +403,15 @@ def test_start_up_errors_are_one_line_naming_the_parameter(tmp_path: Path, ros_e
     assert start_node({"random_weights_seed": 0, **params}, ros_env, log).wait(60) == 1
     text = log.read_text()
     fatal = [line for line in text.splitlines() if "FATAL" in line]
-    assert len(fatal) == 1 and "Traceback" not in text, text
+    assert len(fatal) == 1, text
+    assert "Traceback" not in text, text
     assert all(word in fatal[0] for word in words), fatal[0]
 
 
 def test_malformed_ros_arguments_are_one_line(ros_env: dict) -> None:
     result = subprocess.run([*node_command({}), "--no-such-flag"], env=ros_env, capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "unknown ROS arguments" in result.stderr and "--no-such-flag" in result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "unknown ROS arguments" in result.stderr
+    assert "--no-such-flag" in result.stderr

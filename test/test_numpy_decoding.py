@@ -90,6 +90,7 @@ def test_the_numpy_lifting_is_the_torch_head_s(stats_path: Path) -> None:
     with torch.inference_mode():
         theirs = head.lift(torch.from_numpy(hard), torch.from_numpy(soft)).numpy()
     ours = lifting(hard, soft)
-    assert ours.shape == (20, 17, 3) and ours.dtype == np.float32
+    assert ours.shape == (20, 17, 3)
+    assert ours.dtype == np.float32
     assert np.abs(theirs).max() > 0.05  # metres: a real signal
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)  # 0.001 mm

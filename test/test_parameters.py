@@ -90,7 +90,8 @@ def test_bad_values_are_one_line_naming_the_parameter_and_what_is_expected(overr
     with pytest.raises(ConfigError) as error:
         _config(**overrides)
     text = str(error.value)
-    assert text.startswith(message) and "\n" not in text
+    assert text.startswith(message)
+    assert "\n" not in text
     assert "expected" in text
 
 
@@ -108,11 +109,13 @@ def test_dynamic_changes_are_validated_then_replace_the_frozen_config(declared) 
     before = parameters.config
     result = node.set_parameters([Parameter("score_threshold", value=0.8)])[0]
     assert result.successful
-    assert parameters.config.score_threshold == 0.8 and before.score_threshold == 0.5  # replaced, not mutated
+    assert parameters.config.score_threshold == 0.8
+    assert before.score_threshold == 0.5  # replaced, not mutated
     assert seen == [(0.5, 0.8)]
     assert not node.set_parameters([Parameter("score_threshold", value=1.5)])[0].successful  # range
     assert not node.set_parameters([Parameter("device", value="cpu")])[0].successful  # read-only
-    assert parameters.config.score_threshold == 0.8 and parameters.config.device == "auto"
+    assert parameters.config.score_threshold == 0.8
+    assert parameters.config.device == "auto"
     assert node.set_parameters([Parameter("publish_markers", value=False)])[0].successful
     assert parameters.config.publish_markers is False
 
@@ -120,9 +123,11 @@ def test_dynamic_changes_are_validated_then_replace_the_frozen_config(declared) 
 def test_descriptors_carry_ranges_and_read_only(declared) -> None:
     node, _ = declared
     depth = node.describe_parameter("qos_depth")
-    assert depth.read_only and (depth.integer_range[0].from_value, depth.integer_range[0].to_value) == (1, 100)
+    assert depth.read_only
+    assert (depth.integer_range[0].from_value, depth.integer_range[0].to_value) == (1, 100)
     threshold = node.describe_parameter("score_threshold")
-    assert not threshold.read_only and threshold.floating_point_range[0].to_value == 1.0
+    assert not threshold.read_only
+    assert threshold.floating_point_range[0].to_value == 1.0
     assert "best_effort" in node.describe_parameter("qos_reliability").additional_constraints
 
 

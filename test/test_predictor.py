@@ -54,22 +54,32 @@ def _assert_same_poses(a: FramePoses, b: FramePoses) -> None:
 def test_people_are_detected_with_well_formed_outputs(singles: list[FramePoses], frames) -> None:
     for poses, frame in zip(singles, frames, strict=True):
         assert (poses.height, poses.width) == frame.shape[:2] == (480, 640)
-        assert poses.downsample_factor == 1 and poses.model_view is None
+        assert poses.downsample_factor == 1
+        assert poses.model_view is None
         assert len(poses.persons) >= 1
         scores = [p.score for p in poses.persons]
-        assert scores == sorted(scores, reverse=True) and min(scores) > 0.5 and max(scores) <= 1.0
+        assert scores == sorted(scores, reverse=True)
+        assert min(scores) > 0.5
+        assert max(scores) <= 1.0
         for person in poses.persons:
-            assert person.bbox.shape == (4,) and person.bbox.dtype == np.float32
-            assert person.keypoints_2d.shape == (17, 3) and person.keypoints_2d.dtype == np.float32
-            assert person.keypoints_3d.shape == (17, 3) and person.keypoints_3d.dtype == np.float32
-            assert np.isfinite(person.bbox).all() and np.isfinite(person.keypoints_2d).all()
+            assert person.bbox.shape == (4,)
+            assert person.bbox.dtype == np.float32
+            assert person.keypoints_2d.shape == (17, 3)
+            assert person.keypoints_2d.dtype == np.float32
+            assert person.keypoints_3d.shape == (17, 3)
+            assert person.keypoints_3d.dtype == np.float32
+            assert np.isfinite(person.bbox).all()
+            assert np.isfinite(person.keypoints_2d).all()
             assert np.isfinite(person.keypoints_3d).all()
             x1, y1, x2, y2 = person.bbox
-            assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 480
+            assert 0 <= x1 < x2 <= 640
+            assert 0 <= y1 < y2 <= 480
             # 2D keypoints come from heatmaps inside the box (pixel centres, so within half a pixel)
             kx, ky, ks = person.keypoints_2d.T
-            assert (kx >= x1 - 0.5).all() and (kx <= x2 + 0.5).all()
-            assert (ky >= y1 - 0.5).all() and (ky <= y2 + 0.5).all()
+            assert (kx >= x1 - 0.5).all()
+            assert (kx <= x2 + 0.5).all()
+            assert (ky >= y1 - 0.5).all()
+            assert (ky <= y2 + 0.5).all()
             assert ((ks >= 0) & (ks <= 1)).all()
             assert person.keypoints_3d[0].tolist() == [0.0, 0.0, 0.0]  # pelvis-relative
             assert 0.01 < np.abs(person.keypoints_3d[1:]).max() < 10.0  # metres, not millimetres
@@ -94,7 +104,8 @@ def test_mixed_sizes_are_run_in_separate_batches(predictor, frames, singles, mvo
     assert (out[1].height, out[1].width) == (360, 640)
     for person in out[1].persons:
         x1, y1, x2, y2 = person.bbox
-        assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
+        assert 0 <= x1 < x2 <= 640
+        assert 0 <= y1 < y2 <= 360
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +116,12 @@ def privacy_run(predictor: OrPosePredictor, frames) -> tuple[np.ndarray, FramePo
 
 def test_privacy_mode_never_shows_the_original(privacy_run) -> None:
     frame, poses = privacy_run
-    assert poses.downsample_factor == 12 and (poses.height, poses.width) == (480, 640)
+    assert poses.downsample_factor == 12
+    assert (poses.height, poses.width) == (480, 640)
     view = poses.model_view
-    assert view is not None and view.shape == frame.shape and view.dtype == np.uint8
+    assert view is not None
+    assert view.shape == frame.shape
+    assert view.dtype == np.uint8
     assert not np.shares_memory(view, frame)
     assert not np.array_equal(view, frame)
     np.testing.assert_array_equal(view, privacy.shrink_and_restore(frame, 12))
@@ -179,7 +193,8 @@ def test_from_files_loads_strictly_and_reads_the_factor(
     with pytest.raises(StatsError, match=r"h36stats\.json"):  # none beside the weights, none in models/
         OrPosePredictor.from_files(weights, device="cpu")
     loaded = OrPosePredictor.from_files(weights, stats=stats_path, device="cpu")
-    assert loaded.downsample_factor == 10 and loaded.score_threshold == 0.5
+    assert loaded.downsample_factor == 10
+    assert loaded.score_threshold == 0.5
     key = "roi_heads.keypoint_head.nw2Dto3D_soft.w1.weight"
     expected = random_state_dict({key: ((1024, 32), torch.float32)}, seed=5)[key]  # per-key generators
     assert torch.equal(loaded.model.state_dict()[key], expected)
@@ -191,7 +206,8 @@ def test_random_weights_warn_loudly(caplog: pytest.LogCaptureFixture, monkeypatc
     monkeypatch.setenv("ORPOSE_MODELS_DIR", str(tmp_path))  # no stats file there
     with caplog.at_level("WARNING"):
         random = OrPosePredictor.with_random_weights(1, device="cpu")
-    assert "RANDOM WEIGHTS" in caplog.text and "placeholder statistics" in caplog.text
+    assert "RANDOM WEIGHTS" in caplog.text
+    assert "placeholder statistics" in caplog.text
     assert random.cfg.MODEL.ROI_KEYPOINTS3D_HEAD.STATS_FILE == "placeholder"
 
 

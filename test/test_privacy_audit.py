@@ -139,13 +139,16 @@ def test_no_checkerboard_detail_leaves_the_package_and_nothing_is_written(tmp_pa
             else:  # numbers only: nothing large enough to hold a picture
                 assert all(n < 53 * 40 for _, n in _byte_arrays(msg)), (name, _byte_arrays(msg))
     for log in received["/rosout"]:
-        assert len(log.msg) < 2000 and "\x00" not in log.msg
+        assert len(log.msg) < 2000
+        assert "\x00" not in log.msg
     # the ROS-free core logs through the node's logger: its lines reach /rosout too
     assert any(log.name == "orpose_node" and "[orpose_ros.model" in log.msg for log in received["/rosout"])
 
     # nothing written: no file in the working directory or the home folder, only small text logs
-    assert list(work.iterdir()) == [] and [p for p in home.rglob("*") if p.is_file()] == []
+    assert list(work.iterdir()) == []
+    assert [p for p in home.rglob("*") if p.is_file()] == []
     logs = [p for p in (tmp_path / "ros_log").rglob("*") if p.is_file()]
-    assert logs and all(p.stat().st_size < 200_000 for p in logs)
+    assert logs
+    assert all(p.stat().st_size < 200_000 for p in logs)
     for path in logs:
         path.read_text(encoding="utf-8")  # text, not pixels

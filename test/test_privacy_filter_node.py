@@ -83,7 +83,8 @@ def test_a_bad_parameter_is_one_line(tmp_path: Path, ros_env: dict) -> None:
     log = tmp_path / "filter.log"
     assert _start_filter(ros_env, log, factor=1).wait(60) == 1
     fatal = [line for line in log.read_text().splitlines() if "FATAL" in line]
-    assert len(fatal) == 1 and "'factor': 1 is out of range; expected an integer in [2, 64]" in fatal[0]
+    assert len(fatal) == 1
+    assert "'factor': 1 is out of range; expected an integer in [2, 64]" in fatal[0]
 
 
 def test_the_pose_node_on_the_filter_output_equals_the_full_frame_pipeline(tmp_path: Path, ros_env: dict,

@@ -67,7 +67,9 @@ def test_png_stays_lossless_and_jpeg_stays_jpeg() -> None:
     frame = np.random.default_rng(2).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     png = CompressedImage(header=HEADER, format="png", data=cv2.imencode(".png", frame)[1].tobytes())
     small = shrink_camera_msg(png, 12)
-    assert isinstance(small, CompressedImage) and small.format == "png" and small.header == HEADER
+    assert isinstance(small, CompressedImage)
+    assert small.format == "png"
+    assert small.header == HEADER
     np.testing.assert_array_equal(compressed_msg_to_bgr(small), privacy.shrink(frame, 12))
     jpeg = CompressedImage(header=HEADER, format="jpeg", data=cv2.imencode(".jpg", frame)[1].tobytes())
     assert compressed_msg_to_bgr(shrink_camera_msg(jpeg, 8)).shape == (60, 80, 3)
@@ -93,8 +95,10 @@ def test_rescaled_camera_info_projects_onto_the_shrunk_frame_as_the_original_ont
     ks = np.asarray(small.k).reshape(3, 3)
     us, vs = ks[0, 0] * point[0] / point[2] + ks[0, 2], ks[1, 1] * point[1] / point[2] + ks[1, 2]
     # pixel centres: u_small + 0.5 = (u + 0.5) * s, as a resize maps them
-    assert us + 0.5 == pytest.approx((u + 0.5) * sx) and vs + 0.5 == pytest.approx((v + 0.5) * sy)
-    assert small.p[3] == pytest.approx(-52.0 * sx) and list(small.d) == list(info.d)
+    assert us + 0.5 == pytest.approx((u + 0.5) * sx)
+    assert vs + 0.5 == pytest.approx((v + 0.5) * sy)
+    assert small.p[3] == pytest.approx(-52.0 * sx)
+    assert list(small.d) == list(info.d)
     uncalibrated = scale_camera_info(CameraInfo(width=640, height=480), 53, 40)
     assert list(uncalibrated.k) == [0.0] * 9
     with pytest.raises(ValueError, match="no image size"):

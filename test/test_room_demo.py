@@ -89,7 +89,8 @@ def test_the_fusion_node_finds_the_synthetic_people_where_they_walk(tmp_path: Pa
     scene = RoomScene(calibration)
     found, extra, ids = Counter(), 0, defaultdict(Counter)
     for msg in people[-MOMENTS:]:
-        assert msg.header.frame_id == "or_room" and list(msg.cameras) == list(calibration.names)
+        assert msg.header.frame_id == "or_room"
+        assert list(msg.cameras) == list(calibration.names)
         coco, _ = scene.people(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9)
         truth = person_centres(coco)[:, :2]
         for person in msg.people:
@@ -106,4 +107,5 @@ def test_the_fusion_node_finds_the_synthetic_people_where_they_walk(tmp_path: Pa
     main_ids = [ids[p].most_common(1)[0] for p in range(3)]
     assert all(track != 0 and count >= 0.7 * found[p] for p, (track, count) in enumerate(main_ids)), ids
     assert len({track for track, _ in main_ids}) == 3, ids
-    assert markers and any(len(m.markers) > 1 for m in markers)
+    assert markers
+    assert any(len(m.markers) > 1 for m in markers)

@@ -53,10 +53,13 @@ def test_people_walk_at_their_speed_turn_and_pass_each_other() -> None:
     assert headings == {0.0, round(math.pi, 6)}
     # the circling walkers go opposite ways and meet: closer than 1 m, then apart by more than 1.5 m
     gaps = np.linalg.norm(tracks[0] - tracks[1], axis=-1)
-    assert gaps.min() < 1.0 and gaps.max() > 1.5
+    assert gaps.min() < 1.0
+    assert gaps.max() > 1.5
     # everyone stays inside the rectangle of the cameras (0.3..5.7 x 0.3..4.7 m)
-    assert tracks[..., 0].min() > 0.3 and tracks[..., 0].max() < 5.7
-    assert tracks[..., 1].min() > 0.3 and tracks[..., 1].max() < 4.7
+    assert tracks[..., 0].min() > 0.3
+    assert tracks[..., 0].max() < 5.7
+    assert tracks[..., 1].min() > 0.3
+    assert tracks[..., 1].max() < 4.7
     with pytest.raises(ValueError, match="people: 7 is out of range"):
         walkers_for(ceiling_room(), 7)
 
@@ -69,7 +72,9 @@ def test_walking_swings_the_legs_and_keeps_the_body_upright() -> None:
     pelvis = h36m[H36M_JOINT_NAMES.index("pelvis")]
     assert h36m[left, 0] - pelvis[0] == pytest.approx(0.22, abs=0.02)  # left ankle 22 cm ahead
     assert h36m[right, 0] - pelvis[0] == pytest.approx(-0.22, abs=0.02)
-    assert pelvis[2] == pytest.approx(0.53 * 1.72) and coco[:, 2].max() < 1.72 and coco[:, 2].min() > 0.0
+    assert pelvis[2] == pytest.approx(0.53 * 1.72)
+    assert coco[:, 2].max() < 1.72
+    assert coco[:, 2].min() > 0.0
 
 
 def test_noiseless_detections_are_the_exact_projections() -> None:
@@ -96,7 +101,8 @@ def test_noiseless_detections_are_the_exact_projections() -> None:
             world = person.keypoints_3d @ camera.T_world_from_camera[:3, :3].T + pelvis
             np.testing.assert_allclose(world, h36m[p], atol=1e-5)
             low, high = person.bbox[:2], person.bbox[2:]
-            assert (low <= person.keypoints_2d[visible, :2]).all() and (person.keypoints_2d[visible, :2] <= high).all()
+            assert (low <= person.keypoints_2d[visible, :2]).all()
+            assert (person.keypoints_2d[visible, :2] <= high).all()
 
 
 def test_a_body_hides_what_is_behind_it_and_nothing_beside_it() -> None:
@@ -112,7 +118,8 @@ def test_a_body_hides_what_is_behind_it_and_nothing_beside_it() -> None:
 
     straight = hidden_behind(0.0)
     assert not straight[0].any()  # the one in front is seen whole
-    assert straight[1, 11:].all() and not straight[1, :5].any()  # behind: hips and legs hidden, the face seen above
+    assert straight[1, 11:].all()
+    assert not straight[1, :5].any()  # behind: hips and legs hidden, the face seen above
     # beside: the ray to the back person's pelvis misses the front body by more than its radius
     assert not hidden_behind(3.0 * BODY_RADIUS_M)[1].any()
 

@@ -59,27 +59,34 @@ def test_absurd_detections_are_set_aside_alone_and_the_rest_of_the_frame_is_used
     stream = FusionStream(calibration)
     people = stream.process(0.0, bad)
     reference = FusionStream(calibration).process(0.0, good)
-    assert len(people) == 2 and all(p.cameras == ("cam1", "cam2", "cam3") for p in people)
+    assert len(people) == 2
+    assert all(p.cameras == ("cam1", "cam2", "cam3") for p in people)
     for p, q in zip(people, reference, strict=True):
         np.testing.assert_allclose(p.joints, q.joints)
     assert [(r.camera, r.cause) for r in stream.rejections] == [
         ("cam1", OUTSIDE_IMAGE), ("cam2", NON_FINITE), ("cam2", SCORE_RANGE)]
     assert stream.rejections[0].detail.startswith("cam1: person 7: keypoints beyond x in [-640, 1280]")
-    assert stream.process(0.1, good) and stream.rejections == []  # per frame
+    assert stream.process(0.1, good)
+    assert stream.rejections == []  # per frame
 
 
 def test_fused_joints_never_leave_the_room_volume() -> None:
     calibration = ceiling_room(3)  # cameras at 2.6 m, 3 m around the centre
     low, high = room_volume(calibration, 2.0)
-    assert low[2] == pytest.approx(0.6) and high[2] == pytest.approx(4.6)
+    assert low[2] == pytest.approx(0.6)
+    assert high[2] == pytest.approx(4.6)
     stream = FusionStream(calibration, StreamOptions(FusionOptions(room_margin_m=2.0)))
     people = stream.process(0.0, frame(calibration, 0.0))
     assert len(people) == 2
     for person in people:  # the legs below 0.6 m are unplaced, the rest is kept
         placed = np.all(np.isfinite(person.joints), axis=-1)
-        assert (person.joints[placed, 2] >= 0.6).all() and (~placed).sum() >= 2 and placed.sum() >= 10
-        assert (person.num_views[~placed] == 0).all() and (person.confidence[~placed] == 0).all()
-    assert {r.cause for r in stream.rejections} == {OUTSIDE_ROOM} and len(stream.rejections) == 2
+        assert (person.joints[placed, 2] >= 0.6).all()
+        assert (~placed).sum() >= 2
+        assert placed.sum() >= 10
+        assert (person.num_views[~placed] == 0).all()
+        assert (person.confidence[~placed] == 0).all()
+    assert {r.cause for r in stream.rejections} == {OUTSIDE_ROOM}
+    assert len(stream.rejections) == 2
     nobody = FusionStream(calibration, StreamOptions(FusionOptions(room_margin_m=0.01)))
     assert nobody.process(0.0, frame(calibration, 0.0)) == []  # nothing of them inside: dropped
     assert all("nothing left of the person" in r.detail for r in nobody.rejections)
@@ -92,7 +99,9 @@ def test_within_room_from_both_sides_of_the_edge() -> None:
     low, high = np.full(3, -10.0), np.array([10.0, 10.0, top])
     assert within_room(person, low, high) == (person, 0)
     kept, unplaced = within_room(person, low, high - 1e-9)
-    assert unplaced >= 1 and kept is not None and np.isnan(kept.joints[np.argmax(person.joints[:, 2])]).all()
+    assert unplaced >= 1
+    assert kept is not None
+    assert np.isnan(kept.joints[np.argmax(person.joints[:, 2])]).all()
 
 
 def _moment(calibration: RoomCalibration, t: float, scale: float = 1.0, factor: int = 1) -> dict[str, CameraMoment]:

@@ -42,7 +42,8 @@ def test_a_walker_is_new_then_measured_with_its_velocity_and_a_shrinking_covaria
     frames = walk(stream, 20)
     assert all(len(people) == 1 for people in frames)
     first, last = frames[0][0], frames[-1][0]
-    assert first.motion.state == TrackingState.NEW and np.allclose(first.motion.velocity, 0.0)
+    assert first.motion.state == TrackingState.NEW
+    assert np.allclose(first.motion.velocity, 0.0)
     assert all(f[0].motion.state == TrackingState.MEASURED and f[0].motion.since_measured_s == 0.0 for f in frames[1:])
     np.testing.assert_allclose(last.motion.velocity, [SPEED, 0.0, 0.0], atol=0.05)
     np.testing.assert_allclose(last.motion.centre, centre(walker(1.9)), atol=0.02)
@@ -57,15 +58,18 @@ def test_a_walker_is_new_then_measured_with_its_velocity_and_a_shrinking_covaria
 def test_joints_carry_their_covariance_tight_when_triangulated_long_along_the_ray_from_one_camera() -> None:
     stream = FusionStream(ROOM)
     three = stream.process(0.0, frame(ROOM, 0.0))[0]
-    assert three.placement == TRIANGULATED and three.joint_views.shape == (3, 17)
+    assert three.placement == TRIANGULATED
+    assert three.joint_views.shape == (3, 17)
     assert np.all(largest_sigma_m(three.joint_covariance) < 0.05)
     at_once = StreamOptions(support=SupportOptions(single_view_min_frames=1))  # a single-camera person at once
     single = FusionStream(ROOM, at_once).process(0.0, frame(ROOM, 0.0, cameras=("cam1",)))[0]
-    assert single.placement.startswith("single-view") and single.joint_views.shape == (1, 17)
+    assert single.placement.startswith("single-view")
+    assert single.joint_views.shape == (1, 17)
     wrist = single.joints[9]
     ray = (wrist - ROOM.camera("cam1").centre_world) / np.linalg.norm(wrist - ROOM.camera("cam1").centre_world)
     along = np.sqrt(ray @ single.joint_covariance[9] @ ray)
-    assert along > 3 * np.sqrt(np.linalg.eigvalsh(single.joint_covariance[9])[0]) and along > 0.15
+    assert along > 3 * np.sqrt(np.linalg.eigvalsh(single.joint_covariance[9])[0])
+    assert along > 0.15
 
 
 def test_an_occluded_walker_is_predicted_until_the_max_age_then_dropped() -> None:
@@ -75,9 +79,11 @@ def test_an_occluded_walker_is_predicted_until_the_max_age_then_dropped() -> Non
     covariance = measured.motion.centre_covariance
     for t in (1.3, 1.999):  # 0.999 s unseen: 1 ms inside the max age
         (person,) = stream.process(t, {})
-        assert person.id == seen_id and person.motion.state == TrackingState.PREDICTED
+        assert person.id == seen_id
+        assert person.motion.state == TrackingState.PREDICTED
         assert person.motion.since_measured_s == pytest.approx(t - 1.0)
-        assert person.cameras == () and person.detection_indices == ()
+        assert person.cameras == ()
+        assert person.detection_indices == ()
         # the skeleton follows the walk, the uncertainty grows
         np.testing.assert_allclose(centre(person.joints), centre(walker(t)), atol=0.05)
         assert np.linalg.eigvalsh(person.motion.centre_covariance)[0] > np.linalg.eigvalsh(covariance)[-1]
@@ -93,7 +99,9 @@ def test_a_returning_walker_is_measured_again_under_its_id_and_predictions_are_o
     first_id = walk(stream, 5)[-1][0].id
     assert stream.process(0.6, {})[0].motion.state == TrackingState.PREDICTED
     (back,) = stream.process(0.7, frame(ROOM, 0.7))
-    assert back.id == first_id and back.motion.state == TrackingState.MEASURED and back.motion.since_measured_s == 0
+    assert back.id == first_id
+    assert back.motion.state == TrackingState.MEASURED
+    assert back.motion.since_measured_s == 0
     quiet = FusionStream(ROOM)  # default: measured people only
     walk(quiet, 5)
     assert quiet.process(0.6, {}) == []
@@ -103,7 +111,8 @@ def test_the_tracker_reports_each_row_track_and_its_covariances() -> None:
     stream = FusionStream(ROOM)
     walk(stream, 3)
     (track,) = stream.tracker.tracks
-    assert stream.tracker.row_tracks.tolist() == [track.id] and stream.tracker.stamp_s == pytest.approx(0.2)
+    assert stream.tracker.row_tracks.tolist() == [track.id]
+    assert stream.tracker.stamp_s == pytest.approx(0.2)
     assert track.position_covariance.shape == track.velocity_covariance.shape == (3, 3)
     stream.process(0.3, {})
     assert stream.tracker.row_tracks.tolist() == []

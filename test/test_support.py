@@ -124,13 +124,18 @@ def run_scene(options: StreamOptions, frames: int = 20) -> tuple[float, float, f
 
 def test_one_frame_phantoms_stay_tentative_and_real_people_are_published() -> None:
     false, walkers_found, loner = run_scene(StreamOptions())
-    assert false == 0.0 and walkers_found == 1.0
+    assert false == 0.0
+    assert walkers_found == 1.0
     assert loner == 19 / 20  # seen by one camera only: published from its second frame on
 
 
 def test_without_track_history_or_torso_the_phantoms_are_published() -> None:
     false, walkers_found, loner = run_scene(StreamOptions(support=SupportOptions(single_view_min_frames=1)))
-    assert false == 1.0 and walkers_found == 1.0 and loner == 1.0  # one phantom per frame
+    assert false == 1.0
+    assert walkers_found == 1.0
+    assert loner == 1.0  # one phantom per frame
     anything = SupportOptions(single_view_min_frames=1, single_view_torso=False)
     false, walkers_found, loner = run_scene(StreamOptions(support=anything))
-    assert false == 2.0 and walkers_found == 1.0 and loner == 1.0  # and the head-and-arm detection
+    assert false == 2.0
+    assert walkers_found == 1.0
+    assert loner == 1.0  # and the head-and-arm detection

@@ -41,7 +41,8 @@ def test_the_test_interfaces_are_the_real_type_and_not_installed_for_users() -> 
 
     assert type(camera_transforms(ROOM, Time())) is TFMessage
     assert "/install-test" in Path(tf2_msgs.__file__).as_posix()
-    assert not list((REPO / "install").glob("tf2_msgs")) and "tf2_msgs" not in (REPO / "package.xml").read_text()
+    assert not list((REPO / "install").glob("tf2_msgs"))
+    assert "tf2_msgs" not in (REPO / "package.xml").read_text()
 
 
 def test_static_camera_transforms_world_to_each_optical_frame() -> None:
@@ -49,7 +50,8 @@ def test_static_camera_transforms_world_to_each_optical_frame() -> None:
     msg = camera_transforms(ROOM, stamp)
     assert [t.child_frame_id for t in msg.transforms] == ["cam1", "cam2", "cam3"]  # no frame_id: the name
     for t, camera in zip(msg.transforms, ROOM.cameras, strict=True):
-        assert t.header.frame_id == "room" and t.header.stamp == stamp
+        assert t.header.frame_id == "room"
+        assert t.header.stamp == stamp
         np.testing.assert_allclose(matrix(t.transform), camera.T_world_from_camera, atol=1e-9)
 
 
@@ -73,11 +75,13 @@ def test_joint_frames_under_the_body_frame_put_each_joint_where_it_is() -> None:
     walker[COCO_KEYPOINT_NAMES.index("left_wrist")] = np.nan
     transforms = people_transforms(header, [person(6, walker)], joints=True).transforms
     body, joints = transforms[0], transforms[1:]
-    assert len(joints) == 16 and "body_7_left_wrist" not in {t.child_frame_id for t in joints}
+    assert len(joints) == 16
+    assert "body_7_left_wrist" not in {t.child_frame_id for t in joints}
     T_world_body = matrix(body.transform)
     for t in joints:
         name = t.child_frame_id.removeprefix("body_7_")
-        assert t.header.frame_id == "body_7" and t.header.stamp == header.stamp
+        assert t.header.frame_id == "body_7"
+        assert t.header.stamp == header.stamp
         where = T_world_body @ matrix(t.transform)[:, 3]
         np.testing.assert_allclose(where, [*walker[COCO_KEYPOINT_NAMES.index(name)], 1], atol=1e-9)
 

@@ -83,7 +83,8 @@ def test_joints_not_placed_or_seen_by_no_view_have_no_covariance() -> None:
     joints = np.array([[np.nan, np.nan, np.nan], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
     views = np.array([[True, False, True]])
     covariance = joint_covariances([a], joints, views, triangulated=False, options=OPTIONS)
-    assert np.isnan(covariance[:2]).all() and np.isfinite(covariance[2]).all()
+    assert np.isnan(covariance[:2]).all()
+    assert np.isfinite(covariance[2]).all()
     assert np.isnan(largest_sigma_m(covariance[:2])).all()
 
 

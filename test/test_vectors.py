@@ -16,4 +16,5 @@ def test_equal_to_numpy_with_broadcasting_nan_and_inf(k: int) -> None:
     a[0, 0, 0], a[1, 1, -1], b[2, 0] = np.nan, np.inf, -np.inf
     np.testing.assert_array_equal(vectors.dot(a, b), np.sum(a * b, axis=-1))
     np.testing.assert_array_equal(vectors.norm(a), np.linalg.norm(a, axis=-1))
-    assert vectors.norm(np.array([3.0, 4.0])) == 5.0 and vectors.norm(np.zeros((0, 3))).shape == (0,)
+    assert vectors.norm(np.array([3.0, 4.0])) == 5.0
+    assert vectors.norm(np.zeros((0, 3))).shape == (0,)

@@ -24,9 +24,12 @@ def test_markers_are_closed_prisms_coloured_by_occupancy() -> None:
     states = [ZoneState("table", (4,), (False,), 1, 0.0, 4, "left_wrist"),
               ZoneState("door", (), (), 0, 1.5, 4, "left_wrist")]
     markers = zone_markers(Header(frame_id="room"), ZONES, states).markers
-    assert markers[0].action == markers[0].DELETEALL and len(markers) == 7
+    assert markers[0].action == markers[0].DELETEALL
+    assert len(markers) == 7
     table, door = markers[1], markers[4]
-    assert table.color == OCCUPIED and door.color == FREE and markers[3].text == "table: 1"
+    assert table.color == OCCUPIED
+    assert door.color == FREE
+    assert markers[3].text == "table: 1"
     # a box: 2 triangles at the bottom, 2 at the top, 2 per side
     assert len(table.points) == 3 * (2 + 2 + 4 * 2)
     corners = {(p.x, p.y, p.z) for p in table.points}
@@ -42,4 +45,7 @@ def test_events_and_people_in_room() -> None:
     person = Person3D(id=7, tracking_state=Person3D.TRACKING_PREDICTED,
                       joints=[Joint3D(position=Point(x=float(k), y=1.0, z=2.0)) for k in range(17)])
     (plain,) = people_in_room(People3D(header=header, people=[person]))
-    assert plain.id == 7 and plain.predicted and plain.joints.shape == (17, 3) and plain.joints[16, 0] == 16.0
+    assert plain.id == 7
+    assert plain.predicted
+    assert plain.joints.shape == (17, 3)
+    assert plain.joints[16, 0] == 16.0

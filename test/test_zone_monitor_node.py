@@ -92,7 +92,8 @@ def test_a_walker_enters_and_leaves_in_order(tmp_path: Path, ros_env: dict) -> N
             parameters=[Parameter("zones_file", value=str(bad_file)).to_parameter_msg()]))
         assert wait_until(future.done, 30)
         (result,) = future.result().results
-        assert not result.successful and "zone 'table': z: must be [min, max] with min < max" in result.reason
+        assert not result.successful
+        assert "zone 'table': z: must be [min, max] with min < max" in result.reason
         peer.publish(PEOPLE, _moment(len(WALKER_X) - 1))
         assert wait_until(lambda: len(states) > len(WALKER_X), 30), log.read_text()[-3000:]
     finally:
@@ -111,7 +112,8 @@ def test_a_walker_enters_and_leaves_in_order(tmp_path: Path, ros_env: dict) -> N
     assert [list(z.ids) for z in table] == [[], [3], [3], [], [], [], [], []]
     assert [z.count for z in door] == [1, 1, 1, 1, 0, 0, 0, 0]
     assert list(door[2].predicted) == [True]
-    assert table[0].closest_id == 3 and table[0].closest_joint in ("left_ankle", "right_ankle")
+    assert table[0].closest_id == 3
+    assert table[0].closest_joint in ("left_ankle", "right_ankle")
     assert table[0].closest_distance == pytest.approx(0.5)
     assert table[3].closest_distance == pytest.approx(0.001, abs=1e-6)
     assert all(msg.header.frame_id == "room" for msg in states)
@@ -126,7 +128,8 @@ def test_a_bad_zones_file_at_start_is_one_line(tmp_path: Path, ros_env: dict) ->
     log = tmp_path / "zones.log"
     assert _start(ros_env, log, bad).wait(60) == 1
     fatal = [line for line in log.read_text().splitlines() if "FATAL" in line]
-    assert len(fatal) == 1 and "parameter 'zones_file'" in fatal[0]
+    assert len(fatal) == 1
+    assert "parameter 'zones_file'" in fatal[0]
     assert "zone 'door': cylinder.radius: must be positive, got -1.0" in fatal[0]
     assert _start(ros_env, log).wait(60) == 1  # not given: the default, an empty name
     assert "parameter 'zones_file': '' is empty; expected a zones file" in log.read_text()

@@ -70,7 +70,8 @@ def test_only_the_chosen_joints_count_and_the_closest_is_named() -> None:
     wrist_in = one_joint((1.0, 1.0, 1.0), 3, LEFT_WRIST)
     wrist_in.joints[LEFT_ANKLE] = (2.5, 1.0, 0.05)  # the foot 0.5 m outside
     state = zone_state(feet, [wrist_in])
-    assert state.ids == () and state.count == 0
+    assert state.ids == ()
+    assert state.count == 0
     assert (state.closest_id, state.closest_joint) == (3, "left_ankle")
     assert state.closest_distance_m == pytest.approx(0.5)
 
@@ -80,7 +81,8 @@ def test_nobody_placed_and_unconfirmed_people() -> None:
     empty = zone_state(square, [PersonInRoom(4, np.full((17, 3), np.nan))])
     assert (empty.count, empty.closest_distance_m, empty.closest_id, empty.closest_joint) == (0, np.inf, 0, "")
     unconfirmed = zone_state(square, [one_joint((1.0, 1.0, 1.0), 0)])
-    assert unconfirmed.count == 1 and unconfirmed.ids == ()  # counted, but no id to list
+    assert unconfirmed.count == 1
+    assert unconfirmed.ids == ()  # counted, but no id to list
 
 
 def test_a_walker_enters_then_leaves_and_a_vanished_person_leaves() -> None:
@@ -94,7 +96,9 @@ def test_a_walker_enters_then_leaves_and_a_vanished_person_leaves() -> None:
         ("round", 9, ZoneEventKind.ENTERED, 0.0),
         ("square", 2, ZoneEventKind.ENTERED, 2.0), ("square", 2, ZoneEventKind.LEFT, 4.0)]
     states, events = monitor.update(6.0, [one_joint((5.0, 5.0, 1.0), 9, predicted=True)])
-    assert events == [] and states[1].ids == (9,) and states[1].predicted == (True,)  # occluded: still inside
+    assert events == []
+    assert states[1].ids == (9,)
+    assert states[1].predicted == (True,)  # occluded: still inside
     states, events = monitor.update(7.0, [])  # its track ended
     assert [(e.zone, e.id, e.kind, e.predicted) for e in events] == [("round", 9, ZoneEventKind.LEFT, True)]
 
@@ -133,7 +137,9 @@ def test_a_bad_zones_file_is_one_line_naming_the_zone_and_the_field(tmp_path: Pa
     with pytest.raises(ZoneError) as error:
         load_zones(path)
     text = str(error.value)
-    assert "\n" not in text and text.startswith(f"{path}: ") and message in text
+    assert "\n" not in text
+    assert text.startswith(f"{path}: ")
+    assert message in text
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
@@ -146,5 +152,6 @@ def test_unreadable_files(tmp_path: Path) -> None:
 
 def test_the_example_zones_file_loads() -> None:
     example = load_zones(REPO / "config" / "zones.example.yaml")
-    assert example.frame_id == "or_room" and len(example.zones) >= 3
+    assert example.frame_id == "or_room"
+    assert len(example.zones) >= 3
     assert {z.shape for z in example.zones} == {"polygon", "cylinder", "box"}

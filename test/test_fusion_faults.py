@@ -311,7 +311,10 @@ def test_a_looping_replay_restarts_grouping_and_tracks(tmp_path: Path, ros_env: 
     assert late == 5  # the second pass's first moment, and its second but for the camera that confirmed the loop
     assert list(people[10].missing_cameras) == ["cam1", "cam2"]
     ids = [{p.id for p in m.people} for m in people]
-    assert all(len(i) == 1 for i in ids)
+    # people[10]: cam3 alone, on a new track: a person seen by one camera waits for a second supported frame
+    # (single_view_min_frames) before it is published
+    assert ids[10] == set()
+    assert all(len(i) == 1 for k, i in enumerate(ids) if k != 10), str([sorted(i) for i in ids])
     assert len(set.union(*ids[:10])) == 1
     assert len(set.union(*ids[11:])) == 1
     assert set.union(*ids[11:]).isdisjoint(ids[0])  # new tracks, ids not reused

@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from orpose_ros import privacy
+from orpose_ros.backends.frame_settings import FrameSettings
 from orpose_ros.backends.model_folder import ExportedModel
 from orpose_ros.backends.numpy_decoding import decode_heatmaps, network_input_size, to_frame_pixels
 from orpose_ros.backends.numpy_lifting import Lifting
@@ -49,7 +50,7 @@ class GraphRunner(Protocol):
         """Release the session."""
 
 
-class ExportedBackend:
+class ExportedBackend(FrameSettings):
     """A `PoseBackend` on an exported model. Not thread-safe: one caller at a time (`cancel` excepted).
 
     Args:
@@ -69,10 +70,7 @@ class ExportedBackend:
         self._min_size, self._max_size = int(rule["min_size"]), int(rule["max_size"])
         fixed = rule.get("fixed_frame_size")
         self._fixed_size = tuple(fixed) if fixed else None
-        if isinstance(downsample_factor, bool) or not isinstance(downsample_factor, int) or downsample_factor < 1:
-            raise ValueError(f"downsample_factor must be an integer >= 1, got {downsample_factor!r}")
-        self._downsample_factor = downsample_factor
-        self.score_threshold = score_threshold
+        super().__init__(downsample_factor, score_threshold)
         self._cancelled = threading.Event()
 
     @property
@@ -83,24 +81,10 @@ class ExportedBackend:
     def device(self) -> str:
         return self._runner.device if self._runner is not None else "none"
 
-    @property
-    def downsample_factor(self) -> int:
-        return self._downsample_factor
-
-    @property
-    def score_threshold(self) -> float:
-        return self._score_threshold
-
-    @score_threshold.setter
-    def score_threshold(self, threshold: float) -> None:
-        if not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"score_threshold must be within 0..1, got {threshold!r}")
-        self._score_threshold = float(threshold)
-
     def check_frame(self, frame: np.ndarray, restore_to: RestoreSize = None) -> int:
         """The privacy factor of ``frame``; ValueError when it cannot be taken (also a frame size other
         than the one a fixed-size graph was exported for)."""
-        factor = privacy.check_frame(frame, self._downsample_factor, restore_to)
+        factor = super().check_frame(frame, restore_to)
         size = tuple(restore_to) if restore_to is not None else frame.shape[:2]
         if self._fixed_size is not None and size != self._fixed_size:
             raise ValueError(

@@ -27,10 +27,11 @@ from detectron2.structures import Instances
 from torch import nn
 
 from orpose_ros import privacy
+from orpose_ros.backends.frame_settings import FrameSettings
 from orpose_ros.backends.protocol import DeviceUnavailableError, InferenceCancelledError
 from orpose_ros.model_files import downsample_factor_from_name, resolve_stats_path
 from orpose_ros.poses import DetectedPerson, FramePoses
-from orpose_ros.privacy import RestoreSize, check_frame, model_view
+from orpose_ros.privacy import RestoreSize, model_view
 
 from . import resample
 from .checkpoint import load_state_dict_strict, load_weights, read_state_dict
@@ -136,7 +137,7 @@ def instances_to_persons(instances: Instances, score_threshold: float) -> tuple[
     )
 
 
-class OrPosePredictor:
+class OrPosePredictor(FrameSettings):
     """Runs the ORPose student on batches of camera frames. Not thread-safe: one caller at a time
     (`cancel` excepted).
 
@@ -171,8 +172,7 @@ class OrPosePredictor:
         self.cfg = cfg
         self.fp16 = bool(fp16)
         self.gpu_preprocess = self._device.type == "cuda" if gpu_preprocess is None else bool(gpu_preprocess)
-        self.downsample_factor = downsample_factor
-        self.score_threshold = score_threshold
+        super().__init__(downsample_factor, score_threshold)
         self.model: nn.Module | None = model.to(self._device).eval()
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -241,33 +241,6 @@ class OrPosePredictor:
     def device(self) -> torch.device:
         """The torch device the model runs on."""
         return self._device
-
-    @property
-    def downsample_factor(self) -> int:
-        """Privacy factor S (1 = off)."""
-        return self._downsample_factor
-
-    @downsample_factor.setter
-    def downsample_factor(self, factor: int) -> None:
-        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
-            raise ValueError(f"downsample_factor must be an integer >= 1, got {factor!r}")
-        self._downsample_factor = factor
-
-    @property
-    def score_threshold(self) -> float:
-        """Persons scoring at most this are dropped."""
-        return self._score_threshold
-
-    @score_threshold.setter
-    def score_threshold(self, threshold: float) -> None:
-        if not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"score_threshold must be within 0..1, got {threshold!r}")
-        self._score_threshold = float(threshold)
-
-    def check_frame(self, frame: np.ndarray, restore_to: RestoreSize = None) -> int:
-        """The privacy factor of ``frame`` in `predict`; ValueError when it cannot take it (see the
-        module function `check_frame`)."""
-        return check_frame(frame, self._downsample_factor, restore_to)
 
     def predict(
         self,

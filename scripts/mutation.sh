@@ -38,10 +38,14 @@ declare -A TESTS=(
     [privacy.py]="test/test_privacy.py"
     [model/resample.py]="test/test_resample.py"
     [model/lifting.py]="test/test_lifting.py"
+    [geometry/body_frame.py]="test/test_body_frame.py"
+    [fusion/support.py]="test/test_support.py"
+    [fusion/joint_output.py]="test/test_joint_output.py"
 )
 CORE=(fusion/tracking.py fusion/smoothing.py geometry/triangulation.py fusion/association.py geometry/camera.py
     geometry/placement.py fusion/grouping.py fusion/robust.py camera_people.py fusion/detections.py
-    geometry/transforms.py privacy.py model/resample.py model/lifting.py)
+    geometry/transforms.py privacy.py model/resample.py model/lifting.py geometry/body_frame.py fusion/support.py
+    fusion/joint_output.py)
 
 tools=$cache/mutation-$(sha256sum "$repo/requirements/mutation.txt" | cut -c1-12)
 if [ ! -f "$tools/.complete" ]; then

@@ -42,11 +42,12 @@ declare -A TESTS=(
     [fusion/support.py]="test/test_support.py"
     [fusion/joint_output.py]="test/test_joint_output.py"
     [fusion/clocks.py]="test/test_clocks.py test/test_grouping.py"
+    [geometry/body_model.py]="test/test_body_model.py test/test_placement.py"
 )
 CORE=(fusion/tracking.py fusion/smoothing.py geometry/triangulation.py fusion/association.py geometry/camera.py
     geometry/placement.py fusion/grouping.py fusion/robust.py camera_people.py fusion/detections.py
     geometry/transforms.py privacy.py model/resample.py model/lifting.py geometry/body_frame.py fusion/support.py
-    fusion/joint_output.py fusion/clocks.py)
+    fusion/joint_output.py fusion/clocks.py geometry/body_model.py)
 
 tools=$cache/mutation-$(sha256sum "$repo/requirements/mutation.txt" | cut -c1-12)
 if [ ! -f "$tools/.complete" ]; then

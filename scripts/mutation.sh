@@ -43,6 +43,16 @@ declare -A TESTS=(
     [fusion/joint_output.py]="test/test_joint_output.py"
     [fusion/clocks.py]="test/test_clocks.py test/test_grouping.py"
     [geometry/body_model.py]="test/test_body_model.py test/test_placement.py"
+    [ros/pose_messages.py]="test/test_message_builders.py"
+    [ros/tf_messages.py]="test/test_tf_messages.py"
+    [ros/zone_messages.py]="test/test_zone_messages.py"
+)
+# Marker expression of each module's tests (default: not ros). The message builders' tests build ROS messages
+# (no DDS, no processes): run them in a shell where `. scripts/env.sh` put orpose_msgs on the path.
+declare -A MARKS=(
+    [ros/pose_messages.py]="ros"
+    [ros/tf_messages.py]="ros"
+    [ros/zone_messages.py]="ros"
 )
 CORE=(fusion/tracking.py fusion/smoothing.py geometry/triangulation.py fusion/association.py geometry/camera.py
     geometry/placement.py fusion/grouping.py fusion/robust.py camera_people.py fusion/detections.py
@@ -61,7 +71,15 @@ fi
 # The ROS wheels' bootstrapper re-executes Python with this set; the tests here need no ROS.
 unset _ROS_WHEELS_BOOTSTRAP_COMPLETE
 export ORPOSE_SHARED_DIR=${ORPOSE_SHARED_DIR:-$(cd "$repo/.." && pwd)/shared}
-export PYTHONPATH=$tools
+# Keep the message packages that `. scripts/env.sh` put on PYTHONPATH (the message builders' tests import them),
+# but no installed or built copy of orpose_ros: the tests must import the mutated one.
+message_paths=
+IFS=: read -r -a entries <<< "${PYTHONPATH:-}"
+for entry in "${entries[@]}"; do
+    [ -n "$entry" ] && [ ! -e "$entry/orpose_ros" ] && [ "$(basename "$entry")" != orpose_ros ] &&
+        message_paths=$message_paths:$entry
+done
+export PYTHONPATH=$tools$message_paths
 mutmut() { nice -n 10 "$python" -c 'import sys; from mutmut.__main__ import cli; sys.exit(cli())' "$@"; }
 
 run_module() {  # MODULE [TEST...]
@@ -82,7 +100,7 @@ run_module() {  # MODULE [TEST...]
         echo "also_copy = pytest.ini"
         echo "pytest_add_cli_args_test_selection ="
         printf '    %s\n' "${tests[@]}"
-        printf 'pytest_add_cli_args =\n    -m\n    not ros\n    -p\n    no:cacheprovider\n' 
+        printf 'pytest_add_cli_args =\n    -m\n    %s\n    -p\n    no:cacheprovider\n' "${MARKS[$module]:-not ros}"
         echo "max_stack_depth = -1"
         echo "use_git_change_detection = false"
     } > "$work/setup.cfg"

@@ -91,13 +91,13 @@ run_module() {  # MODULE [TEST...]
     [ -f "$repo/orpose_ros/$module" ] || { log "no module orpose_ros/$module"; return 2; }
     work=$cache/mutation-work/${module//\//.}
     rm -rf "$work" && mkdir -p "$work"
-    cp -r "$repo/orpose_ros" "$repo/test" "$repo/pytest.ini" "$work/"
+    cp -r "$repo/orpose_ros" "$repo/test" "$repo/pytest.ini" "$repo/package.xml" "$work/"  # a test reads package.xml
     find "$work" -name __pycache__ -prune -exec rm -rf {} +
     {
         echo "[mutmut]"
         echo "source_paths = orpose_ros"
         echo "only_mutate = orpose_ros/$module"
-        echo "also_copy = pytest.ini"
+        printf 'also_copy =\n    pytest.ini\n    package.xml\n'
         echo "pytest_add_cli_args_test_selection ="
         printf '    %s\n' "${tests[@]}"
         printf 'pytest_add_cli_args =\n    -m\n    %s\n    -p\n    no:cacheprovider\n' "${MARKS[$module]:-not ros}"

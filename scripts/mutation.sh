@@ -46,6 +46,7 @@ declare -A TESTS=(
     [ros/pose_messages.py]="test/test_message_builders.py"
     [ros/tf_messages.py]="test/test_tf_messages.py"
     [ros/zone_messages.py]="test/test_zone_messages.py"
+    [zones.py]="test/test_zones.py"
 )
 # Marker expression of each module's tests (default: not ros). The message builders' tests build ROS messages
 # (no DDS, no processes): run them in a shell where `. scripts/env.sh` put orpose_msgs on the path.
@@ -57,7 +58,7 @@ declare -A MARKS=(
 CORE=(fusion/tracking.py fusion/smoothing.py geometry/triangulation.py fusion/association.py geometry/camera.py
     geometry/placement.py fusion/grouping.py fusion/robust.py camera_people.py fusion/detections.py
     geometry/transforms.py privacy.py model/resample.py model/lifting.py geometry/body_frame.py fusion/support.py
-    fusion/joint_output.py fusion/clocks.py geometry/body_model.py)
+    fusion/joint_output.py fusion/clocks.py geometry/body_model.py zones.py)
 
 tools=$cache/mutation-$(sha256sum "$repo/requirements/mutation.txt" | cut -c1-12)
 if [ ! -f "$tools/.complete" ]; then
@@ -91,13 +92,13 @@ run_module() {  # MODULE [TEST...]
     [ -f "$repo/orpose_ros/$module" ] || { log "no module orpose_ros/$module"; return 2; }
     work=$cache/mutation-work/${module//\//.}
     rm -rf "$work" && mkdir -p "$work"
-    cp -r "$repo/orpose_ros" "$repo/test" "$repo/pytest.ini" "$repo/package.xml" "$work/"  # a test reads package.xml
+    cp -r "$repo/orpose_ros" "$repo/test" "$repo/pytest.ini" "$repo/package.xml" "$repo/config" "$work/"  # tests read these
     find "$work" -name __pycache__ -prune -exec rm -rf {} +
     {
         echo "[mutmut]"
         echo "source_paths = orpose_ros"
         echo "only_mutate = orpose_ros/$module"
-        printf 'also_copy =\n    pytest.ini\n    package.xml\n'
+        printf 'also_copy =\n    pytest.ini\n    package.xml\n    config\n'
         echo "pytest_add_cli_args_test_selection ="
         printf '    %s\n' "${tests[@]}"
         printf 'pytest_add_cli_args =\n    -m\n    %s\n    -p\n    no:cacheprovider\n' "${MARKS[$module]:-not ros}"

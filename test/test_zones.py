@@ -3,6 +3,7 @@ leave events in order, and one-line errors naming the zone and the field for bad
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,11 @@ from conftest import REPO
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
 from orpose_ros.zones import (
     PersonInRoom,
+    Zone,
     ZoneError,
     ZoneEventKind,
     ZoneMonitor,
+    ZoneShape,
     load_zones,
     zone_state,
     zones_from_dict,
@@ -155,3 +158,43 @@ def test_the_example_zones_file_loads() -> None:
     assert example.frame_id == "or_room"
     assert len(example.zones) >= 3
     assert {z.shape for z in example.zones} == {"polygon", "cylinder", "box"}
+
+
+def _box_zone(box: dict) -> Zone:
+    (zone,) = zones_from_dict({"frame_id": "room", "zones": [{"name": "table", "box": box}]}).zones
+    return zone
+
+
+def test_a_box_is_its_centre_plus_the_turned_half_sizes_and_its_height_range() -> None:
+    zone = _box_zone({"centre": [1.0, -2.0, 0.75], "size": [4.0, 2.0, 0.5], "yaw_deg": 30.0})
+    yaw = math.radians(30.0)
+    R = np.array([[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]])
+    expected = [np.array([1.0, -2.0]) + R @ (np.array(signs) * [2.0, 1.0])
+                for signs in ((-1, -1), (1, -1), (1, 1), (-1, 1))]  # counter-clockwise from the back right
+    np.testing.assert_allclose(np.array(zone.footprint.exterior.coords)[:4], expected, atol=1e-12)
+    assert zone.name == "table"
+    assert zone.shape == ZoneShape.BOX
+    assert (zone.z_min, zone.z_max) == (0.5, 1.0)  # 0.75 -+ 0.25
+    upright = _box_zone({"centre": [1.0, -2.0, 0.75], "size": [4.0, 2.0, 0.5]})  # yaw_deg omitted: 0
+    np.testing.assert_allclose(np.array(upright.footprint.exterior.coords)[:4],
+                               [[-1.0, -3.0], [3.0, -3.0], [3.0, -1.0], [-1.0, -1.0]], atol=1e-12)
+
+
+@pytest.mark.parametrize(("box", "message"), [
+    ([1, 2], "zone 'table': box: expected a mapping with centre, size and optionally yaw_deg, got list"),
+    ({"centre": [0, 0, 0]}, "zone 'table': box: expected a mapping with centre, size and optionally yaw_deg, "
+                            "got ['centre']"),
+    ({"centre": [0, 0, 0], "size": [1, 1, 1], "colour": "red"},
+     "zone 'table': box: expected a mapping with centre, size and optionally yaw_deg, got ['centre', 'colour', "
+     "'size']"),
+    ({"centre": [0, 0], "size": [1, 1, 1]}, "zone 'table': box.centre: must be a list of 3 numbers, got [0, 0]"),
+    ({"centre": [0, 0, 0], "size": 5}, "zone 'table': box.size: must be a list of 3 numbers, got 5"),
+    ({"centre": [0, 0, 0], "size": [1, 0, 1]},
+     "zone 'table': box.size: must be positive lengths [m], got [1.0, 0.0, 1.0]"),
+    ({"centre": [0, 0, 0], "size": [1, 1, 1], "yaw_deg": "x"}, "zone 'table': box.yaw_deg: must be a finite number, "
+                                                               "got 'x'"),
+])  # fmt: skip
+def test_a_bad_box_is_one_line_naming_its_field(box: object, message: str) -> None:
+    with pytest.raises(ZoneError) as error:
+        _box_zone(box)
+    assert str(error.value) == f"zones: {message}"

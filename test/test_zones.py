@@ -198,3 +198,49 @@ def test_a_bad_box_is_one_line_naming_its_field(box: object, message: str) -> No
     with pytest.raises(ZoneError) as error:
         _box_zone(box)
     assert str(error.value) == f"zones: {message}"
+
+
+CYLINDER_ENTRY = {"name": "round", "cylinder": {"centre": [1.0, 2.0], "radius": 0.5}, "z": [0.0, 2.0]}
+TRIANGLE = {"name": "tri", "polygon": [[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]], "z": [0.0, 1.0]}
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({**CYLINDER_ENTRY, "cylinder": [1, 2]}, "zone 'round': cylinder: expected a mapping with exactly "
+                                             "['centre', 'radius']"),
+    ({**CYLINDER_ENTRY, "cylinder": {"centre": [0, 0]}}, "zone 'round': cylinder: expected a mapping with exactly "
+                                                         "['centre', 'radius']"),
+    ({**CYLINDER_ENTRY, "cylinder": {"centre": [0, 0, 0], "radius": 1}},
+     "zone 'round': cylinder.centre: must be a list of 2 numbers, got [0, 0, 0]"),
+    ({**CYLINDER_ENTRY, "cylinder": {"centre": [0, 0], "radius": "big"}},
+     "zone 'round': cylinder.radius: must be a finite number, got 'big'"),
+    ({**CYLINDER_ENTRY, "joints": []},
+     "zone 'round': joints: must be a non-empty list of COCO-17 joint names (or omitted: all joints)"),
+    ({**CYLINDER_ENTRY, "joints": "nose"},
+     "zone 'round': joints: must be a non-empty list of COCO-17 joint names (or omitted: all joints)"),
+    ({**CYLINDER_ENTRY, "joints": ["hand"]},
+     f"zone 'round': joints: unknown joint 'hand'; COCO-17 names are {', '.join(COCO_KEYPOINT_NAMES)}"),
+    ({**CYLINDER_ENTRY, "z": [1.0]}, "zone 'round': z: must be a list of 2 numbers, got [1.0]"),
+    ({**CYLINDER_ENTRY, "z": [1.0, 1.0]}, "zone 'round': z: must be [min, max] with min < max, got [1.0, 1.0]"),
+    ({**TRIANGLE, "polygon": [[0, 0], [1, 0, 5], [0, 1]]},
+     "zone 'tri': polygon: must be a list of [x, y], got [[0, 0], [1, 0, 5], [0, 1]]"),
+    ({**TRIANGLE, "polygon": [[0, 0], [1, 1], [2, 2]]},
+     "zone 'tri': polygon: is not a simple polygon with an area (Self-intersection"),
+])  # fmt: skip
+def test_each_bad_field_is_named_in_one_line(entry: dict, message: str) -> None:
+    with pytest.raises(ZoneError) as error:
+        zones(entry)
+    assert str(error.value).startswith(f"zones: {message}")
+
+
+def test_three_vertices_make_a_polygon_and_a_cylinder_outline_has_64_sides() -> None:
+    (tri,) = zones(TRIANGLE)
+    assert tri.footprint.area == pytest.approx(1.0)
+    (round_zone,) = zones(CYLINDER_ENTRY)
+    assert len(round_zone.footprint.exterior.coords) == 64 + 1  # closed ring
+    assert round_zone.footprint.area == pytest.approx(math.pi * 0.25, rel=0.01)
+    np.testing.assert_array_equal(round_zone.centre_xy, [1.0, 2.0])
+    assert round_zone.joints.dtype == bool
+    assert round_zone.joints.shape == (17,)
+    assert round_zone.joints.all()
+    (ankles,) = zones({**CYLINDER_ENTRY, "joints": ["left_ankle", "right_ankle"]})
+    assert np.flatnonzero(ankles.joints).tolist() == [LEFT_ANKLE, LEFT_ANKLE + 1]

@@ -244,3 +244,77 @@ def test_three_vertices_make_a_polygon_and_a_cylinder_outline_has_64_sides() -> 
     assert round_zone.joints.all()
     (ankles,) = zones({**CYLINDER_ENTRY, "joints": ["left_ankle", "right_ankle"]})
     assert np.flatnonzero(ankles.joints).tolist() == [LEFT_ANKLE, LEFT_ANKLE + 1]
+
+
+def _at(x: float, person_id: int, predicted: bool = False) -> PersonInRoom:
+    """A person with every joint at (x, 1, 1) [m]."""
+    return PersonInRoom(person_id, np.tile([x, 1.0, 1.0], (17, 1)), predicted)
+
+
+def test_the_state_counts_everyone_inside_lists_ids_from_1_and_skips_people_without_joints() -> None:
+    (square,) = zones(SQUARE)
+    nobody = PersonInRoom(7, np.full((17, 3), np.nan))
+    state = zone_state(square, [nobody, _at(1.0, 1, predicted=True), _at(0.5, 0), _at(1.5, 3), _at(2.5, 2)])
+    assert state.ids == (1, 3)  # id 1 is the first confirmed id; id 0 (unconfirmed) only counts
+    assert state.predicted == (True, False)
+    assert state.count == 3
+    assert state.closest_distance_m == 0.0
+    assert state.closest_id == 1  # of equally close people, the first given
+    assert state.closest_joint == COCO_KEYPOINT_NAMES[0]
+    outside = zone_state(square, [nobody, _at(2.75, 2), _at(2.5, 5)])
+    assert (outside.count, outside.closest_id, outside.closest_distance_m) == (0, 5, 0.5)
+
+
+def test_enter_and_leave_events_say_whether_the_person_was_predicted_then() -> None:
+    monitor = ZoneMonitor(zones_from_dict({"frame_id": "room", "zones": [SQUARE]}))
+    _, events = monitor.update(0.0, [_at(1.0, 4, predicted=True)])
+    assert [(e.kind, e.id, e.predicted) for e in events] == [(ZoneEventKind.ENTERED, 4, True)]
+    monitor.update(1.0, [_at(1.0, 4)])  # measured inside
+    _, events = monitor.update(2.0, [_at(3.0, 4, predicted=True)])  # predicted outside now
+    assert [(e.kind, e.id, e.predicted) for e in events] == [(ZoneEventKind.LEFT, 4, True)]
+
+
+def test_files_and_entries_that_are_not_mappings_and_an_empty_frame_are_named() -> None:
+    for data, message in (([1], "f.yaml: expected a mapping with 'frame_id' and 'zones'"),
+                          ({"frame_id": "room", "zones": [5]}, "f.yaml: zone 1: expected a mapping"),
+                          ({"frame_id": "", "zones": [SQUARE]}, "f.yaml: 'frame_id' must be the world frame's name")):
+        with pytest.raises(ZoneError) as error:
+            zones_from_dict(data, "f.yaml")
+        assert str(error.value).startswith(message)
+    assert zones_from_dict({"frame_id": "room", "zones": [SQUARE]}, "f.yaml").source == "f.yaml"
+
+
+def test_a_self_intersecting_polygon_with_an_area_is_refused() -> None:
+    crossed = {**TRIANGLE, "polygon": [[0, 0], [4, 0], [0, 2], [1, -1]]}  # lobes of unequal area: area 3 m^2
+    with pytest.raises(ZoneError, match="is not a simple polygon with an area"):
+        zones(crossed)
+
+
+def test_unreadable_and_invalid_files_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ZoneError) as error:
+        load_zones(tmp_path / "missing.yaml")
+    assert str(error.value) == f"{tmp_path / 'missing.yaml'}: cannot read the zones file: No such file or directory"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1,\n  b")
+    with pytest.raises(ZoneError) as error:
+        load_zones(bad)
+    text = str(error.value)
+    assert text.startswith(f"{bad}: not valid YAML: while parsing a flow sequence in")
+    assert "\n" not in text
+
+
+def test_a_cylinder_measures_each_point_on_its_own() -> None:
+    (round_zone,) = zones(CYLINDER_ENTRY)  # axis (1, 2), radius 0.5, z 0..2
+    points = np.array([[1.0, 2.0, 1.0], [3.5, 2.0, 1.0], [1.0, 5.0, 1.0]])
+    np.testing.assert_allclose(round_zone.distance(points), [0.0, 2.0, 2.5], atol=1e-12)
+    np.testing.assert_allclose(round_zone.horizontal_distance(points[:, :2]), [0.0, 2.0, 2.5], atol=1e-12)
+
+
+def test_distances_keep_the_leading_shape_of_the_points() -> None:
+    (square,) = zones(SQUARE)
+    points = np.array([[[1.0, 1.0, 1.0], [3.0, 1.0, 1.0]], [[1.0, 1.0, 3.5], [np.nan, 1.0, 1.0]]])
+    distance = square.distance(points)
+    assert distance.shape == (2, 2)
+    np.testing.assert_allclose(distance[0], [0.0, 1.0], atol=1e-12)
+    assert distance[1, 0] == pytest.approx(1.5)
+    assert np.isnan(distance[1, 1])

@@ -34,14 +34,31 @@ declare -A TESTS=(
     [geometry/triangulation.py]="test/test_triangulation.py"
     [geometry/camera.py]="test/test_camera.py test/test_triangulation.py"
     [geometry/placement.py]="test/test_placement.py"
-    [geometry/transforms.py]="test/test_placement.py test/test_camera.py"
+    [geometry/transforms.py]="test/test_transforms.py test/test_camera.py"
     [privacy.py]="test/test_privacy.py"
     [model/resample.py]="test/test_resample.py"
     [model/lifting.py]="test/test_lifting.py"
+    [geometry/body_frame.py]="test/test_body_frame.py"
+    [fusion/support.py]="test/test_support.py"
+    [fusion/joint_output.py]="test/test_joint_output.py"
+    [fusion/clocks.py]="test/test_clocks.py test/test_grouping.py"
+    [geometry/body_model.py]="test/test_body_model.py test/test_placement.py"
+    [ros/pose_messages.py]="test/test_message_builders.py"
+    [ros/tf_messages.py]="test/test_tf_messages.py"
+    [ros/zone_messages.py]="test/test_zone_messages.py"
+    [zones.py]="test/test_zones.py"
+)
+# Marker expression of each module's tests (default: not ros). The message builders' tests build ROS messages
+# (no DDS, no processes): run them in a shell where `. scripts/env.sh` put orpose_msgs on the path.
+declare -A MARKS=(
+    [ros/pose_messages.py]="ros"
+    [ros/tf_messages.py]="ros"
+    [ros/zone_messages.py]="ros"
 )
 CORE=(fusion/tracking.py fusion/smoothing.py geometry/triangulation.py fusion/association.py geometry/camera.py
     geometry/placement.py fusion/grouping.py fusion/robust.py camera_people.py fusion/detections.py
-    geometry/transforms.py privacy.py model/resample.py model/lifting.py)
+    geometry/transforms.py privacy.py model/resample.py model/lifting.py geometry/body_frame.py fusion/support.py
+    fusion/joint_output.py fusion/clocks.py geometry/body_model.py zones.py)
 
 tools=$cache/mutation-$(sha256sum "$repo/requirements/mutation.txt" | cut -c1-12)
 if [ ! -f "$tools/.complete" ]; then
@@ -55,7 +72,15 @@ fi
 # The ROS wheels' bootstrapper re-executes Python with this set; the tests here need no ROS.
 unset _ROS_WHEELS_BOOTSTRAP_COMPLETE
 export ORPOSE_SHARED_DIR=${ORPOSE_SHARED_DIR:-$(cd "$repo/.." && pwd)/shared}
-export PYTHONPATH=$tools
+# Keep the message packages that `. scripts/env.sh` put on PYTHONPATH (the message builders' tests import them),
+# but no installed or built copy of orpose_ros: the tests must import the mutated one.
+message_paths=
+IFS=: read -r -a entries <<< "${PYTHONPATH:-}"
+for entry in "${entries[@]}"; do
+    [ -n "$entry" ] && [ ! -e "$entry/orpose_ros" ] && [ "$(basename "$entry")" != orpose_ros ] &&
+        message_paths=$message_paths:$entry
+done
+export PYTHONPATH=$tools$message_paths
 mutmut() { nice -n 10 "$python" -c 'import sys; from mutmut.__main__ import cli; sys.exit(cli())' "$@"; }
 
 run_module() {  # MODULE [TEST...]
@@ -67,16 +92,16 @@ run_module() {  # MODULE [TEST...]
     [ -f "$repo/orpose_ros/$module" ] || { log "no module orpose_ros/$module"; return 2; }
     work=$cache/mutation-work/${module//\//.}
     rm -rf "$work" && mkdir -p "$work"
-    cp -r "$repo/orpose_ros" "$repo/test" "$repo/pytest.ini" "$work/"
+    cp -r "$repo/orpose_ros" "$repo/test" "$repo/pytest.ini" "$repo/package.xml" "$repo/config" "$work/"  # tests read these
     find "$work" -name __pycache__ -prune -exec rm -rf {} +
     {
         echo "[mutmut]"
         echo "source_paths = orpose_ros"
         echo "only_mutate = orpose_ros/$module"
-        echo "also_copy = pytest.ini"
+        printf 'also_copy =\n    pytest.ini\n    package.xml\n    config\n'
         echo "pytest_add_cli_args_test_selection ="
         printf '    %s\n' "${tests[@]}"
-        printf 'pytest_add_cli_args =\n    -m\n    not ros\n    -p\n    no:cacheprovider\n' 
+        printf 'pytest_add_cli_args =\n    -m\n    %s\n    -p\n    no:cacheprovider\n' "${MARKS[$module]:-not ros}"
         echo "max_stack_depth = -1"
         echo "use_git_change_detection = false"
     } > "$work/setup.cfg"

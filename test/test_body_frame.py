@@ -49,3 +49,35 @@ def test_no_frame_without_both_hips_or_any_width() -> None:
     for left, right in ((L_HIP, R_HIP), (L_SHOULDER, R_SHOULDER)):
         narrow[right, :2] = narrow[left, :2] + [0.0, MIN_WIDTH_M + 0.001]  # 1 mm wide enough
     assert body_pose(narrow) is not None
+
+
+def test_the_up_direction_is_normalised_and_the_frame_is_4x4() -> None:
+    joints = standing_person((1.0, 2.0), 0.0)
+    T = body_pose(joints, up=np.array([0.0, 0.0, 2.5]))  # not a unit vector
+    assert T.shape == (4, 4)
+    np.testing.assert_array_equal(T[3], [0.0, 0.0, 0.0, 1.0])
+    np.testing.assert_allclose(T[:3, 2], [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(T[:3, :3], body_pose(joints)[:3, :3], atol=1e-12)
+
+
+def test_hips_and_shoulders_each_give_a_unit_direction_and_the_frame_takes_their_mean() -> None:
+    # A twisted torso: hips 0.30 m wide along +y (angle 90 deg), shoulders 0.40 m wide at 150 deg.
+    joints = standing_person((0.0, 0.0), 0.0)
+    hip_dir = np.array([0.0, 1.0, 0.0])
+    shoulder_dir = np.array([np.cos(np.radians(150.0)), np.sin(np.radians(150.0)), 0.0])
+    joints[L_HIP] = joints[R_HIP] + 0.30 * hip_dir
+    joints[L_SHOULDER] = joints[R_SHOULDER] + 0.40 * shoulder_dir + [0.0, 0.0, 0.05]  # a tilt does not count
+    mean = (hip_dir + shoulder_dir) / np.linalg.norm(hip_dir + shoulder_dir)  # 120 deg, whatever the widths
+    T = body_pose(joints)
+    np.testing.assert_allclose(T[:3, 1], mean, atol=1e-12)
+    np.testing.assert_allclose(T[:3, 0], np.cross(mean, [0.0, 0.0, 1.0]), atol=1e-12)
+
+
+def test_a_line_exactly_min_width_wide_gives_the_heading() -> None:
+    joints = standing_person((0.0, 0.0), 0.0)
+    joints[R_SHOULDER, :2] = joints[L_SHOULDER, :2]  # shoulders give nothing
+    joints[L_HIP] = [MIN_WIDTH_M, 0.0, 0.9]  # exactly the minimum width (in binary too), along x
+    joints[R_HIP] = [0.0, 0.0, 0.9]
+    T = body_pose(joints)
+    assert T is not None
+    np.testing.assert_allclose(T[:3, 1], [1.0, 0.0, 0.0], atol=1e-12)

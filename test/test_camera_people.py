@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person
 
-from orpose_ros.camera_people import CameraPeople
+from orpose_ros.camera_people import SINGLE_CAMERA_NOISE_M, CameraPeople, CameraPerson
 from orpose_ros.fusion.smoothing import OneEuroOptions
+from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.geometry.placement import PlacementOptions, place_people
 from orpose_ros.poses import DetectedPerson
 
 ROOM = ceiling_room(1)
@@ -96,3 +100,95 @@ def test_too_few_keypoints_are_not_placed(confident: int) -> None:
     assert not placed.placed
     assert np.isnan(placed.joints_h36m).all()
     assert placed.id >= 1
+
+
+def test_an_unplaced_person_is_nan_everywhere_with_its_identity() -> None:
+    for person, expected_id in ((CameraPerson.unplaced(), 0), (CameraPerson.unplaced(7), 7)):
+        assert person.id == expected_id
+        assert person.placed is False
+        assert person.method == ""
+        assert person.pelvis.shape == (3,)
+        assert np.isnan(person.pelvis).all()
+        assert person.joints_h36m.shape == (17, 3)
+        assert np.isnan(person.joints_h36m).all()
+        assert math.isnan(person.residual_px)
+
+
+def test_a_person_not_reported_as_placed_has_nan_fields_of_the_documented_shapes() -> None:
+    nominal = PinholeCamera.nominal("nominal", 640, 480, 60.0)
+    (person,) = CameraPeople().update(0.0, [_person((0.0, 0.0))], nominal, metric=False)
+    assert person.pelvis.shape == (3,)
+    assert person.joints_h36m.shape == (17, 3)
+    assert np.isnan(person.joints_h36m).all()
+    assert math.isnan(person.residual_px)
+
+
+def test_the_tracker_gets_the_placed_pelvis_or_the_fallback_point_on_the_pelvis_ray() -> None:
+    placed_person, lonely = _person((0.5, 0.2)), _person((-0.8, -0.5))
+    keypoints = lonely.keypoints_2d.copy()
+    keypoints[3:, 2] = 0.0  # too few keypoints: not placed
+    lonely = DetectedPerson(0.9, lonely.bbox, keypoints, lonely.keypoints_3d)
+    people = CameraPeople(fallback_depth_m=4.5)
+    placed, unplaced = people.update(0.0, [placed_person, lonely], CAMERA, True, ROOM.floor)
+    assert placed.placed
+    assert not unplaced.placed
+    positions = {t.id: t.position for t in people.tracker.tracks}
+    rows = people.tracker.row_tracks
+    np.testing.assert_allclose(positions[rows[0]], placed.pelvis, atol=1e-12)
+    pelvis_px = (lonely.keypoints_2d[11, :2].astype(np.float64) + lonely.keypoints_2d[12, :2]) / 2
+    np.testing.assert_allclose(positions[rows[1]], CAMERA.back_project(pelvis_px[None], 4.5)[0], atol=1e-9)
+    assert positions[rows[1]][2] == pytest.approx(4.5)
+
+
+def test_default_and_given_options_are_the_ones_used() -> None:
+    default = CameraPeople()
+    assert default.tracking == TrackerOptions(measurement_noise_m=SINGLE_CAMERA_NOISE_M)
+    assert default.tracker.options == default.tracking
+    assert default.placement == PlacementOptions()
+    assert default.smoother is None
+    tracking, smoothing = TrackerOptions(max_age_s=2.5), OneEuroOptions(min_cutoff_hz=0.7)
+    given = CameraPeople(tracking, PlacementOptions(min_joints=17), smoothing)
+    assert given.tracker.options == tracking
+    assert given.smoother.options == smoothing
+    assert given.smoother.max_age_s == 2.5
+    # the given placement options are used: min_joints=17 refuses a person with one keypoint hidden
+    person = _person((0.0, 0.0))
+    keypoints = person.keypoints_2d.copy()
+    keypoints[0, 2] = 0.0
+    partial = DetectedPerson(0.9, person.bbox, keypoints, person.keypoints_3d)
+    assert CameraPeople().update(0.0, [partial], CAMERA, True, ROOM.floor)[0].placed
+    assert not given.update(0.0, [partial], CAMERA, True, ROOM.floor)[0].placed
+
+
+def test_a_given_3d_skeleton_is_the_one_placed() -> None:
+    truth = _person((0.3, -0.2))
+    template = place_people(CAMERA, truth.keypoints_2d[None].astype(np.float64), floor=ROOM.floor).joints_h36m[0]
+    skeleton = ((template - template[0]) * 0.8).astype(np.float32)  # a smaller body than the template
+    person = DetectedPerson(0.9, truth.bbox, truth.keypoints_2d, skeleton)
+    (placed,) = CameraPeople().update(0.0, [person], CAMERA, True, ROOM.floor)
+    expected = place_people(CAMERA, truth.keypoints_2d[None].astype(np.float64), skeleton[None].astype(np.float64),
+                            floor=ROOM.floor, options=PlacementOptions())
+    np.testing.assert_allclose(placed.joints_h36m, expected.joints_h36m[0], atol=1e-9)
+    assert not np.allclose(placed.joints_h36m, template, atol=1e-3)
+
+
+def test_an_empty_frame_creates_no_track() -> None:
+    people = CameraPeople()
+    people.update(0.0, [], CAMERA, True, ROOM.floor)
+    assert people.tracker.tracks == []
+
+
+def test_every_restart_is_counted_and_smoothing_starts_over() -> None:
+    smoothing = OneEuroOptions(min_cutoff_hz=0.5, beta=0.0)
+    looping = CameraPeople(TrackerOptions(max_age_s=2.5), smoothing=smoothing)
+    frames = [_person((0.2, 0.1), noise_px=2.0, seed=k) for k in range(4)]
+    for loop in range(3):
+        outputs = [looping.update(k / 10, [p], CAMERA, True, ROOM.floor)[0] for k, p in enumerate(frames)]
+        assert looping.restarts == loop
+        assert looping.smoother.max_age_s == 2.5  # the tracks' max_age, also after a restart
+    fresh = CameraPeople(TrackerOptions(max_age_s=2.5), smoothing=smoothing)
+    expected = [fresh.update(k / 10, [p], CAMERA, True, ROOM.floor)[0] for k, p in enumerate(frames)]
+    for got, want in zip(outputs, expected, strict=True):
+        np.testing.assert_allclose(got.joints_h36m, want.joints_h36m, atol=1e-12)
+    assert not np.allclose(expected[3].joints_h36m, CameraPeople().update(0.3, [frames[3]], CAMERA, True,
+                                                                         ROOM.floor)[0].joints_h36m, atol=1e-6)

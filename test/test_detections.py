@@ -130,3 +130,78 @@ def test_a_detection_without_confident_keypoints_is_no_duplicate_and_raises_no_w
         warnings.simplefilter("error")
         mask = duplicate_mask(np.stack([a, empty, lone]), np.array([0.9, 0.8, 0.7]), 0.2)
     np.testing.assert_array_equal(mask, [False, False, False])
+
+
+def box_person(x: float, y: float) -> np.ndarray:
+    """17 keypoints (score 0.9) filling a 160 x 120 px box from (x, y): keypoint-box diagonal exactly 200 px."""
+    rng = np.random.default_rng(5)
+    xy = np.round(rng.uniform(0.0, 1.0, (17, 2)) * [160.0, 120.0])
+    xy[0], xy[1] = (0.0, 0.0), (160.0, 120.0)  # the box's corners
+    return np.c_[xy + np.array([x, y]), np.full(17, 0.9)]
+
+
+def test_skeletons_and_scores_are_stored_as_float64_and_frozen() -> None:
+    det = PersonDetection(person(0, 0), np.float32(0.25), np.ones((17, 3), dtype=np.float32))
+    assert det.keypoints_3d.dtype == np.float64
+    assert type(det.score) is float
+    assert det.score == float(np.float32(0.25))
+    assert type(PersonDetection(person(0, 0), 1).score) is float
+    with pytest.raises(ValueError, match="read-only"):
+        det.keypoints_3d[0, 0] = 2.0
+
+
+def test_two_detections_repeat_each_other_up_to_exactly_the_offset_rule() -> None:
+    # The same person shifted by d px: the median distance is d; the rule is d <= 0.05 x 200 px = 10 px.
+    a = box_person(50.0, 40.0)
+    for shift, same in ((10.0, True), (10.0 * (1 + 1e-9), False), (9.9, True), (10.1, False)):
+        b = a + np.array([shift, 0.0, 0.0])
+        np.testing.assert_array_equal(duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2), [False, same])
+        np.testing.assert_array_equal(duplicate_mask(np.stack([a, b]), np.array([0.7, 0.8]), 0.2), [same, False])
+
+
+def test_the_size_is_the_larger_keypoint_box_of_the_pair() -> None:
+    a = box_person(0.0, 0.0)
+    big = a.copy()
+    big[1, :2] = (320.0, 240.0)  # one keypoint further: diagonal 400 px, threshold 20 px
+    b = big + np.array([15.0, 0.0, 0.0])  # median distance 15 px: within 0.05 x 400, not within 0.05 x 200
+    assert duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2).tolist() == [False, True]
+    c = a + np.array([15.0, 0.0, 0.0])
+    assert duplicate_mask(np.stack([a, c]), np.array([0.9, 0.8]), 0.2).tolist() == [False, False]
+
+
+def test_keypoint_scores_do_not_count_as_distance() -> None:
+    a = box_person(0.0, 0.0)
+    b = a + np.array([10.0, 0.0, 0.0])
+    b[:, 2] = 0.3  # less confident, same places
+    assert duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2).tolist() == [False, True]
+
+
+def test_two_shared_keypoints_confident_from_exactly_the_minimum_score_are_enough() -> None:
+    a = box_person(0.0, 0.0)
+    b = a.copy()
+    b[2:, 2] = 0.0
+    b[:2, 2] = 0.2  # two keypoints exactly at the minimum score
+    assert duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2).tolist() == [False, True]
+    assert duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2 + 1e-9).tolist() == [False, False]
+    one = b.copy()
+    one[1, 2] = 0.0  # one shared keypoint: no comparison
+    assert duplicate_mask(np.stack([a, one]), np.array([0.9, 0.8]), 0.2).tolist() == [False, False]
+    zero = a.copy()
+    zero[:, 2] = 0.0  # score 0 is never confident, even with min_joint_score 0
+    assert duplicate_mask(np.stack([a, zero]), np.array([0.9, 0.8]), 0.0).tolist() == [False, False]
+
+
+def test_each_kept_detection_marks_its_own_repeats() -> None:
+    a, b = box_person(0.0, 0.0), box_person(400.0, 0.0)
+    keypoints = np.stack([a, a + np.array([1.0, 0.0, 0.0]), b, b + np.array([0.0, 1.0, 0.0])])
+    mask = duplicate_mask(keypoints, np.array([0.9, 0.3, 0.8, 0.2]), 0.2)
+    assert mask.tolist() == [False, True, False, True]
+
+
+def test_among_equal_scores_the_first_detection_is_kept() -> None:
+    # 300 repeats of one person, scores 0.5, 0.7, 0.6 in turn: the first of the 0.7s (index 1) is kept, whatever
+    # order a sort algorithm gives equal keys.
+    a = box_person(0.0, 0.0)
+    keypoints = np.stack([a + np.array([0.01 * k, 0.0, 0.0]) for k in range(300)])
+    mask = duplicate_mask(keypoints, np.tile([0.5, 0.7, 0.6], 100), 0.2)
+    assert np.flatnonzero(~mask).tolist() == [1]

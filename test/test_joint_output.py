@@ -130,3 +130,65 @@ def test_the_fusion_node_parameters_give_the_policy() -> None:
     assert FusionConfig(calibration="room.yaml").stream_options().output == JointOutputOptions()
     strict = replace(FusionConfig(calibration="room.yaml"), joint_min_views=2, joint_max_sigma_m=0.3)
     assert strict.stream_options().output == JointOutputOptions(min_views=2, max_sigma_m=0.3)
+
+
+def varied_person(views: np.ndarray, covariance: np.ndarray | None, joint_views: bool = True) -> FusedPerson:
+    """A person whose per-joint fields all differ, NaN / 0 where a joint was not placed (views 0)."""
+    placed = views > 0
+    joints = np.where(placed[:, None], standing_person((0.4, -0.3)), np.nan)
+    confidence = np.where(placed, np.linspace(0.3, 0.95, 17), 0.0)
+    error = np.where(placed, np.linspace(0.5, 4.5, 17), np.nan)
+    jv = np.stack([placed, views > 1, views > 2]) if joint_views else None
+    return FusedPerson(joints, confidence, views.copy(), error, 0.9, ("a", "b", "c"), (0, 1, 2), TRIANGULATED,
+                       joint_views=jv, joint_covariance=covariance)
+
+
+def expected_after_dropping(p: FusedPerson, drop: np.ndarray) -> dict[str, np.ndarray]:
+    """The documented result: a dropped joint is NaN, confidence 0, 0 views, NaN error and covariance."""
+    out = {
+        "joints": np.where(drop[:, None], np.nan, p.joints),
+        "confidence": np.where(drop, 0.0, p.confidence),
+        "num_views": np.where(drop, 0, p.num_views),
+        "reprojection_error_px": np.where(drop, np.nan, p.reprojection_error_px),
+    }
+    if p.joint_covariance is not None:
+        out["joint_covariance"] = np.where(drop[:, None, None], np.nan, p.joint_covariance)
+    if p.joint_views is not None:
+        out["joint_views"] = p.joint_views & ~drop[None]
+    return out
+
+
+def sigma_covariance(sigma_m: np.ndarray) -> np.ndarray:
+    """(17, 3, 3) covariances whose largest standard deviation is ``sigma_m`` (along y), NaN where sigma is NaN."""
+    cov = np.zeros((17, 3, 3))
+    cov[:, 0, 0] = cov[:, 2, 2] = 0.01**2
+    cov[:, 1, 1] = sigma_m**2
+    return np.where(np.isnan(sigma_m)[:, None, None], np.nan, cov)
+
+
+def test_every_field_of_a_dropped_joint_is_cleared_and_the_others_are_kept() -> None:
+    views = np.array([3, 2, 1, 0, 2, 1, 3, 3, 2, 0, 1, 2, 2, 3, 3, 2, 1])
+    sigma = np.where(views > 0, 0.05, np.nan)
+    sigma[[0, 4]] = [0.8, 0.5]  # joint 0: over the cap; joint 4: exactly at the cap ("at most": kept)
+    p = varied_person(views, sigma_covariance(sigma))
+    out = output_joints(p, JointOutputOptions(min_views=2, max_sigma_m=0.5 * (1 - 1e-12)))
+    drop = (views > 0) & ((views < 2) | (sigma > 0.5 * (1 - 1e-12)))
+    assert drop[[0, 2, 4, 5]].all()
+    for field, expected in expected_after_dropping(p, drop).items():
+        np.testing.assert_array_equal(getattr(out, field), expected, err_msg=field)
+    at_the_cap = output_joints(p, JointOutputOptions(min_views=2, max_sigma_m=0.5))
+    assert np.isfinite(at_the_cap.joints[4]).all()
+    # the cap alone keeps joints seen once; views alone keep the uncertain ones
+    cap_only = output_joints(p, JointOutputOptions(max_sigma_m=0.2))
+    np.testing.assert_array_equal(cap_only.num_views, np.where((views > 0) & (sigma > 0.2), 0, views))
+
+
+def test_without_a_covariance_or_joint_views_only_the_views_rule_applies() -> None:
+    views = np.array([3, 2, 1, 0, 2, 1, 3, 3, 2, 0, 1, 2, 2, 3, 3, 2, 1])
+    p = varied_person(views, None, joint_views=False)
+    out = output_joints(p, JointOutputOptions(min_views=2, max_sigma_m=0.1))
+    drop = (views > 0) & (views < 2)
+    for field, expected in expected_after_dropping(p, drop).items():
+        np.testing.assert_array_equal(getattr(out, field), expected, err_msg=field)
+    assert out.joint_views is None
+    assert out.joint_covariance is None

@@ -6,13 +6,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from std_msgs.msg import Header
 
+from orpose_msgs.msg import Person3D
 from orpose_ros.camera_people import CameraPerson
+from orpose_ros.camera_pipeline import FrameResult, PersonResult
+from orpose_ros.fusion.motion import PersonMotion, TrackingState
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
+from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import DetectedPerson
-from orpose_ros.ros.pose_messages import fused_person_to_msg, person_to_msg
+from orpose_ros.ros.pose_messages import frame_result_to_msg, fused_person_to_msg, people_to_msg, person_to_msg
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, H36M_JOINT_NAMES
 
 pytestmark = pytest.mark.ros
@@ -67,3 +74,118 @@ def test_a_camera_persons_keypoints_box_and_placement_keep_their_order() -> None
     np.testing.assert_array_equal(xyz([msg.position]), [[0.25, -0.5, 3.0]])
     assert (msg.id, msg.placement) == (3, msg.PLACEMENT_FLOOR)
     assert np.isnan(msg.placement_error)
+
+
+def _motion_person(state: TrackingState, placement: str = TRIANGULATED) -> tuple[FusedPerson, PersonMotion, np.ndarray]:
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    motion = PersonMotion(state, np.array([1.25, -0.5, 0.875]), np.array([0.25, -0.125, 0.0625]), a @ a.T, b @ b.T,
+                          0.375)
+    covariance = np.stack([np.diag([0.01, 0.04, 0.09]) * (1 + k) for k in range(17)])
+    covariance[2, 0, 1] = covariance[2, 1, 0] = 0.005  # asymmetric order check: off-diagonal entries
+    covariance[4] = np.nan  # a joint not placed
+    person = FusedPerson(distinct_joints(0.5), np.full(17, 0.5), np.full(17, 2), np.ones(17), 0.6, ("cam1",),
+                         (3,), placement, id=-1, joint_covariance=covariance, motion=motion)
+    return person, motion, covariance
+
+
+@pytest.mark.parametrize("state", ["new", "measured", "predicted"])
+def test_a_fused_persons_motion_and_joint_covariances_are_copied_row_major(state: str) -> None:
+
+    person, motion, covariance = _motion_person(TrackingState(state))
+    msg = fused_person_to_msg(person)
+    expected_state = {"new": Person3D.TRACKING_NEW, "measured": Person3D.TRACKING_MEASURED,
+                      "predicted": Person3D.TRACKING_PREDICTED}[state]
+    assert msg.tracking_state == expected_state
+    assert msg.time_since_measured == 0.375
+    np.testing.assert_array_equal(xyz([msg.centre]), [[1.25, -0.5, 0.875]])
+    np.testing.assert_array_equal([msg.velocity.x, msg.velocity.y, msg.velocity.z], [0.25, -0.125, 0.0625])
+    np.testing.assert_array_equal(msg.centre_covariance, motion.centre_covariance.ravel())
+    np.testing.assert_array_equal(msg.velocity_covariance, motion.velocity_covariance.ravel())
+    assert msg.id == 0  # not tracked yet: -1 is published as 0
+    assert msg.placement == Person3D.PLACEMENT_TRIANGULATED
+    assert msg.score == pytest.approx(0.6)
+    for k, joint in enumerate(msg.joints):
+        np.testing.assert_array_equal(joint.covariance, covariance[k].ravel(), err_msg=str(k))
+    np.testing.assert_allclose([j.uncertainty for j in msg.joints if not np.isnan(j.uncertainty)],
+                               [np.sqrt(0.09 * (1 + k)) for k in range(17) if k != 4], rtol=1e-12)
+    assert np.isnan(msg.joints[4].uncertainty)
+
+
+def test_a_person_without_motion_or_covariance_has_nan_there_and_unknown_tracking() -> None:
+    person = FusedPerson(distinct_joints(0.5), np.full(17, 0.5), np.full(17, 1), np.ones(17), 0.6, ("cam1",), (3,),
+                         "single-view skeleton")
+    msg = fused_person_to_msg(person)
+    assert msg.placement == Person3D.PLACEMENT_SINGLE_VIEW
+    assert msg.tracking_state == Person3D.TRACKING_UNKNOWN
+    assert np.isnan(msg.time_since_measured)
+    assert np.isnan(xyz([msg.centre])).all()
+    assert np.isnan([msg.velocity.x, msg.velocity.y, msg.velocity.z]).all()
+    assert len(msg.centre_covariance) == 9
+    assert np.isnan(msg.centre_covariance).all()
+    assert len(msg.velocity_covariance) == 9
+    assert np.isnan(msg.velocity_covariance).all()
+    for joint in msg.joints:
+        assert len(joint.covariance) == 9
+        assert np.isnan(joint.covariance).all()
+        assert np.isnan(joint.uncertainty)
+
+
+def test_people_to_msg_keeps_header_cameras_missing_and_order() -> None:
+    first, _, _ = _motion_person(TrackingState.MEASURED)
+    second = FusedPerson(distinct_joints(3.0), np.full(17, 0.5), np.full(17, 1), np.ones(17), 0.6, ("cam2",), (1,),
+                         "single-view floor", id=4)
+    header = Header(frame_id="world")
+    header.stamp.sec, header.stamp.nanosec = 12, 345
+    msg = people_to_msg([first, second], header, ["cam1", "cam2", "cam3"], ["cam3"])
+    assert msg.header == header
+    assert list(msg.cameras) == ["cam1", "cam2", "cam3"]
+    assert list(msg.missing_cameras) == ["cam3"]
+    assert [p.id for p in msg.people] == [0, 5]
+    np.testing.assert_array_equal(xyz([j.position for j in msg.people[1].joints]), distinct_joints(3.0))
+
+
+def _camera_person() -> DetectedPerson:
+    keypoints_2d = distinct_joints(0.0).astype(np.float32)
+    keypoints_2d[:, 2] = 0.5
+    return DetectedPerson(0.875, np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32), keypoints_2d,
+                          distinct_joints(-3.0).astype(np.float32))
+
+
+def test_a_camera_person_without_placement_is_unplaced_with_id_0() -> None:
+    msg = person_to_msg(_camera_person())
+    assert msg.score == 0.875
+    assert msg.id == 0
+    assert msg.placement == msg.PLACEMENT_NONE
+    assert np.isnan(xyz([msg.position])).all()
+    assert np.isnan(xyz(msg.keypoints_3d_camera)).all()
+    assert np.isnan(msg.placement_error)
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("keypoints_2d", np.zeros((16, 3)), "keypoints_2d must have shape (17, 3), got (16, 3)"),
+    ("keypoints_3d", np.zeros((17, 2)), "keypoints_3d must have shape (17, 3), got (17, 2)"),
+    ("bbox", np.zeros(5), "bbox must have shape (4,), got (5,)"),
+])  # fmt: skip
+def test_a_camera_person_of_the_wrong_shape_is_refused_naming_the_array(field: str, value: np.ndarray,
+                                                                         expected: str) -> None:
+    with pytest.raises(ValueError) as error:
+        person_to_msg(replace(_camera_person(), **{field: value}))
+    assert str(error.value) == expected
+
+
+def test_a_frame_result_message_copies_header_size_factor_and_people_in_order() -> None:
+    placed = CameraPerson(2, True, "skeleton", np.array([0.5, 0.25, 2.0]), distinct_joints(1.0), 1.5)
+    people = (PersonResult(_camera_person(), placed), PersonResult(_camera_person(), CameraPerson.unplaced(5)))
+    result = FrameResult(123, "/cam1/image_raw", "cam1_optical", 320, 240, 2,
+                         PinholeCamera.nominal("cam1", 320, 240, 60.0), True, people)
+    header = Header(frame_id="cam1_optical")
+    header.stamp.sec, header.stamp.nanosec = 7, 89
+    msg = frame_result_to_msg(result, header)
+    assert msg.header == header
+    assert (msg.source_topic, msg.image_width, msg.image_height, msg.downsample_factor) == (
+        "/cam1/image_raw", 320, 240, 2)
+    assert [p.id for p in msg.persons] == [2, 5]
+    assert [p.placement for p in msg.persons] == [msg.persons[0].PLACEMENT_SKELETON, msg.persons[0].PLACEMENT_NONE]
+    np.testing.assert_array_equal(xyz([msg.persons[0].position]), [[0.5, 0.25, 2.0]])
+    np.testing.assert_array_equal([[k.x, k.y] for k in msg.persons[1].keypoints_2d], distinct_joints(0.0)[:, :2])

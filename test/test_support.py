@@ -139,3 +139,32 @@ def test_without_track_history_or_torso_the_phantoms_are_published() -> None:
     assert false == 2.0
     assert walkers_found == 1.0
     assert loner == 1.0  # and the head-and-arm detection
+
+
+def test_the_score_option_is_checked_on_both_ends() -> None:
+    assert SupportOptions(min_joint_score=0.0).min_joint_score == 0.0
+    assert SupportOptions(min_joint_score=1.0).min_joint_score == 1.0
+    for bad in (-1e-9, 1.0 + 1e-9, 1.5):
+        with pytest.raises(ValueError, match=rf"^min_joint_score must be in \[0, 1\], got {bad}$"):
+            SupportOptions(min_joint_score=bad)
+
+
+def test_a_torso_keypoint_counts_only_where_the_joint_was_placed() -> None:
+    confident = fused()
+    views = confident.num_views.copy()
+    views[L_SHOULDER] = 0  # confident in the image, but no joint was placed from it
+    unplaced = FusedPerson(confident.joints, confident.confidence, views, confident.reprojection_error_px,
+                           confident.score, confident.cameras, confident.detection_indices, confident.placement)
+    assert frame_support(confident, SupportOptions())
+    assert not frame_support(unplaced, SupportOptions())
+
+
+def test_an_untracked_person_does_not_stop_the_others_being_decided() -> None:
+    gate = SupportGate(SupportOptions(single_view_min_frames=2))
+    assert gate.publish([fused(), fused(TRIANGULATED), fused()], [-1, 0, 1], {0, 1}) == [False, True, False]
+    assert gate.publish([fused(), fused()], [-1, 1], {0, 1}) == [False, True]
+
+
+def test_people_and_tracks_must_pair_up() -> None:
+    with pytest.raises(ValueError):
+        SupportGate().publish([fused(), fused()], [0], {0})

@@ -15,6 +15,7 @@ from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
+from orpose_ros.geometry.body_frame import body_pose
 from orpose_ros.ros.tf_messages import camera_transforms, people_transforms, transform_msg
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
 
@@ -91,3 +92,26 @@ def test_transform_msg_round_trip() -> None:
     T[:3, :3] = Rotation.from_euler("xyz", [10, -20, 30], degrees=True).as_matrix()
     T[:3, 3] = [1.0, -2.0, 3.5]
     np.testing.assert_allclose(matrix(transform_msg(T)), T, atol=1e-12)
+
+
+def test_every_person_with_a_body_frame_gets_one_in_order_whoever_comes_before() -> None:
+    header = Header(stamp=Time(sec=5), frame_id="room")
+    a, b = standing_person((1.0, 0.0), 0.3), standing_person((-1.0, 0.5), 2.0)
+    no_hips = a.copy()
+    no_hips[[11, 12]] = np.nan
+    people = [person(-1, a), person(8, no_hips), person(2, a), person(4, b)]  # untracked, no frame, two bodies
+    bodies = people_transforms(header, people).transforms
+    assert [t.child_frame_id for t in bodies] == ["body_3", "body_5"]
+    with_joints = people_transforms(header, people, joints=True).transforms
+    assert [t.child_frame_id for t in with_joints if t.header.frame_id == "room"] == ["body_3", "body_5"]
+    assert len(with_joints) == 2 * (1 + 17)
+
+
+def test_the_body_frames_use_the_given_up_direction() -> None:
+    header = Header(stamp=Time(sec=5), frame_id="room")
+    walker = standing_person((1.0, -0.5), 0.7)
+    up = np.array([0.0, np.sin(0.2), np.cos(0.2)])  # a world whose up leans 0.2 rad towards y
+    (body,) = people_transforms(header, [person(0, walker)], up=up).transforms
+    T = matrix(body.transform)
+    np.testing.assert_allclose(T[:3, 2], up, atol=1e-9)
+    np.testing.assert_allclose(T, body_pose(walker, up), atol=1e-9)

@@ -3,6 +3,7 @@ leave events in order, and one-line errors naming the zone and the field for bad
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,11 @@ from conftest import REPO
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
 from orpose_ros.zones import (
     PersonInRoom,
+    Zone,
     ZoneError,
     ZoneEventKind,
     ZoneMonitor,
+    ZoneShape,
     load_zones,
     zone_state,
     zones_from_dict,
@@ -155,3 +158,163 @@ def test_the_example_zones_file_loads() -> None:
     assert example.frame_id == "or_room"
     assert len(example.zones) >= 3
     assert {z.shape for z in example.zones} == {"polygon", "cylinder", "box"}
+
+
+def _box_zone(box: dict) -> Zone:
+    (zone,) = zones_from_dict({"frame_id": "room", "zones": [{"name": "table", "box": box}]}).zones
+    return zone
+
+
+def test_a_box_is_its_centre_plus_the_turned_half_sizes_and_its_height_range() -> None:
+    zone = _box_zone({"centre": [1.0, -2.0, 0.75], "size": [4.0, 2.0, 0.5], "yaw_deg": 30.0})
+    yaw = math.radians(30.0)
+    R = np.array([[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]])
+    expected = [np.array([1.0, -2.0]) + R @ (np.array(signs) * [2.0, 1.0])
+                for signs in ((-1, -1), (1, -1), (1, 1), (-1, 1))]  # counter-clockwise from the back right
+    np.testing.assert_allclose(np.array(zone.footprint.exterior.coords)[:4], expected, atol=1e-12)
+    assert zone.name == "table"
+    assert zone.shape == ZoneShape.BOX
+    assert (zone.z_min, zone.z_max) == (0.5, 1.0)  # 0.75 -+ 0.25
+    upright = _box_zone({"centre": [1.0, -2.0, 0.75], "size": [4.0, 2.0, 0.5]})  # yaw_deg omitted: 0
+    np.testing.assert_allclose(np.array(upright.footprint.exterior.coords)[:4],
+                               [[-1.0, -3.0], [3.0, -3.0], [3.0, -1.0], [-1.0, -1.0]], atol=1e-12)
+
+
+@pytest.mark.parametrize(("box", "message"), [
+    ([1, 2], "zone 'table': box: expected a mapping with centre, size and optionally yaw_deg, got list"),
+    ({"centre": [0, 0, 0]}, "zone 'table': box: expected a mapping with centre, size and optionally yaw_deg, "
+                            "got ['centre']"),
+    ({"centre": [0, 0, 0], "size": [1, 1, 1], "colour": "red"},
+     "zone 'table': box: expected a mapping with centre, size and optionally yaw_deg, got ['centre', 'colour', "
+     "'size']"),
+    ({"centre": [0, 0], "size": [1, 1, 1]}, "zone 'table': box.centre: must be a list of 3 numbers, got [0, 0]"),
+    ({"centre": [0, 0, 0], "size": 5}, "zone 'table': box.size: must be a list of 3 numbers, got 5"),
+    ({"centre": [0, 0, 0], "size": [1, 0, 1]},
+     "zone 'table': box.size: must be positive lengths [m], got [1.0, 0.0, 1.0]"),
+    ({"centre": [0, 0, 0], "size": [1, 1, 1], "yaw_deg": "x"}, "zone 'table': box.yaw_deg: must be a finite number, "
+                                                               "got 'x'"),
+])  # fmt: skip
+def test_a_bad_box_is_one_line_naming_its_field(box: object, message: str) -> None:
+    with pytest.raises(ZoneError) as error:
+        _box_zone(box)
+    assert str(error.value) == f"zones: {message}"
+
+
+CYLINDER_ENTRY = {"name": "round", "cylinder": {"centre": [1.0, 2.0], "radius": 0.5}, "z": [0.0, 2.0]}
+TRIANGLE = {"name": "tri", "polygon": [[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]], "z": [0.0, 1.0]}
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({**CYLINDER_ENTRY, "cylinder": [1, 2]}, "zone 'round': cylinder: expected a mapping with exactly "
+                                             "['centre', 'radius']"),
+    ({**CYLINDER_ENTRY, "cylinder": {"centre": [0, 0]}}, "zone 'round': cylinder: expected a mapping with exactly "
+                                                         "['centre', 'radius']"),
+    ({**CYLINDER_ENTRY, "cylinder": {"centre": [0, 0, 0], "radius": 1}},
+     "zone 'round': cylinder.centre: must be a list of 2 numbers, got [0, 0, 0]"),
+    ({**CYLINDER_ENTRY, "cylinder": {"centre": [0, 0], "radius": "big"}},
+     "zone 'round': cylinder.radius: must be a finite number, got 'big'"),
+    ({**CYLINDER_ENTRY, "joints": []},
+     "zone 'round': joints: must be a non-empty list of COCO-17 joint names (or omitted: all joints)"),
+    ({**CYLINDER_ENTRY, "joints": "nose"},
+     "zone 'round': joints: must be a non-empty list of COCO-17 joint names (or omitted: all joints)"),
+    ({**CYLINDER_ENTRY, "joints": ["hand"]},
+     f"zone 'round': joints: unknown joint 'hand'; COCO-17 names are {', '.join(COCO_KEYPOINT_NAMES)}"),
+    ({**CYLINDER_ENTRY, "z": [1.0]}, "zone 'round': z: must be a list of 2 numbers, got [1.0]"),
+    ({**CYLINDER_ENTRY, "z": [1.0, 1.0]}, "zone 'round': z: must be [min, max] with min < max, got [1.0, 1.0]"),
+    ({**TRIANGLE, "polygon": [[0, 0], [1, 0, 5], [0, 1]]},
+     "zone 'tri': polygon: must be a list of [x, y], got [[0, 0], [1, 0, 5], [0, 1]]"),
+    ({**TRIANGLE, "polygon": [[0, 0], [1, 1], [2, 2]]},
+     "zone 'tri': polygon: is not a simple polygon with an area (Self-intersection"),
+])  # fmt: skip
+def test_each_bad_field_is_named_in_one_line(entry: dict, message: str) -> None:
+    with pytest.raises(ZoneError) as error:
+        zones(entry)
+    assert str(error.value).startswith(f"zones: {message}")
+
+
+def test_three_vertices_make_a_polygon_and_a_cylinder_outline_has_64_sides() -> None:
+    (tri,) = zones(TRIANGLE)
+    assert tri.footprint.area == pytest.approx(1.0)
+    (round_zone,) = zones(CYLINDER_ENTRY)
+    assert len(round_zone.footprint.exterior.coords) == 64 + 1  # closed ring
+    assert round_zone.footprint.area == pytest.approx(math.pi * 0.25, rel=0.01)
+    np.testing.assert_array_equal(round_zone.centre_xy, [1.0, 2.0])
+    assert round_zone.joints.dtype == bool
+    assert round_zone.joints.shape == (17,)
+    assert round_zone.joints.all()
+    (ankles,) = zones({**CYLINDER_ENTRY, "joints": ["left_ankle", "right_ankle"]})
+    assert np.flatnonzero(ankles.joints).tolist() == [LEFT_ANKLE, LEFT_ANKLE + 1]
+
+
+def _at(x: float, person_id: int, predicted: bool = False) -> PersonInRoom:
+    """A person with every joint at (x, 1, 1) [m]."""
+    return PersonInRoom(person_id, np.tile([x, 1.0, 1.0], (17, 1)), predicted)
+
+
+def test_the_state_counts_everyone_inside_lists_ids_from_1_and_skips_people_without_joints() -> None:
+    (square,) = zones(SQUARE)
+    nobody = PersonInRoom(7, np.full((17, 3), np.nan))
+    state = zone_state(square, [nobody, _at(1.0, 1, predicted=True), _at(0.5, 0), _at(1.5, 3), _at(2.5, 2)])
+    assert state.ids == (1, 3)  # id 1 is the first confirmed id; id 0 (unconfirmed) only counts
+    assert state.predicted == (True, False)
+    assert state.count == 3
+    assert state.closest_distance_m == 0.0
+    assert state.closest_id == 1  # of equally close people, the first given
+    assert state.closest_joint == COCO_KEYPOINT_NAMES[0]
+    outside = zone_state(square, [nobody, _at(2.75, 2), _at(2.5, 5)])
+    assert (outside.count, outside.closest_id, outside.closest_distance_m) == (0, 5, 0.5)
+
+
+def test_enter_and_leave_events_say_whether_the_person_was_predicted_then() -> None:
+    monitor = ZoneMonitor(zones_from_dict({"frame_id": "room", "zones": [SQUARE]}))
+    _, events = monitor.update(0.0, [_at(1.0, 4, predicted=True)])
+    assert [(e.kind, e.id, e.predicted) for e in events] == [(ZoneEventKind.ENTERED, 4, True)]
+    monitor.update(1.0, [_at(1.0, 4)])  # measured inside
+    _, events = monitor.update(2.0, [_at(3.0, 4, predicted=True)])  # predicted outside now
+    assert [(e.kind, e.id, e.predicted) for e in events] == [(ZoneEventKind.LEFT, 4, True)]
+
+
+def test_files_and_entries_that_are_not_mappings_and_an_empty_frame_are_named() -> None:
+    for data, message in (([1], "f.yaml: expected a mapping with 'frame_id' and 'zones'"),
+                          ({"frame_id": "room", "zones": [5]}, "f.yaml: zone 1: expected a mapping"),
+                          ({"frame_id": "", "zones": [SQUARE]}, "f.yaml: 'frame_id' must be the world frame's name")):
+        with pytest.raises(ZoneError) as error:
+            zones_from_dict(data, "f.yaml")
+        assert str(error.value).startswith(message)
+    assert zones_from_dict({"frame_id": "room", "zones": [SQUARE]}, "f.yaml").source == "f.yaml"
+
+
+def test_a_self_intersecting_polygon_with_an_area_is_refused() -> None:
+    crossed = {**TRIANGLE, "polygon": [[0, 0], [4, 0], [0, 2], [1, -1]]}  # lobes of unequal area: area 3 m^2
+    with pytest.raises(ZoneError, match="is not a simple polygon with an area"):
+        zones(crossed)
+
+
+def test_unreadable_and_invalid_files_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ZoneError) as error:
+        load_zones(tmp_path / "missing.yaml")
+    assert str(error.value) == f"{tmp_path / 'missing.yaml'}: cannot read the zones file: No such file or directory"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1,\n  b")
+    with pytest.raises(ZoneError) as error:
+        load_zones(bad)
+    text = str(error.value)
+    assert text.startswith(f"{bad}: not valid YAML: while parsing a flow sequence in")
+    assert "\n" not in text
+
+
+def test_a_cylinder_measures_each_point_on_its_own() -> None:
+    (round_zone,) = zones(CYLINDER_ENTRY)  # axis (1, 2), radius 0.5, z 0..2
+    points = np.array([[1.0, 2.0, 1.0], [3.5, 2.0, 1.0], [1.0, 5.0, 1.0]])
+    np.testing.assert_allclose(round_zone.distance(points), [0.0, 2.0, 2.5], atol=1e-12)
+    np.testing.assert_allclose(round_zone.horizontal_distance(points[:, :2]), [0.0, 2.0, 2.5], atol=1e-12)
+
+
+def test_distances_keep_the_leading_shape_of_the_points() -> None:
+    (square,) = zones(SQUARE)
+    points = np.array([[[1.0, 1.0, 1.0], [3.0, 1.0, 1.0]], [[1.0, 1.0, 3.5], [np.nan, 1.0, 1.0]]])
+    distance = square.distance(points)
+    assert distance.shape == (2, 2)
+    np.testing.assert_allclose(distance[0], [0.0, 1.0], atol=1e-12)
+    assert distance[1, 0] == pytest.approx(1.5)
+    assert np.isnan(distance[1, 1])

@@ -384,4 +384,10 @@ def self_calibrated_floor(calibration: RoomCalibration, frames: Iterable[Mapping
     calibration = calibration.with_floor(None)
     joints = [p.joints for detections in frames for p in fuse_frame(calibration, detections, options)
               if p.placement == TRIANGULATED]  # fmt: skip
-    return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), options.placement.stature_m) if joints else None
+    return floor_under(joints, options.placement.stature_m)
+
+
+def floor_under(joints: Sequence[np.ndarray], stature_m: float) -> FloorPlane | None:
+    """The floor (world z up) under people standing, from their (17, 3) joints [m] (`placement.estimate_floor`);
+    None without people."""
+    return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), stature_m) if len(joints) else None

@@ -15,16 +15,17 @@ from orpose_ros.geometry.calibration import FloorPlane
 
 ROOM = ceiling_room(3)  # floor z = 0 in the calibration
 FLOOR_Z = -0.4  # where the simulated people really stand [m]
+LIFT = np.array([0.0, 0.0, FLOOR_Z])  # [m]
 
 
 def _frame(k: int, lone: bool = True) -> dict[str, list[PersonDetection]]:
     """Two people seen by every camera, standing on z = FLOOR_Z, and (``lone``) a third only cam1 sees."""
     people = [standing_person((-1.0 + 0.05 * k, 0.3)), standing_person((0.8, -0.6), 1.0)]
-    people = [p + [0.0, 0.0, FLOOR_Z] for p in people]
+    people = [p + LIFT for p in people]
     frame = {c.name: [PersonDetection(keypoints_of(c, p), 0.9, np.full((17, 3), np.nan), i)
                       for i, p in enumerate(people)] for c in ROOM.cameras}
     if lone:
-        third = standing_person((0.2, 1.2), 2.0) + [0.0, 0.0, FLOOR_Z]
+        third = standing_person((0.2, 1.2), 2.0) + LIFT
         frame["cam1"].append(PersonDetection(keypoints_of(ROOM.cameras[0], third), 0.9, np.full((17, 3), np.nan), 2))
     return frame
 

@@ -79,8 +79,17 @@ class AssociationOptions:
 
 def keypoint_rays(camera: PinholeCamera, keypoints_2d: np.ndarray, min_score: float) -> np.ndarray:
     """(N, 17, 3) unit world directions of the rays through (N, 17, 3) keypoints [px]; NaN where not confident."""
-    rays = camera.rays_world(keypoints_2d[..., :2])
-    return np.where((keypoints_2d[..., 2:3] >= max(min_score, 1e-9)), rays, np.nan)
+    xy = camera.normalised_coordinates(keypoints_2d[..., :2])
+    return normalised_rays(camera, xy, keypoints_2d[..., 2], min_score)
+
+
+def normalised_rays(camera: PinholeCamera, xy: np.ndarray, scores: np.ndarray, min_score: float) -> np.ndarray:
+    """(..., 3) unit world directions of the rays through (..., 2) undistorted normalised image coordinates
+    (`PinholeCamera.normalised_coordinates`); NaN where ``scores`` (...) are below ``min_score``."""
+    d = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
+    d /= vectors.norm(d)[..., None]
+    rays = d @ camera.T_world_from_camera[:3, :3].T
+    return np.where((scores[..., None] >= max(min_score, 1e-9)), rays, np.nan)
 
 
 def focal_length_px(camera: PinholeCamera) -> float:
@@ -210,6 +219,7 @@ def associate(
     cameras: Sequence[PinholeCamera],
     keypoints_2d: Sequence[np.ndarray],
     options: AssociationOptions | None = None,
+    rays: Sequence[np.ndarray] | None = None,
 ) -> list[list[Member]]:
     """Group detections of the same person across cameras.
 
@@ -217,6 +227,7 @@ def associate(
         cameras: V cameras.
         keypoints_2d: per camera, (N_v, 17, 3) keypoints x, y [px], score.
         options: `AssociationOptions`.
+        rays: per camera, the (N_v, 17, 3) `keypoint_rays` of its keypoints when already computed.
 
     Returns:
         Clusters, each a list of (camera index, detection index) with at most one detection per camera,
@@ -224,8 +235,9 @@ def associate(
     """
     options = options or AssociationOptions()
     V = len(cameras)
-    rays = [keypoint_rays(c, np.asarray(k, dtype=np.float64).reshape(-1, 17, 3), options.min_joint_score)
-            for c, k in zip(cameras, keypoints_2d, strict=True)]  # fmt: skip
+    if rays is None:
+        rays = [keypoint_rays(c, np.asarray(k, dtype=np.float64).reshape(-1, 17, 3), options.min_joint_score)
+                for c, k in zip(cameras, keypoints_2d, strict=True)]  # fmt: skip
     costs = cross_camera_costs(cameras, rays, options)
 
     def cost(member: Member, view: int) -> np.ndarray:

@@ -30,7 +30,7 @@ from orpose_ros.fusion.association import (
     normalised_rays,
     pair_costs,
 )
-from orpose_ros.fusion.detections import PersonDetection, duplicate_mask, stack_keypoints
+from orpose_ros.fusion.detections import PersonDetection, duplicate_masks, stack_keypoints
 from orpose_ros.fusion.motion import PersonMotion
 from orpose_ros.geometry import vectors
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
@@ -328,10 +328,12 @@ def fuse_frame(
     names = [name for name in calibration.names if name in detections]
     cameras = [calibration.camera(name) for name in names]
     kept, keypoints, skeletons = [], [], []
-    for name in names:
-        dets = [d for d in detections[name] if d.score >= options.min_person_score]
-        kp2, kp3 = stack_keypoints(dets)
-        unique = ~duplicate_mask(kp2, np.array([d.score for d in dets]), options.association.min_joint_score)
+    scored = [[d for d in detections[name] if d.score >= options.min_person_score] for name in names]
+    stacked = [stack_keypoints(dets) for dets in scored]
+    repeated = duplicate_masks([kp2 for kp2, _ in stacked], [np.array([d.score for d in dets]) for dets in scored],
+                               options.association.min_joint_score)  # pose NMS of every camera at once
+    for dets, (kp2, kp3), duplicate in zip(scored, stacked, repeated, strict=True):
+        unique = ~duplicate
         kept.append([d for d, u in zip(dets, unique, strict=True) if u])
         keypoints.append(kp2[unique])
         skeletons.append(kp3[unique])

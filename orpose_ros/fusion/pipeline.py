@@ -271,17 +271,21 @@ def _triangulate_groups(
 
 
 def _single_view_duplicates(
-    camera: PinholeCamera, rays: np.ndarray, people: list[FusedPerson], options: FusionOptions
+    cameras: Sequence[PinholeCamera], views: np.ndarray, rays: np.ndarray, people: list[FusedPerson],
+    options: FusionOptions,
 ) -> np.ndarray:
-    """(N,) whether each of N detections of ``camera`` has its keypoint rays (N, 17, 3) (`keypoint_rays`) through
-    the joints of one of ``people`` (median point-to-ray distance <= the association threshold)."""
+    """(N,) whether each of N detections, of ``cameras[views[n]]``, has its keypoint rays (N, 17, 3)
+    (`keypoint_rays`) through the joints of one of ``people`` (median point-to-ray distance <= the association
+    threshold); all cameras at once."""
     if not people or not len(rays):
         return np.zeros(len(rays), dtype=bool)
     joints = np.stack([p.joints for p in people])  # (F, 17, 3)
-    to_joint = joints[None] - camera.centre_world  # (1, F, 17, 3)
+    centres = np.stack([c.centre_world for c in cameras])[views]  # (N, 3)
+    focal = np.array([focal_length_px(c) for c in cameras])[views]  # (N,)
+    to_joint = joints[None] - centres[:, None, None]  # (N, F, 17, 3)
     along = vectors.dot(to_joint, rays[:, None])  # (N, F, 17)
     distance = vectors.norm(to_joint - along[..., None] * rays[:, None])
-    distance = noise_normalised(distance, [along / focal_length_px(camera)], options.association)
+    distance = noise_normalised(distance, [along / focal[:, None, None]], options.association)
     distance = np.where(along > options.association.min_depth_m, distance, np.inf)
     costs = pair_costs(np.where(np.isfinite(along), distance, np.nan), options.association.min_common_joints)
     return (costs <= options.association.max_ray_distance_m).any(axis=1)
@@ -367,11 +371,12 @@ def fuse_frame(
 
     if options.single_view and singles:
         up = calibration.floor.normal_world if calibration.floor is not None else np.array([0.0, 0.0, 1.0])
-        members = []  # (camera, detection) of the single-camera people to place, camera by camera
-        for v in sorted({v for v, _ in singles}):
-            rows = np.array([i for u, i in singles if u == v])
-            rows = rows[~_single_view_duplicates(cameras[v], rays[v][rows], people, options)]
-            members += [(v, int(i)) for i in rows]
+        # (camera, detection) of the single-camera people to place, camera by camera, without those whose rays
+        # pass through a triangulated person (all cameras at once)
+        candidates = [(v, i) for v in sorted({v for v, _ in singles}) for u, i in singles if u == v]
+        duplicate = _single_view_duplicates(cameras, np.array([v for v, _ in candidates]),
+                                            np.stack([rays[v][i] for v, i in candidates]), people, options)
+        members = [(v, int(i)) for (v, i), d in zip(candidates, duplicate, strict=True) if not d]
         if members:
             views = np.array([v for v, _ in members])
             placed = place_people_of_cameras(  # all cameras' single-camera people in one batch

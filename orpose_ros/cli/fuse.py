@@ -24,13 +24,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from orpose_ros.arguments import CliError, floor_argument, positive_float
+from orpose_ros.arguments import CliError, positive_float
 from orpose_ros.cli.outputs import open_render_sink, write_json_atomic
 from orpose_ros.drawing.room import TopDownView, draw_reprojections, draw_top_down
 from orpose_ros.evaluation.mvor import MvorError, load_mvor
 from orpose_ros.frames import IMAGE_SUFFIXES
 from orpose_ros.fusion.association import AssociationOptions
 from orpose_ros.fusion.detections import PersonDetection
+from orpose_ros.fusion.floor import AUTO, CALIBRATION, fixed_floor, parse_floor_choice
 from orpose_ros.fusion.joint_output import JointOutputOptions
 from orpose_ros.fusion.pipeline import FusedPerson, FusionOptions, self_calibrated_floor
 from orpose_ros.fusion.smoothing import OneEuroOptions
@@ -72,9 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--floor",
-        type=floor_argument,
-        help="floor height [m] along the world z axis, 'none', or 'auto': self-calibrated under the people "
-        "triangulated in a first pass (as orpose-eval-mvor); default: the calibration's floor",
+        type=_floor_choice,
+        default=CALIBRATION,
+        help="floor height [m] along the world z axis, 'none', 'auto': self-calibrated under the people "
+        "triangulated in a first pass (as orpose-eval-mvor), or 'calibration' (default): the calibration's "
+        "floor, 'auto' when it has none",
+    )
+    parser.add_argument(
+        "--floor-moments",
+        type=int,
+        default=0,
+        metavar="N",
+        help="when the floor is self-calibrated: estimate it online from the first N frames with people seen by "
+        "several cameras, as orpose_fusion_node's floor_moments does (frames before fused without a floor); "
+        "default 0: from all frames in a first pass",
     )
     parser.add_argument("--json", type=Path, required=True, metavar="OUT.json", help="fused people per frame")
     parser.add_argument("--render", type=Path, metavar="OUT", help="a folder (one PNG per frame) or an .mp4 video")
@@ -290,20 +302,35 @@ def _load_image(path: Path | None) -> np.ndarray | None:
 # ---- main -----------------------------------------------------------------------------------
 
 
+def _floor_choice(text: str) -> str | float:
+    try:
+        return parse_floor_choice(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _floor(args: argparse.Namespace, calibration: RoomCalibration, results: list[CameraResults],
            options: StreamOptions) -> FloorPlane | None:
-    """The floor asked for with --floor (default: the calibration's)."""
-    if args.floor is None:
-        return calibration.floor
-    if args.floor == "none":
-        return None
-    if args.floor == "auto":
-        frames = ({r.name: r.detections[i] for r in results} for i in range(len(results[0].detections)))
-        floor = self_calibrated_floor(calibration, frames, options.fusion)
-        if floor is None:
-            raise CliError("--floor auto: nobody is seen by two cameras, so no floor can be found; give a height")
+    """The floor asked for with --floor, fixed before fusing (None while ``--floor-moments`` self-calibrates it
+    during the run)."""
+    if args.floor_moments < 0:
+        raise CliError(f"--floor-moments must be >= 0, got {args.floor_moments}")
+    floor, self_calibrate = fixed_floor(args.floor, calibration.floor)
+    if args.floor_moments and not self_calibrate:
+        raise CliError(f"--floor-moments needs a self-calibrated floor (--floor auto, or a calibration without "
+                       f"one); the floor is {args.floor!r}" + (" and the calibration has one" if floor else ""))
+    if not self_calibrate or args.floor_moments:
         return floor
-    return FloorPlane.horizontal(args.floor)
+    frames = ({r.name: r.detections[i] for r in results} for i in range(len(results[0].detections)))
+    floor = self_calibrated_floor(calibration, frames, options.fusion)
+    if floor is None and args.floor == AUTO:
+        raise CliError("--floor auto: nobody is seen by two cameras, so no floor can be found; give a height")
+    if floor is None:
+        log.warning("the calibration has no floor and nobody is seen by two cameras to self-calibrate one: no floor")
+    else:
+        log.warning("the calibration has no floor: self-calibrated under the people seen by several cameras: "
+                    "%.4f m along its normal", floor.offset_m)
+    return floor
 
 
 def run(args: argparse.Namespace) -> None:
@@ -338,6 +365,7 @@ def run(args: argparse.Namespace) -> None:
         smoothing=OneEuroOptions() if args.smooth else None,
         output=JointOutputOptions(args.min_views, args.max_joint_sigma),
         support=SupportOptions(single_view_min_frames=args.single_view_min_frames),
+        floor_moments=args.floor_moments,
     )
     calibration = calibration.with_floor(_floor(args, calibration, results, options))
     frame_count = next(iter(counts.values()))
@@ -369,8 +397,11 @@ def run(args: argparse.Namespace) -> None:
                                                           f"frame {i}  t = {i / args.fps:.2f} s", camera_images))
         finally:
             sink.close()
+    final = stream.online_floor.floor if stream.online_floor is not None else calibration.floor
     out = {
         "world_frame": calibration.world_frame,
+        # the floor the run ended with (world frame): points p with normal . p == offset_m [m]; null: none
+        "floor": None if final is None else {"normal": final.normal_world.tolist(), "offset_m": final.offset_m},
         "fps": args.fps,
         "cameras": [r.name for r in results],
         "joint_order": "COCO-17",
@@ -382,7 +413,7 @@ def run(args: argparse.Namespace) -> None:
     people_total = sum(len(f["persons"]) for f in frames_out)
     ids = {p["id"] for f in frames_out for p in f["persons"] if p["id"] > 0}
     aside = "".join(f", {n} set aside: {cause}" for cause, n in sorted(set_aside.items()))
-    floor = "none" if calibration.floor is None else f"{calibration.floor.offset_m:.3f} m along its normal"
+    floor = "none" if final is None else f"{final.offset_m:.3f} m along its normal"
     print(f"{PROG}: {len(frames_out)} frames, {people_total} people ({len(ids)} tracks){aside}, floor {floor} "
           f"-> {args.json}")
 

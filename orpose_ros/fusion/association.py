@@ -79,8 +79,17 @@ class AssociationOptions:
 
 def keypoint_rays(camera: PinholeCamera, keypoints_2d: np.ndarray, min_score: float) -> np.ndarray:
     """(N, 17, 3) unit world directions of the rays through (N, 17, 3) keypoints [px]; NaN where not confident."""
-    rays = camera.rays_world(keypoints_2d[..., :2])
-    return np.where((keypoints_2d[..., 2:3] >= max(min_score, 1e-9)), rays, np.nan)
+    xy = camera.normalised_coordinates(keypoints_2d[..., :2])
+    return normalised_rays(camera, xy, keypoints_2d[..., 2], min_score)
+
+
+def normalised_rays(camera: PinholeCamera, xy: np.ndarray, scores: np.ndarray, min_score: float) -> np.ndarray:
+    """(..., 3) unit world directions of the rays through (..., 2) undistorted normalised image coordinates
+    (`PinholeCamera.normalised_coordinates`); NaN where ``scores`` (...) are below ``min_score``."""
+    d = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
+    d /= vectors.norm(d)[..., None]
+    rays = d @ camera.T_world_from_camera[:3, :3].T
+    return np.where((scores[..., None] >= max(min_score, 1e-9)), rays, np.nan)
 
 
 def focal_length_px(camera: PinholeCamera) -> float:
@@ -169,16 +178,29 @@ def cross_camera_costs(
     """(va, vb) -> (N_va, N_vb) costs [m] for every pair of cameras va < vb that both have detections (``rays``:
     per camera (N_v, 17, 3) unit keypoint rays): what `view_pair_costs` gives, for all pairs of detections of
     all pairs of cameras in one set of array operations."""
+    table = cost_table(cameras, rays, options)
+    offset = np.cumsum([0] + [len(r) for r in rays])
+    return {(va, vb): table[offset[va] : offset[va + 1], offset[vb] : offset[vb + 1]]
+            for va in range(len(rays)) for vb in range(va + 1, len(rays)) if len(rays[va]) and len(rays[vb])}
+
+
+def cost_table(cameras: Sequence[PinholeCamera], rays: Sequence[np.ndarray], options: AssociationOptions) -> np.ndarray:
+    """(N, N) symmetric costs [m] of every pair of the N detections of all cameras (camera after camera, as in
+    ``rays``), as `cross_camera_costs` gives them; NaN between detections of the same camera."""
+    offset = np.cumsum([0] + [len(r) for r in rays])
+    table = np.full((offset[-1], offset[-1]), np.nan)
     blocks = [(va, vb) for va in range(len(rays)) for vb in range(va + 1, len(rays)) if len(rays[va]) and len(rays[vb])]
     if not blocks:
-        return {}
-    ia = np.concatenate([np.repeat(np.arange(len(rays[va])), len(rays[vb])) for va, vb in blocks])
-    ib = np.concatenate([np.tile(np.arange(len(rays[vb])), len(rays[va])) for va, vb in blocks])
-    va_of = np.concatenate([np.full(len(rays[va]) * len(rays[vb]), va) for va, vb in blocks])
-    vb_of = np.concatenate([np.full(len(rays[va]) * len(rays[vb]), vb) for va, vb in blocks])
-    offset = np.cumsum([0] + [len(r) for r in rays])
+        return table
+    # pair k of block (va, vb) is detection ia of va with detection ib of vb, row-major over (N_va, N_vb)
+    counts = np.array([(va, vb, len(rays[va]), len(rays[vb])) for va, vb in blocks])  # (B, 4)
+    sizes = np.concatenate([[0], np.cumsum(counts[:, 2] * counts[:, 3])])
+    block = np.repeat(np.arange(len(blocks)), counts[:, 2] * counts[:, 3])
+    ia, ib = np.divmod(np.arange(sizes[-1]) - sizes[block], counts[block, 3])
+    va_of, vb_of = counts[block, 0], counts[block, 1]
+    row, col = offset[va_of] + ia, offset[vb_of] + ib
     every = np.concatenate(rays)
-    a, b = every[offset[va_of] + ia], every[offset[vb_of] + ib]  # (K, J, 3) the rays of each pair
+    a, b = every[row], every[col]  # (K, J, 3) the rays of each pair
     centres = np.stack([c.centre_world for c in cameras])
     focal = np.array([focal_length_px(c) for c in cameras])
     centre_a, centre_b = centres[va_of][:, None], centres[vb_of][:, None]  # (K, 1, 3)
@@ -200,16 +222,15 @@ def cross_camera_costs(
     costs = pair_costs(distance, options.min_common_joints)
     scale = body_scales(0.5 * (point_a + point_b))
     low, high = options.body_scale_range
-    costs = np.where(np.isnan(scale) | ((scale >= low) & (scale <= high)), costs, np.inf)
-    sizes = np.cumsum([0] + [len(rays[va]) * len(rays[vb]) for va, vb in blocks])
-    return {(va, vb): costs[sizes[k] : sizes[k + 1]].reshape(len(rays[va]), len(rays[vb]))
-            for k, (va, vb) in enumerate(blocks)}
+    table[row, col] = table[col, row] = np.where(np.isnan(scale) | ((scale >= low) & (scale <= high)), costs, np.inf)
+    return table
 
 
 def associate(
     cameras: Sequence[PinholeCamera],
     keypoints_2d: Sequence[np.ndarray],
     options: AssociationOptions | None = None,
+    rays: Sequence[np.ndarray] | None = None,
 ) -> list[list[Member]]:
     """Group detections of the same person across cameras.
 
@@ -217,6 +238,7 @@ def associate(
         cameras: V cameras.
         keypoints_2d: per camera, (N_v, 17, 3) keypoints x, y [px], score.
         options: `AssociationOptions`.
+        rays: per camera, the (N_v, 17, 3) `keypoint_rays` of its keypoints when already computed.
 
     Returns:
         Clusters, each a list of (camera index, detection index) with at most one detection per camera,
@@ -224,17 +246,11 @@ def associate(
     """
     options = options or AssociationOptions()
     V = len(cameras)
-    rays = [keypoint_rays(c, np.asarray(k, dtype=np.float64).reshape(-1, 17, 3), options.min_joint_score)
-            for c, k in zip(cameras, keypoints_2d, strict=True)]  # fmt: skip
-    costs = cross_camera_costs(cameras, rays, options)
-
-    def cost(member: Member, view: int) -> np.ndarray:
-        """(N_view,) costs of one cluster member against every detection of ``view``."""
-        v, i = member
-        if (v, view) in costs:
-            return costs[v, view][i]
-        return costs[view, v][:, i]
-
+    if rays is None:
+        rays = [keypoint_rays(c, np.asarray(k, dtype=np.float64).reshape(-1, 17, 3), options.min_joint_score)
+                for c, k in zip(cameras, keypoints_2d, strict=True)]  # fmt: skip
+    pair_table = cost_table(cameras, rays, options)
+    offset = np.cumsum([0] + [len(r) for r in rays])
     clusters: list[list[Member]] = []
     for view in range(V):
         n = len(rays[view])
@@ -242,7 +258,8 @@ def associate(
             continue
         if clusters:
             # every member of every cluster against this view's detections, summed per cluster at once
-            member_costs = np.stack([cost(m, view) for cluster in clusters for m in cluster])  # (members, n)
+            members = [offset[v] + i for cluster in clusters for v, i in cluster]
+            member_costs = pair_table[members, offset[view] : offset[view + 1]]  # (members, n)
             starts = np.cumsum([0] + [len(cluster) for cluster in clusters[:-1]])
             finite = np.isfinite(member_costs)
             total = np.add.reduceat(np.where(finite, member_costs, 0.0), starts, axis=0)  # (clusters, n)

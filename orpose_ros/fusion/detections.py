@@ -112,22 +112,33 @@ def duplicate_mask(
     Args:
         keypoints_2d: (N, 17, 3) x, y [px], score; scores: (N,) detection scores.
     """
-    N = len(keypoints_2d)
-    duplicate = np.zeros(N, dtype=bool)
-    if N < 2:
-        return duplicate
-    confident = keypoints_2d[..., 2] >= max(min_joint_score, 1e-9)
-    xy = np.where(confident[..., None], keypoints_2d[..., :2], np.nan)
-    extent = (np.where(confident[..., None], keypoints_2d[..., :2], -np.inf).max(axis=1)
-              - np.where(confident[..., None], keypoints_2d[..., :2], np.inf).min(axis=1))  # (N, 2); -inf if none
+    return duplicate_masks([keypoints_2d], [scores], min_joint_score, max_offset)[0]
+
+
+def duplicate_masks(
+    keypoints_2d: Sequence[np.ndarray], scores: Sequence[np.ndarray], min_joint_score: float, max_offset: float = 0.05
+) -> list[np.ndarray]:
+    """`duplicate_mask` of the detections of several images (per image (N_i, 17, 3) keypoints and (N_i,)
+    scores) in one batch: detections are only compared with those of their own image."""
+    sizes = [len(k) for k in keypoints_2d]
+    if max(sizes, default=0) < 2:
+        return [np.zeros(n, dtype=bool) for n in sizes]
+    kp = np.concatenate([np.asarray(k, dtype=np.float64).reshape(-1, NUM_KEYPOINTS, 3) for k in keypoints_2d])
+    image = np.repeat(np.arange(len(sizes)), sizes)
+    confident = kp[..., 2] >= max(min_joint_score, 1e-9)
+    xy = np.where(confident[..., None], kp[..., :2], np.nan)
+    extent = (np.where(confident[..., None], kp[..., :2], -np.inf).max(axis=1)
+              - np.where(confident[..., None], kp[..., :2], np.inf).min(axis=1))  # (N, 2); -inf if none
     size = np.where(confident.any(axis=1), np.hypot(*np.where(np.isfinite(extent), extent, 0.0).T), 0.0)  # (N,)
-    shared = confident[:, None] & confident[None]  # (N, N, 17)
+    shared = confident[:, None] & confident[None] & (image[:, None] == image[None])[..., None]  # (N, N, 17)
     distance = np.where(shared, vectors.norm(xy[:, None] - xy[None]), np.nan)
-    median = nan_median(distance, 2)  # NaN with fewer than 2 shared keypoints
+    median = nan_median(distance, 2)  # NaN with fewer than 2 shared keypoints (or another image)
     with np.errstate(invalid="ignore"):
         same = median <= max_offset * np.maximum(size[:, None], size[None])
     np.fill_diagonal(same, False)
-    for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable"):
+    duplicate = np.zeros(len(kp), dtype=bool)
+    all_scores = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1) for s in scores])
+    for i in np.argsort(-all_scores, kind="stable"):
         if not duplicate[i]:  # kept: the lower-scoring detections of the same person are duplicates
             duplicate |= same[i]
-    return duplicate
+    return np.split(duplicate, np.cumsum(sizes)[:-1])

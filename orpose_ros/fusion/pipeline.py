@@ -26,11 +26,11 @@ from orpose_ros.fusion.association import (
     AssociationOptions,
     associate,
     focal_length_px,
-    keypoint_rays,
     noise_normalised,
+    normalised_rays,
     pair_costs,
 )
-from orpose_ros.fusion.detections import PersonDetection, duplicate_mask, stack_keypoints
+from orpose_ros.fusion.detections import PersonDetection, duplicate_masks, stack_keypoints
 from orpose_ros.fusion.motion import PersonMotion
 from orpose_ros.geometry import vectors
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
@@ -182,81 +182,110 @@ def within_room(person: FusedPerson, low: np.ndarray, high: np.ndarray) -> tuple
 
 
 def _fill_from_neighbours(
-    camera: PinholeCamera, joints: np.ndarray, keypoints: np.ndarray, fill: np.ndarray
-) -> np.ndarray:
-    """(17, 3) joints with ``fill`` ones back-projected from ``keypoints`` (17, 3) [px] at the depth, in
-    ``camera``, of their nearest placed joint on the skeleton."""
+    T_world_from_camera: np.ndarray, xy: np.ndarray, joints: np.ndarray, fill: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Joints back-projected at the depth of their nearest placed joint on the skeleton, for M people at once.
+
+    Args:
+        T_world_from_camera: (M, 4, 4) pose of each person's camera.
+        xy: (M, 17, 2) undistorted normalised image coordinates of the person's keypoints in that camera.
+        joints: (M, 17, 3) world joints [m], NaN where not placed.
+        fill: (M, 17) the joints to place.
+
+    Returns:
+        (M, 17, 3) joints with the filled ones placed, and (M, 17) which ones were (in front of the camera).
+    """
     placed = np.all(np.isfinite(joints), axis=-1)
-    if not placed.any() or not fill.any():
-        return joints
-    hops = np.where(placed[None, :], _COCO_HOPS, np.inf)
-    nearest = np.argmin(hops, axis=1)
-    depth = camera.to_camera(joints[nearest])[:, 2]
-    filled = camera.to_world(camera.back_project(keypoints[:, :2], depth))
-    return np.where((fill & (depth > 0))[:, None], filled, joints)
+    nearest = np.argmin(np.where(placed[:, None, :], _COCO_HOPS, np.inf), axis=2)  # (M, 17); 0 when none placed
+    rows = np.arange(len(joints))[:, None]
+    R, t = T_world_from_camera[:, :3, :3], T_world_from_camera[:, :3, 3]
+    # depth of the nearest joint in the camera: its z in the camera frame (the third row of R^T)
+    depth = vectors.dot(joints[rows, nearest] - t[:, None], R[:, None, :, 2])  # (M, 17)
+    camera_points = np.concatenate([xy * depth[..., None], depth[..., None]], axis=-1)
+    filled = camera_points @ R.transpose(0, 2, 1) + t[:, None]
+    with np.errstate(invalid="ignore"):
+        newly = fill & (depth > 0) & np.all(np.isfinite(filled), axis=-1)
+    return np.where(newly[..., None], filled, joints), newly
 
 
 def _triangulate_groups(
     cameras: Sequence[PinholeCamera],
     keypoints: Sequence[np.ndarray],
+    normalised: Sequence[np.ndarray],
     groups: list[list[tuple[int, int]]],
     options: FusionOptions,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Per group: joints (17, 3) [m], confidence (17,), num_views (17,), reprojection error (17,) [px], and
-    which of the group's views placed each joint (len(group), 17)."""
+    which of the group's views placed each joint (len(group), 17). ``normalised``: per camera, (N_v, 17, 2)
+    undistorted normalised coordinates of its keypoints."""
     V, G, J = len(cameras), len(groups), NUM_KEYPOINTS
     P = np.stack([c.projection_matrix for c in cameras])
+    K = np.stack([c.K for c in cameras])
     uv = np.full((V, G, J, 2), np.nan)
     w = np.zeros((V, G, J))
-    for v in range(V):  # each camera's detections of all groups at once
-        rows = [(g, i) for g, group in enumerate(groups) for u, i in group if u == v]
-        if not rows:
-            continue
-        g_of, i_of = np.array(rows).T
-        kp = keypoints[v][i_of]  # (M, J, 3)
-        uv[v, g_of] = cameras[v].undistort_pixels(kp[..., :2])
-        w[v, g_of] = np.where(kp[..., 2] >= options.association.min_joint_score, kp[..., 2], 0.0)
-    uv, w = uv.reshape(V, G * J, 2), w.reshape(V, G * J)
+    min_score = options.association.min_joint_score
+    members = [(g, v, i) for g, group in enumerate(groups) for v, i in group]
+    g_of, v_of = np.array(members)[:, :2].T
+    kp = np.stack([keypoints[v][i] for _, v, i in members])  # (M, J, 3)
+    xy = np.stack([normalised[v][i] for _, v, i in members])  # (M, J, 2)
+    distorted = np.array([cameras[v].has_distortion for v in v_of])
+    Km = K[v_of]
+    # undistorted pixels: the observed ones without distortion, else K applied to the normalised coordinates
+    ideal = xy @ Km[:, :2, :2].transpose(0, 2, 1) + Km[:, None, :2, 2]
+    uv[v_of, g_of] = np.where(distorted[:, None, None], ideal, kp[..., :2])
+    w[v_of, g_of] = np.where(kp[..., 2] >= min_score, kp[..., 2], 0.0)
     result = triangulate(
         P,
-        uv,
-        w,
+        uv.reshape(V, G * J, 2),
+        w.reshape(V, G * J),
         outlier_distance_m=options.outlier_distance_m,
         min_ray_angle_deg=options.min_ray_angle_deg,
         refine_iterations=options.refine_iterations,
     )
-    out = []
-    for g, group in enumerate(groups):
-        cols = slice(g * J, (g + 1) * J)
-        joints = result.points[cols].copy()
-        confidence, views = result.confidence[cols].copy(), result.num_views[cols].copy()
-        error = result.reprojection_error_px[cols].copy()
-        used = np.stack([result.used[v, cols] for v, _ in group])
-        if options.fill_single_view_joints:
-            for v, i in sorted(group, key=lambda m: -keypoints[m[0]][m[1]][:, 2].sum()):
-                kp = keypoints[v][i]
-                fill = (views == 0) & (kp[:, 2] >= options.association.min_joint_score)
-                filled = _fill_from_neighbours(cameras[v], joints, kp, fill)
-                newly = fill & np.all(np.isfinite(filled), axis=-1)
-                joints[newly], views[newly], confidence[newly] = filled[newly], 1, kp[newly, 2]
-                used[[u for u, _ in group].index(v)] |= newly
-        out.append((joints, confidence, views, error, used))
-    return out
+    joints = result.points.reshape(G, J, 3).copy()
+    confidence = result.confidence.reshape(G, J).copy()
+    views = result.num_views.reshape(G, J).copy()
+    error = result.reprojection_error_px.reshape(G, J)
+    used = result.used.reshape(V, G, J).transpose(1, 0, 2).copy()  # (G, V, J)
+    if options.fill_single_view_joints:
+        # each group's views by decreasing keypoint score sum (ties: group order); rank r of all groups at once
+        score_sum = kp[..., 2].sum(axis=1)
+        order = sorted(range(len(members)), key=lambda m: (g_of[m], -score_sum[m]))
+        rank = np.zeros(len(members), dtype=np.int64)
+        for previous, m in zip([-1, *order[:-1]], order, strict=True):
+            rank[m] = rank[previous] + 1 if previous >= 0 and g_of[previous] == g_of[m] else 0
+        T = np.stack([c.T_world_from_camera for c in cameras])
+        for r in range(int(rank.max()) + 1):
+            m = np.flatnonzero(rank == r)
+            g, v = g_of[m], v_of[m]
+            fill = (views[g] == 0) & (kp[m, :, 2] >= min_score)
+            if not fill.any():
+                continue
+            placed, newly = _fill_from_neighbours(T[v], xy[m], joints[g], fill)
+            joints[g] = placed
+            views[g] = np.where(newly, 1, views[g])
+            confidence[g] = np.where(newly, kp[m, :, 2], confidence[g])
+            used[g, v] |= newly
+    return [(joints[g], confidence[g], views[g], error[g], used[g, [v for v, _ in group]])
+            for g, group in enumerate(groups)]
 
 
 def _single_view_duplicates(
-    camera: PinholeCamera, keypoints: np.ndarray, people: list[FusedPerson], options: FusionOptions
+    cameras: Sequence[PinholeCamera], views: np.ndarray, rays: np.ndarray, people: list[FusedPerson],
+    options: FusionOptions,
 ) -> np.ndarray:
-    """(N,) whether each of N detections (N, 17, 3) [px] of ``camera`` has its keypoint rays through the joints
-    of one of ``people`` (median point-to-ray distance <= the association threshold)."""
-    if not people or not len(keypoints):
-        return np.zeros(len(keypoints), dtype=bool)
-    rays = keypoint_rays(camera, keypoints, options.association.min_joint_score)  # (N, 17, 3)
+    """(N,) whether each of N detections, of ``cameras[views[n]]``, has its keypoint rays (N, 17, 3)
+    (`keypoint_rays`) through the joints of one of ``people`` (median point-to-ray distance <= the association
+    threshold); all cameras at once."""
+    if not people or not len(rays):
+        return np.zeros(len(rays), dtype=bool)
     joints = np.stack([p.joints for p in people])  # (F, 17, 3)
-    to_joint = joints[None] - camera.centre_world  # (1, F, 17, 3)
+    centres = np.stack([c.centre_world for c in cameras])[views]  # (N, 3)
+    focal = np.array([focal_length_px(c) for c in cameras])[views]  # (N,)
+    to_joint = joints[None] - centres[:, None, None]  # (N, F, 17, 3)
     along = vectors.dot(to_joint, rays[:, None])  # (N, F, 17)
     distance = vectors.norm(to_joint - along[..., None] * rays[:, None])
-    distance = noise_normalised(distance, [along / focal_length_px(camera)], options.association)
+    distance = noise_normalised(distance, [along / focal[:, None, None]], options.association)
     distance = np.where(along > options.association.min_depth_m, distance, np.inf)
     costs = pair_costs(np.where(np.isfinite(along), distance, np.nan), options.association.min_common_joints)
     return (costs <= options.association.max_ray_distance_m).any(axis=1)
@@ -303,20 +332,25 @@ def fuse_frame(
     names = [name for name in calibration.names if name in detections]
     cameras = [calibration.camera(name) for name in names]
     kept, keypoints, skeletons = [], [], []
-    for name in names:
-        dets = [d for d in detections[name] if d.score >= options.min_person_score]
-        kp2, kp3 = stack_keypoints(dets)
-        unique = ~duplicate_mask(kp2, np.array([d.score for d in dets]), options.association.min_joint_score)
+    scored = [[d for d in detections[name] if d.score >= options.min_person_score] for name in names]
+    stacked = [stack_keypoints(dets) for dets in scored]
+    repeated = duplicate_masks([kp2 for kp2, _ in stacked], [np.array([d.score for d in dets]) for dets in scored],
+                               options.association.min_joint_score)  # pose NMS of every camera at once
+    for dets, (kp2, kp3), duplicate in zip(scored, stacked, repeated, strict=True):
+        unique = ~duplicate
         kept.append([d for d, u in zip(dets, unique, strict=True) if u])
         keypoints.append(kp2[unique])
         skeletons.append(kp3[unique])
 
-    clusters = associate(cameras, keypoints, options.association)
+    normalised = [c.normalised_coordinates(k[..., :2]) for c, k in zip(cameras, keypoints, strict=True)]
+    rays = [normalised_rays(c, xy, k[..., 2], options.association.min_joint_score)
+            for c, xy, k in zip(cameras, normalised, keypoints, strict=True)]  # (N_v, 17, 3) per camera
+    clusters = associate(cameras, keypoints, options.association, rays)
     groups = [c for c in clusters if len(c) >= 2]
     singles = [c[0] for c in clusters if len(c) == 1]
     people: list[FusedPerson] = []
     for group, (joints, confidence, views, error, used) in zip(
-        groups, _triangulate_groups(cameras, keypoints, groups, options) if groups else [], strict=True
+        groups, _triangulate_groups(cameras, keypoints, normalised, groups, options) if groups else [], strict=True
     ):
         if int((views >= 2).sum()) < options.min_triangulated_joints:
             singles.extend(group)
@@ -337,11 +371,12 @@ def fuse_frame(
 
     if options.single_view and singles:
         up = calibration.floor.normal_world if calibration.floor is not None else np.array([0.0, 0.0, 1.0])
-        members = []  # (camera, detection) of the single-camera people to place, camera by camera
-        for v in sorted({v for v, _ in singles}):
-            rows = np.array([i for u, i in singles if u == v])
-            rows = rows[~_single_view_duplicates(cameras[v], keypoints[v][rows], people, options)]
-            members += [(v, int(i)) for i in rows]
+        # (camera, detection) of the single-camera people to place, camera by camera, without those whose rays
+        # pass through a triangulated person (all cameras at once)
+        candidates = [(v, i) for v in sorted({v for v, _ in singles}) for u, i in singles if u == v]
+        duplicate = _single_view_duplicates(cameras, np.array([v for v, _ in candidates]),
+                                            np.stack([rays[v][i] for v, i in candidates]), people, options)
+        members = [(v, int(i)) for (v, i), d in zip(candidates, duplicate, strict=True) if not d]
         if members:
             views = np.array([v for v, _ in members])
             placed = place_people_of_cameras(  # all cameras' single-camera people in one batch
@@ -384,4 +419,10 @@ def self_calibrated_floor(calibration: RoomCalibration, frames: Iterable[Mapping
     calibration = calibration.with_floor(None)
     joints = [p.joints for detections in frames for p in fuse_frame(calibration, detections, options)
               if p.placement == TRIANGULATED]  # fmt: skip
-    return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), options.placement.stature_m) if joints else None
+    return floor_under(joints, options.placement.stature_m)
+
+
+def floor_under(joints: Sequence[np.ndarray], stature_m: float) -> FloorPlane | None:
+    """The floor (world z up) under people standing, from their (17, 3) joints [m] (`placement.estimate_floor`);
+    None without people."""
+    return estimate_floor(np.array(joints), np.array([0.0, 0.0, 1.0]), stature_m) if len(joints) else None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from orpose_ros.fusion.detections import PersonDetection, implausibility
+from orpose_ros.fusion.floor import OnlineFloor
 from orpose_ros.fusion.joint_output import JointOutputOptions, output_joints
 from orpose_ros.fusion.motion import PersonMotion, TrackingState
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson, FusionOptions, fuse_frame, room_volume, within_room
@@ -36,6 +37,9 @@ class StreamOptions:
             prediction use every fused joint.
         support: which people are published (`fusion.support`): the others are tracked as tentative people
             (not returned, not predicted) until their support (views, torso, track history) suffices.
+        floor_moments: 0 (default): the calibration's floor (or none) as given; N >= 1: the floor is
+            self-calibrated (`fusion.floor.OnlineFloor`) under the people triangulated in the first N moments
+            that have any, the calibration's own floor ignored; until then moments are fused without a floor.
     """
 
     fusion: FusionOptions = field(default_factory=FusionOptions)
@@ -45,6 +49,11 @@ class StreamOptions:
     predicted: bool = False
     output: JointOutputOptions = field(default_factory=JointOutputOptions)
     support: SupportOptions = field(default_factory=SupportOptions)
+    floor_moments: int = 0
+
+    def __post_init__(self) -> None:
+        if self.floor_moments < 0:
+            raise ValueError(f"floor_moments must be >= 0, got {self.floor_moments}")
 
 
 OUTSIDE_ROOM = "joints outside the room volume"
@@ -129,6 +138,8 @@ class FusionStream:
         self.rejections: list[Rejection] = []  # of the last frame processed
         self.restarts = 0  # times the stamps went backwards and the tracks started over
         self._base_noise_px = self.options.fusion.association.keypoint_noise_px
+        self.online_floor = (OnlineFloor(self.options.floor_moments, self.options.fusion.placement.stature_m)
+                             if self.options.floor_moments else None)
 
     def reset(self) -> None:
         """Start the tracks (and their smoothing) over; ids are still never reused."""
@@ -175,6 +186,8 @@ class FusionStream:
         `RoomCalibration.for_image_sizes`); `process_moment` rescales it.
         """
         calibration = calibration if calibration is not None else self.calibration
+        if self.online_floor is not None:  # none until self-calibrated, then the fixed estimate
+            calibration = calibration.with_floor(self.online_floor.floor)
         self.rejections = []
         plausible = {}
         for name, people in detections.items():
@@ -188,7 +201,10 @@ class FusionStream:
                     self.rejections.append(Rejection(name, problem[0], f"{name}: {problem[1]}: ignored"))
         fused = []
         low, high = room_volume(calibration, self.options.fusion.room_margin_m)
-        for person in fuse_frame(calibration, plausible, self.options.fusion):
+        frame = fuse_frame(calibration, plausible, self.options.fusion)
+        if self.online_floor is not None and not self.online_floor.fixed:
+            self.online_floor.add(frame)  # fused without a floor: applies from the next moment on
+        for person in frame:
             kept, unplaced = within_room(person, low, high)
             if unplaced:
                 cameras = ",".join(person.cameras)

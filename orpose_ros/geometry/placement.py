@@ -20,6 +20,7 @@ Without a floor, ``skeleton+floor`` and ``floor`` fall back to ``skeleton``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -247,6 +248,19 @@ def _up_and_floor(
     return up / np.linalg.norm(up), None
 
 
+@functools.lru_cache(maxsize=64)
+def _camera_frame(camera: PinholeCamera, floor: tuple[tuple[float, ...], float] | None,
+                  up_world: tuple[float, ...] | None, headings: int) -> tuple[np.ndarray, float | None, np.ndarray]:
+    """Per camera constants of a placement, computed once per camera, floor and up direction: `_up_and_floor`
+    and the (K, 3, 3) rotations from the camera axes to the body frame of the K headings."""
+    plane = None if floor is None else FloorPlane(np.array(floor[0]), floor[1])
+    up, offset = _up_and_floor(camera, plane, None if up_world is None else np.array(up_world))
+    to_camera = np.swapaxes(body_to_camera_rotations(up, np.arange(headings) * (2.0 * np.pi / headings)), -1, -2)
+    for array in (up, to_camera):
+        array.setflags(write=False)
+    return up, offset, to_camera
+
+
 def place_people(
     camera: PinholeCamera,
     keypoints_2d: np.ndarray,
@@ -302,11 +316,13 @@ def place_people_of_cameras(
     confident = score >= max(options.min_joint_score, 1e-9)
     xy = np.where(confident[..., None], xy, 0.0)
     present, slot = np.unique(camera_index, return_inverse=True)  # the cameras that see someone (slot: which)
-    frames = [_up_and_floor(cameras[c], floor, up_world) for c in present] or [_up_and_floor(cameras[0], floor,
-                                                                                             up_world)]
-    up = np.stack([u for u, _ in frames])[slot]  # (N, 3) each person's camera's up direction
+    K = options.headings
+    floor_key = None if floor is None else (tuple(floor.normal_world.tolist()), float(floor.offset_m))
+    up_key = None if up_world is None else tuple(np.asarray(up_world, dtype=np.float64).tolist())
+    frames = [_camera_frame(cameras[c], floor_key, up_key, K) for c in (present if len(present) else [0])]
+    up = np.stack([u for u, _, _ in frames])[slot]  # (N, 3) each person's camera's up direction
     with_floor = frames[0][1] is not None  # one floor (or none) for every camera
-    floor_offset = np.array([o for _, o in frames], dtype=np.float64)[slot] if with_floor else None
+    floor_offset = np.array([o for _, o, _ in frames], dtype=np.float64)[slot] if with_floor else None
     method = options.method if with_floor else PlacementMethod.SKELETON
 
     measured = np.zeros(N, dtype=bool)
@@ -314,10 +330,8 @@ def place_people_of_cameras(
         skeletons_h36m = np.asarray(skeletons_h36m, dtype=np.float64).reshape(N, 17, 3)
         measured = np.all(np.isfinite(skeletons_h36m), axis=(1, 2))
     # Candidate skeletons in camera axes: (N, K, 17, 3) H36M joints and the COCO keypoints they stand for.
-    K = options.headings
-    headings = np.arange(K) * (2.0 * np.pi / K)
     # (C, K, 3, 3): the template turned to each heading, in each camera's axes
-    to_camera = np.stack([np.swapaxes(body_to_camera_rotations(u, headings), -1, -2) for u, _ in frames])
+    to_camera = np.stack([rotations for _, _, rotations in frames])
     h36m = (standing_template_h36m(options.stature_m) @ to_camera)[slot]
     template = standing_template_coco(options.stature_m) if options.template_coco is None else options.template_coco
     coco = (template @ to_camera)[slot]

@@ -7,6 +7,7 @@ Shapes: V views, J joints (or any number of independent points).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,6 +169,23 @@ def focal_lengths(P: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sqrt(np.maximum(fx2, 0.0) * np.maximum(fy2, 0.0)))
 
 
+@functools.lru_cache(maxsize=32)
+def _view_constants(P_bytes: bytes, V: int) -> tuple[np.ndarray, np.ndarray]:
+    """(V,) focal lengths [px] (`focal_lengths`) and (V, 3) optical centres [m] of the (V, 3, 4) projection
+    matrices whose bytes are ``P_bytes``: computed once per set of cameras, not once per call."""
+    P = np.frombuffer(P_bytes, dtype=np.float64).reshape(V, 3, 4)
+    # Camera centre C solves P [C, 1] = 0: C = -M^-1 p4 for M = P[:, :3].
+    centres = -np.linalg.solve(P[:, :, :3], P[:, :, 3:4])[..., 0]
+    focal = focal_lengths(P)
+    for array in (centres, focal):
+        array.setflags(write=False)
+    return focal, centres
+
+
+def _constants(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _view_constants(np.ascontiguousarray(P, dtype=np.float64).tobytes(), len(P))
+
+
 def _errors(P: np.ndarray, uv: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixel errors, ray distances [m] and depths [m], each (..., V, J), of points (..., J, 3) in every view."""
     Pt = np.swapaxes(P, -1, -2)  # (V, 4, 3)
@@ -175,15 +193,13 @@ def _errors(P: np.ndarray, uv: np.ndarray, points: np.ndarray) -> tuple[np.ndarr
     depth = proj[..., 2]
     with np.errstate(invalid="ignore", divide="ignore"):
         error_px = vectors.norm(proj[..., :2] / depth[..., None] - uv)
-        distance_m = error_px * depth / focal_lengths(P)[:, None]
+        distance_m = error_px * depth / _constants(P)[0][:, None]
     return error_px, distance_m, depth
 
 
 def _ray_angle_ok(P: np.ndarray, points: np.ndarray, used: np.ndarray, min_angle_deg: float) -> np.ndarray:
     """(J,) whether some pair of used views sees each point under rays at least ``min_angle_deg`` apart."""
-    R = P[:, :, :3]
-    # Camera centre C solves P [C, 1] = 0: C = -M^-1 p4 for M = P[:, :3].
-    centres = -np.linalg.solve(R, P[:, :, 3:4])[..., 0]  # (V, 3)
+    centres = _constants(P)[1]  # (V, 3)
     rays = np.nan_to_num(points)[None] - centres[:, None]  # (V, J, 3)
     rays /= np.maximum(vectors.norm(rays), 1e-12)[..., None]
     cosines = np.einsum("ajk,bjk->abj", rays, rays)

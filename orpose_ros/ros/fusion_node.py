@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
@@ -22,6 +22,7 @@ from visualization_msgs.msg import MarkerArray
 from orpose_msgs.msg import People3D, PersonPose, PersonPoseArray
 from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
 from orpose_ros.fusion.detections import PersonDetection
+from orpose_ros.fusion.floor import parse_floor_choice, stream_floor
 from orpose_ros.fusion.grouping import MAX_CLOCK_OFFSET_S, Group, ImplausibleStampError, StampGrouper
 from orpose_ros.fusion.joint_output import JointOutputOptions
 from orpose_ros.fusion.pipeline import FusionOptions
@@ -48,6 +49,14 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=
 CAMERA_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
 
 
+def _floor_problem(value: str) -> str:
+    try:
+        parse_floor_choice(value)
+    except ValueError:
+        return "is not a floor"
+    return ""
+
+
 @dataclass(frozen=True)
 class FusionConfig(groups.TrackingGroup):
     """The validated parameters of orpose_fusion_node."""
@@ -70,6 +79,13 @@ class FusionConfig(groups.TrackingGroup):
     smoothing_min_cutoff_hz: float = groups.smoothing_min_cutoff_hz()
     smoothing_beta: float = groups.smoothing_beta()
     single_view: bool = parameter(True, "Also place people seen by one camera only (skeleton and floor).")
+    floor: str = parameter("calibration", "The floor: 'calibration' (its floor; self-calibrated as 'auto' when it "
+                           "has none), 'auto' (self-calibrated under the people seen by several cameras in the "
+                           "first floor_moments moments), 'none', or a height along the world z axis [m].",
+                           check=_floor_problem, expect="calibration, auto, none or a height in metres")
+    floor_moments: int = parameter(30, "Moments with people seen by several cameras that a self-calibrated floor is "
+                                   "estimated from; the moments before are fused without a floor.",
+                                   int_range=(1, 100000))
     single_view_min_frames: int = parameter(SupportOptions.single_view_min_frames, "A person seen by one camera "
                                             "only (never by several) is published once it was seen with its torso "
                                             "in this many moments (1: at once); until then it is tracked, not "
@@ -101,8 +117,12 @@ class FusionNode(Node):
         config = self.parameters.declare(self)
         calibration = load_calibration_parameter(config.calibration)
         assert calibration is not None
+        floor, floor_moments, floor_line = stream_floor(parse_floor_choice(config.floor), calibration.floor,
+                                                        config.floor_moments)
+        calibration = calibration.with_floor(floor)
         self.calibration: RoomCalibration = calibration
-        self.stream = FusionStream(calibration, config.stream_options())
+        self.stream = FusionStream(calibration, replace(config.stream_options(), floor_moments=floor_moments))
+        self.get_logger().info(floor_line)
         self.grouper = StampGrouper(calibration.names, config.stamp_tolerance_s, config.max_wait_s,
                                     max_clock_offset_s=config.max_clock_offset_s)
         self._warnings = ThrottledWarnings(self.get_logger())

@@ -123,8 +123,8 @@ class ManagedNode(LifecycleNode, Generic[ConfigT]):
         return self._transition("shut down", self.close, lambda: None)
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """A transition raised (none should): free everything, back to unconfigured."""
-        self.close()
+        """A transition raised (none should: `_transition` catches): free everything, back to unconfigured."""
+        self._unload()
         return SUCCESS
 
     def _transition(self, name: str, step: Callable[[], str | None], undo: Callable[[], None]) -> \

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.exceptions import ParameterException
+from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -170,11 +170,17 @@ class ParameterSet(Generic[ConfigT]):
                 left as it was.
         """
         assert self._node is not None, "declare the parameters first"
-        values = {name: self._converted(name, self._node.get_parameter(name).value) for name in self.fields}
+        values = {name: self._converted(name, self._value(name)) for name in self.fields}
         config = self.config_type(**values)
         self._check_all(config)
         self.config = config
         return config
+
+    def _value(self, name: str) -> object:
+        try:
+            return self._node.get_parameter(name).value
+        except ParameterUninitializedException:  # declared without a value: what rcl makes of [] given at start
+            return None
 
     def unload(self) -> None:
         """Forget the config (a managed node's cleanup): every parameter may be set again until `load`."""

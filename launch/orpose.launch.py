@@ -1,10 +1,12 @@
 """ros2 launch orpose_ros orpose.launch.py [image_topics:=...] [weights:=... | random_weights_seed:=0]
                                           [calibration:=... fusion:=true] [demo:=room] [rviz:=true]
+                                          [autostart:=false]
 
 Starts orpose_node with config/orpose.yaml (or params_file:=...); launch arguments that are given
 override its parameters. With calibration:=FILE the node places people with the room's calibration
 and its cameras' topics come from the file unless image_topics:= is given; fusion:=true also starts
-orpose_fusion_node on it. demo:=room starts no model: synthetic people in the calibration's room
+orpose_fusion_node on it. The nodes configure and activate themselves; autostart:=false leaves them
+unconfigured for a lifecycle manager. demo:=room starts no model: synthetic people in the calibration's room
 (default: the example) are published as poses, fused by orpose_fusion_node. Optionally RViz.
 ``ros2 launch orpose_ros orpose.launch.py --show-args`` lists every argument with its help.
 
@@ -55,12 +57,13 @@ def _actions(context) -> list:
     plan = plan_launch({a.name: LaunchConfiguration(a.name).perform(context) for a in ARGUMENTS}, SHARE)
     namespace = LaunchConfiguration("namespace")
     nodes = []
+    managed = plan.lifecycle_parameters()  # autostart, for every lifecycle node
     if plan.pose_node is not None:
-        nodes.append(_node("orpose_node", [plan.params_file, plan.pose_node], namespace))
+        nodes.append(_node("orpose_node", [plan.params_file, plan.pose_node, managed], namespace))
     if plan.room_demo is not None:
         nodes.append(_node("orpose_room_demo", [plan.room_demo], namespace))
     if plan.fusion_node is not None:
-        nodes.append(_node("orpose_fusion_node", [plan.fusion_node], namespace))
+        nodes.append(_node("orpose_fusion_node", [plan.fusion_node, managed], namespace))
     rviz = _rviz(plan.rviz_fixed_frame) if plan.rviz else []
     return [*nodes, *(_failing_the_launch(node) for node in nodes), *rviz]
 

@@ -36,7 +36,7 @@ EXAMPLE = str(REPO / "config" / "cameras.example.yaml")
 #: What a user must be able to set from the command line (issue 18), plus restore_size and params_file.
 REQUIRED_ARGUMENTS = {"random_weights_seed", "device", "weights", "stats", "downsample_factor", "image_topics",
                       "camera_info_topics", "calibration", "fusion", "demo", "rviz", "namespace", "params_file",
-                      "restore_size"}
+                      "restore_size", "autostart"}
 
 
 def test_launch_file_declares_every_argument_with_help_from_the_parameter_declarations() -> None:
@@ -104,6 +104,19 @@ def test_fusion_starts_on_the_calibration_and_refuses_to_start_without_one() -> 
         _plan(fusion="true")
     with pytest.raises(LaunchError, match=r"^fusion:=maybe: expected true or false$"):
         _plan(fusion="maybe", calibration=EXAMPLE)
+
+
+def test_autostart_reaches_every_lifecycle_node() -> None:
+    assert {a.name: a.default for a in launch_arguments()}["autostart"] == "true"
+    assert _plan().autostart
+    assert _plan(autostart="true").lifecycle_parameters() == {"autostart": True}
+    off = _plan(autostart="false", calibration=EXAMPLE, fusion="true")
+    assert off.lifecycle_parameters() == {"autostart": False}
+    assert not _plan(demo="room", autostart="False").autostart  # the demo's fusion node waits too
+    with pytest.raises(LaunchError, match=r"^autostart:=later: expected true or false$"):
+        _plan(autostart="later")
+    source = LAUNCH.read_text()
+    assert source.count(", managed]") == 2  # orpose_node and orpose_fusion_node get it, after their own
 
 
 @pytest.mark.parametrize("name", ["weights", "stats", "calibration", "params_file"])

@@ -126,6 +126,10 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
     """Create the node with ``make_node`` and spin it; ``fatal`` errors raised while creating it are
     reported as one line. Returns the exit code.
 
+    A lifecycle node (`ManagedNode`, with ``start_up``) is configured and activated first when its
+    ``autostart`` parameter is true: a failure there is one FATAL line and exit code 1, as for a plain
+    node. With autostart false it spins unconfigured, and a failed transition only logs its line.
+
     With ``exit_at_once`` the process ends as soon as the node is down and ROS is shut down, without
     the interpreter's teardown: with torch loaded, freeing every module's objects takes seconds of
     CPU (measured: 2.5 s on this project's 2-core machine, more under load), which alone would
@@ -151,9 +155,13 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
         # made before the node: an executor created after a SIGINT shut the context down fails half-built
         executor = SingleThreadedExecutor()
         node = make_node()
-        stops.starting = False
-        executor.add_node(node)
-        executor.spin()
+        start_up = getattr(node, "start_up", None)  # a lifecycle node: configure and activate when autostart
+        if start_up is not None and not start_up():
+            code = 1  # its one FATAL line is logged
+        else:
+            stops.starting = False
+            executor.add_node(node)
+            executor.spin()
     except fatal as error:
         rclpy.logging.get_logger(name).fatal(one_line(error))
         code = 1

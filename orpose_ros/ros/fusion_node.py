@@ -4,6 +4,8 @@ Subscribes to the /orpose/poses of one or more orpose_node (possibly on other ma
 frames of the calibration's cameras taken at the same moment (header stamps within a tolerance), fuses
 each group (`orpose_ros.fusion`: association, triangulation, single-camera placement, tracking) and
 publishes /orpose/people (orpose_msgs/People3D, world frame), /orpose/people_markers and diagnostics.
+A lifecycle node (`ManagedNode`): the calibration is loaded at configure; it subscribes and publishes only
+while active.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import time
 from dataclasses import dataclass, replace
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
@@ -36,7 +37,8 @@ from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
-from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter, topics_problem
+from orpose_ros.ros.managed_node import ManagedNode
+from orpose_ros.ros.parameters import ConfigError, parameter, topics_problem
 from orpose_ros.ros.people_markers import people_markers
 from orpose_ros.ros.pose_messages import people_to_msg
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
@@ -61,6 +63,7 @@ def _floor_problem(value: str) -> str:
 class FusionConfig(groups.TrackingGroup):
     """The validated parameters of orpose_fusion_node."""
 
+    autostart: bool = groups.autostart()
     calibration: str = parameter("", "Room calibration file (YAML, or MVOR's annotation JSON); required.",
                                  check=lambda v: "" if v else "is empty", expect="a calibration file")
     pose_topics: tuple[str, ...] = parameter(
@@ -109,12 +112,15 @@ class FusionConfig(groups.TrackingGroup):
                              output=output, support=SupportOptions(single_view_min_frames=self.single_view_min_frames))
 
 
-class FusionNode(Node):
+class FusionNode(ManagedNode[FusionConfig]):
+    """configure: load the calibration; activate: subscribe and publish (TF too); cleanup: forget the
+    calibration and the tracks."""
+
     def __init__(self) -> None:
-        super().__init__("orpose_fusion_node")
+        super().__init__("orpose_fusion_node", FusionConfig)
+
+    def load(self, config: FusionConfig) -> str:
         self._log_handler = bridge_core_logging(self.get_logger())
-        self.parameters = ParameterSet(FusionConfig)
-        config = self.parameters.declare(self)
         calibration = load_calibration_parameter(config.calibration)
         assert calibration is not None
         floor, floor_moments, floor_line = stream_floor(parse_floor_choice(config.floor), calibration.floor,
@@ -131,7 +137,10 @@ class FusionNode(Node):
         self._missing = dict.fromkeys(calibration.names, 0)
         self._counts = {"groups": 0, "unknown_camera": 0, "late": 0, "failed": 0, "bad_size": 0,
                         "rejected_people": 0}
+        return f"{len(calibration.names)} camera(s) {list(calibration.names)} from {config.calibration}"
 
+    def start(self) -> str:
+        config, calibration = self.config, self.calibration
         self._people_pub = self.create_publisher(People3D, "orpose/people", RELIABLE)
         self._markers_pub = self.create_publisher(MarkerArray, "orpose/people_markers", RELIABLE)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE)
@@ -145,12 +154,18 @@ class FusionNode(Node):
         self.create_timer(0.1, self._flush)
         self.create_timer(1.0, self._publish_diagnostics)
         pending = f", waiting for camera_info of {list(calibration.pending_names)}" if calibration.pending_names else ""
-        self.get_logger().info(f"ready: {len(calibration.names)} camera(s) {list(calibration.names)} in frame "
-                               f"'{calibration.world_frame}', poses from {list(config.pose_topics)}{pending}")
+        return (f"{len(calibration.names)} camera(s) {list(calibration.names)} in frame "
+                f"'{calibration.world_frame}', poses from {list(config.pose_topics)}{pending}")
 
-    @property
-    def config(self) -> FusionConfig:
-        return self.parameters.config
+    def stop(self) -> None:
+        self._tf = None  # its publishers are the node's: destroyed with the others
+
+    def release(self) -> None:
+        for name in ("calibration", "stream", "grouper"):
+            self.__dict__.pop(name, None)
+        handler = self.__dict__.pop("_log_handler", None)
+        if handler is not None:
+            unbridge_core_logging(handler)
 
     def _info_callback(self, name: str):
         def on_info(msg: CameraInfo) -> None:
@@ -281,9 +296,6 @@ class FusionNode(Node):
                     f"last {HEALTH_WINDOW_S:g} s), beyond stamp_tolerance_s {tolerance:g} s: its people are not "
                     "fused with theirs (a drifting clock, or cameras not triggered together?)"))
         return drifting
-
-    def close(self) -> None:
-        unbridge_core_logging(self._log_handler)
 
 
 def _detection(person: PersonPose, index: int) -> PersonDetection:

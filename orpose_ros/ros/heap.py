@@ -38,3 +38,10 @@ class HeapTrimmer:
             self._last = now
             self._trim(0)
             self.trims += 1
+
+    def trim_now(self) -> None:
+        """Trim at once (after releasing a model)."""
+        if self._trim is not None:
+            self._last = time.monotonic()
+            self._trim(0)
+            self.trims += 1

@@ -63,6 +63,10 @@ def launch_arguments() -> list[LaunchArgument]:
                        "orpose_node would, for the fusion node, its markers and RViz."),
         LaunchArgument("rviz", "true: start RViz with config/orpose.rviz (a warning when RViz is not installed).",
                        "false"),
+        LaunchArgument("autostart", "true: the lifecycle nodes (orpose_node, orpose_fusion_node) configure and "
+                       "activate themselves; false: they start unconfigured and wait for a lifecycle manager "
+                       "(ros2 lifecycle set /orpose_node configure, then activate). Sets their autostart "
+                       "parameter (params_file's autostart is overridden).", "true"),
         *overrides,
     ]
 
@@ -79,6 +83,7 @@ class LaunchPlan:
         params_file: orpose_node's parameters file ('' without orpose_node).
         rviz_fixed_frame: RViz's fixed frame: the calibration's world frame when the fusion node runs, so
             that the fused people show at once; '' = config/orpose.rviz's.
+        autostart: the ``autostart`` parameter of every lifecycle node started (`lifecycle_parameters`).
     """
 
     pose_node: dict[str, object] | None = None
@@ -87,6 +92,11 @@ class LaunchPlan:
     rviz: bool = False
     params_file: str = ""
     rviz_fixed_frame: str = ""
+    autostart: bool = True
+
+    def lifecycle_parameters(self) -> dict[str, object]:
+        """The parameters every lifecycle node gets from the launch, after its own."""
+        return {"autostart": self.autostart}
 
 
 def _flag(arguments: Mapping[str, str], name: str, default: bool) -> bool:
@@ -114,6 +124,7 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
         raise LaunchError(f"demo:={demo}: unknown demo; expected one of {', '.join(DEMOS)}")
     fusion = _flag(arguments, "fusion", default=bool(demo))
     rviz = _flag(arguments, "rviz", default=False)
+    autostart = _flag(arguments, "autostart", default=True)
     node_given = {name: given[name] for name in NODE_ARGUMENTS if name in given}
     if demo:
         ignored = sorted(node_given) + (["params_file"] if "params_file" in given else [])
@@ -123,7 +134,8 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
         calibration = given.get("calibration", str(share / "config" / "cameras.example.yaml"))
         calibration_overrides(calibration, {})  # raises unless it is readable and names image topics
         return LaunchPlan(None, {"calibration": calibration} if fusion else None, {"calibration": calibration},
-                          rviz, rviz_fixed_frame=_read_calibration(calibration).world_frame if fusion else "")
+                          rviz, rviz_fixed_frame=_read_calibration(calibration).world_frame if fusion else "",
+                          autostart=autostart)
     calibration = given.get("calibration", "")
     if fusion and not calibration:
         raise LaunchError("fusion:=true needs calibration:=FILE (the room's cameras; config/cameras.example.yaml "
@@ -131,9 +143,9 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
     overrides = parameter_overrides(node_given)
     if calibration:
         overrides.update(calibration_overrides(calibration, overrides))
-    return LaunchPlan(overrides, {"calibration": calibration} if fusion else None, None, rviz,
-                      given.get("params_file", str(share / "config" / "orpose.yaml")),
-                      _read_calibration(calibration).world_frame if fusion else "")
+    params_file = given.get("params_file", str(share / "config" / "orpose.yaml"))
+    return LaunchPlan(overrides, {"calibration": calibration} if fusion else None, None, rviz, params_file,
+                      _read_calibration(calibration).world_frame if fusion else "", autostart)
 
 
 def parameter_overrides(arguments: Mapping[str, str]) -> dict[str, object]:

@@ -4,6 +4,9 @@ Threads: the executor only runs callbacks that keep the newest message per camer
 (LatestFrameStore), the camera_info callbacks and the 1 Hz diagnostics; one worker thread takes the
 newest frame of every camera, checks each alone, runs ONE batched forward for the good ones and
 publishes each result with its frame's header. Shutdown cancels a running forward pass.
+
+A lifecycle node (`ManagedNode`): the model is loaded at configure and released at cleanup; the
+subscriptions, publishers, timer and worker live while it is active.
 """
 
 from __future__ import annotations
@@ -14,14 +17,13 @@ import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import PersonPoseArray
 from orpose_ros import topics
-from orpose_ros.backends import BackendError, build_backend
+from orpose_ros.backends import BackendError, PoseBackend, build_backend
 from orpose_ros.camera_pipeline import CameraFrame, CameraModels, CameraPipeline, check_frame, process_frames
 from orpose_ros.drawing import draw_poses
 from orpose_ros.ros.camera_input import CameraInput, CameraInputError
@@ -32,9 +34,10 @@ from orpose_ros.ros.frame_store import LatestFrameStore
 from orpose_ros.ros.heap import HeapTrimmer
 from orpose_ros.ros.image_conversion import UnsupportedImageError, bgr_to_image_msg
 from orpose_ros.ros.log_bridge import ThrottledWarnings, bridge_core_logging, cause_of, unbridge_core_logging
+from orpose_ros.ros.managed_node import ManagedNode
 from orpose_ros.ros.markers import frame_markers
 from orpose_ros.ros.node_config import RESTORE_FROM_CAMERA_INFO, NodeConfig
-from orpose_ros.ros.parameters import ConfigError, ParameterSet
+from orpose_ros.ros.parameters import ConfigError
 from orpose_ros.ros.pose_messages import frame_result_to_msg
 from orpose_ros.ros.rate_stats import LatencyWindow
 from orpose_ros.ros.stamps import stamp_ns
@@ -45,40 +48,79 @@ OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, histor
 CAMERA_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
 
 
-class OrPoseNode(Node):
-    def __init__(self) -> None:
-        super().__init__("orpose_node")
-        self._log_handler = bridge_core_logging(self.get_logger())
-        self.parameters = ParameterSet(NodeConfig)
-        config = self.parameters.declare(self, on_change=self._on_config_change)
-        self.predictor = build_backend(config.backend_options())
+class OrPoseNode(ManagedNode[NodeConfig]):
+    """configure: load the model and the calibration; activate: subscribe, publish and start the worker;
+    deactivate: stop both (the model stays loaded); cleanup: release the model and its GPU memory."""
 
+    expected_errors = (ConfigError, BackendError)
+
+    def __init__(self) -> None:
+        super().__init__("orpose_node", NodeConfig, on_change=self._on_config_change)
+        self.predictor: PoseBackend | None = None
+        self.calibration = None
+        self.cameras: list[CameraInput] = []
         self._store: LatestFrameStore[tuple[Image | CompressedImage, float]] = LatestFrameStore()
+        self._worker: threading.Thread | None = None
+        self._interrupted = False
         self._inference = LatencyWindow()
         self._end_to_end = LatencyWindow()
         self._warnings = ThrottledWarnings(self.get_logger(), WARN_EVERY_S)
+        self._heap = HeapTrimmer()
+        self._log_handler = None
 
+    def load(self, config: NodeConfig) -> str:
+        self._log_handler = bridge_core_logging(self.get_logger())
+        self.calibration = load_calibration_parameter(config.calibration)
+        self.predictor = build_backend(config.backend_options())
+        return f"model on {self.predictor.device}, downsample x{self.predictor.downsample_factor}"
+
+    def start(self) -> str:
+        config = self.config
+        self._store = LatestFrameStore()
         self._poses_pub = self.create_publisher(PersonPoseArray, topics.POSES, OUTPUT_QOS)
         self._markers_pub = self.create_publisher(MarkerArray, topics.MARKERS, OUTPUT_QOS)
         self._debug_pub = self.create_publisher(Image, topics.DEBUG_IMAGE, OUTPUT_QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, OUTPUT_QOS)
-
-        self.calibration = load_calibration_parameter(config.calibration)
         self.cameras = [self._subscribe_camera(i, topic) for i, topic in enumerate(config.image_topics)]
         self.create_timer(1.0, self._publish_diagnostics)
-
-        self._heap = HeapTrimmer()
-        self._worker = threading.Thread(target=self._work, name="orpose_inference")
+        self._worker = threading.Thread(target=self._work, args=(self._store,), name="orpose_inference")
         self._worker.start()
-        self.get_logger().info(
-            f"ready: {len(self.cameras)} camera(s) {list(config.image_topics)}, device "
-            f"{self.predictor.device}, downsample x{self.predictor.downsample_factor}"
-            f"{', frames arrive shrunk' if config.restore_size else ''}, publishing on {self._poses_pub.topic_name}"
-        )
+        return (f"{len(self.cameras)} camera(s) {list(config.image_topics)}, device "
+                f"{self.predictor.device}, downsample x{self.predictor.downsample_factor}"
+                f"{', frames arrive shrunk' if config.restore_size else ''}, "
+                f"publishing on {self._poses_pub.topic_name}")
+
+    def stop(self) -> None:
+        """Stop the worker: it finishes the batch it is on (cancelled when the process is being stopped)."""
+        self._store.close()
+        if self._worker is not None:
+            self._worker.join(timeout=SIGINT_GRACE_S - 1.0 if self._interrupted else None)
+            if self._worker.is_alive():
+                self.get_logger().error("the inference thread did not stop in time")
+            self._worker = None
+        self.cameras = []
+
+    def release(self) -> None:
+        """Release the model and its GPU memory, and give the freed heap back to the system."""
+        if self.predictor is not None:
+            self.predictor.close()
+        self.predictor = None
+        self.calibration = None
+        self._heap.trim_now()
+        if self._log_handler is not None:
+            unbridge_core_logging(self._log_handler)
+            self._log_handler = None
+
+    def interrupt(self) -> None:
+        """Cancel a running forward pass: the process is being stopped."""
+        self._interrupted = True
+        self._store.close()
+        if self.predictor is not None:
+            self.predictor.cancel()
 
     @property
     def config(self) -> NodeConfig:
-        """The current parameters (replaced whole when a dynamic one changes)."""
+        """The current parameters (replaced whole when a dynamic one changes); None while unconfigured."""
         return self.parameters.config
 
     # --- inputs ---------------------------------------------------------------------------
@@ -114,16 +156,16 @@ class OrPoseNode(Node):
         return camera
 
     # --- the worker -------------------------------------------------------------------------
-    def _work(self) -> None:
-        while not self._store.closed:
-            batch = self._store.take_all(timeout=0.2)
+    def _work(self, store: LatestFrameStore) -> None:
+        while not store.closed:
+            batch = store.take_all(timeout=0.2)
             if not batch:
                 continue
             try:
                 self._process(batch)
                 self._heap.maybe_trim()
             except Exception as error:  # the node must outlive any bad batch
-                if self._store.closed or not self.context.ok():
+                if self._interrupted or not self.context.ok():
                     return  # shutting down: close() cancelled the forward pass
                 self.get_logger().error(f"inference failed, frames skipped: {error!r}")
 
@@ -171,16 +213,6 @@ class OrPoseNode(Node):
         if new.score_threshold != old.score_threshold:
             self.predictor.score_threshold = new.score_threshold
         self.get_logger().info(f"parameters changed: {_changes(old, new)}")
-
-    def close(self) -> None:
-        """Stop the worker (cancelling a running forward pass) and release the model and its GPU memory."""
-        self._store.close()
-        self.predictor.cancel()
-        self._worker.join(timeout=SIGINT_GRACE_S - 1.0)
-        if self._worker.is_alive():
-            self.get_logger().error("the inference thread did not stop in time")
-        self.predictor.close()
-        unbridge_core_logging(self._log_handler)
 
 
 def _changes(old: NodeConfig, new: NodeConfig) -> str:

@@ -25,6 +25,7 @@ _SIZE = r"[1-9][0-9]*x[1-9][0-9]*"
 class NodeConfig(groups.TrackingGroup, groups.ImageQosGroup):
     """The validated parameters of orpose_node (see each field's description)."""
 
+    autostart: bool = groups.autostart()
     image_topics: tuple[str, ...] = parameter(
         ("/camera/image_raw",), "Camera image topics; a name ending in /compressed is read as "
         "sensor_msgs/CompressedImage.", check=topics_problem, expect="a non-empty list of distinct topic names")

@@ -17,6 +17,14 @@ from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.ros.parameters import parameter
 
+# --- lifecycle (orpose_node, orpose_fusion_node, orpose_privacy_filter, orpose_zone_monitor) -----------
+
+
+def autostart() -> Any:
+    return parameter(True, "Configure and activate the node at start, as a plain node runs; false: start "
+                     "unconfigured and wait for a lifecycle manager (ros2 lifecycle set <node> configure).")
+
+
 # --- tracking and smoothing (orpose_node per camera, orpose_fusion_node in the room) -----------
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.exceptions import ParameterException
+from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -101,7 +101,8 @@ class ParameterSet(Generic[ConfigT]):
     Runtime changes of dynamic parameters are validated in the on-set callback and applied after it
     (post-set: ``config`` is replaced, then ``on_change(old, new)`` runs). rclpy refuses changes of
     read-only parameters itself. On Humble, which has no post-set callbacks, changes are applied at
-    the end of the on-set callback instead.
+    the end of the on-set callback instead. A lifecycle node's parameters (``managed``) may all be set
+    while it is unconfigured (``config`` is None) and are validated when it configures (`load`).
     """
 
     def __init__(self, config_type: type[ConfigT]) -> None:
@@ -110,6 +111,7 @@ class ParameterSet(Generic[ConfigT]):
         self.config: ConfigT | None = None
         self._node: Node | None = None
         self._on_change: Callable[[ConfigT, ConfigT], None] | None = None
+        self._managed = False
 
     def spec(self, name: str) -> Spec:
         return self.fields[name].metadata["spec"]
@@ -119,15 +121,31 @@ class ParameterSet(Generic[ConfigT]):
         return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
     def declare(self, node: Node, on_change: Callable[[ConfigT, ConfigT], None] | None = None) -> ConfigT:
-        """Declare every parameter on ``node``, validate them and return the frozen config.
+        """Declare every parameter on ``node``, validate them and return the frozen config (a plain node:
+        the parameters that are not dynamic are read-only).
 
         Raises:
             ConfigError: a value of the wrong type, out of range or otherwise unusable (one line).
         """
-        values = {}
+        self.declare_parameters(node, on_change)
+        return self.load()
+
+    def declare_parameters(self, node: Node, on_change: Callable[[ConfigT, ConfigT], None] | None = None,
+                           managed: bool = False) -> None:
+        """Declare every parameter on ``node`` without validating them (`load` does).
+
+        ``managed`` (a lifecycle node): every parameter may be set while there is no config (the node is
+        unconfigured; `load` validates them at configure); once loaded, only the dynamic ones may change.
+        Otherwise the parameters that are not dynamic are declared read-only.
+
+        Raises:
+            ConfigError: rclpy refused a value given at start (wrong type, outside the declared range).
+        """
+        self._node, self._on_change, self._managed = node, on_change, managed
         for name in self.fields:
             spec, default = self.spec(name), self.default(name)
-            descriptor = ParameterDescriptor(description=spec.description, read_only=not spec.dynamic)
+            descriptor = ParameterDescriptor(description=spec.description,
+                                             read_only=not (spec.dynamic or managed))
             if spec.int_range:
                 descriptor.integer_range = [IntegerRange(from_value=spec.int_range[0], to_value=spec.int_range[1],
                                                          step=1)]
@@ -137,17 +155,36 @@ class ParameterSet(Generic[ConfigT]):
             if spec.choices:
                 descriptor.additional_constraints = f"one of: {', '.join(spec.choices)}"
             try:
-                value = node.declare_parameter(name, _ros_value(default), descriptor).value
+                node.declare_parameter(name, _ros_value(default), descriptor)
             except ParameterException as error:
                 raise ConfigError(self._message(name, _given(error))) from None
-            values[name] = self._converted(name, value)
-        config = self.config_type(**values)
-        self._check_all(config)
-        self.config, self._node, self._on_change = config, node, on_change
         node.add_on_set_parameters_callback(self._validate_change)
         if hasattr(node, "add_post_set_parameters_callback"):  # Iron and newer
             node.add_post_set_parameters_callback(self._apply_change)
+
+    def load(self) -> ConfigT:
+        """The node's current parameter values, validated, as the frozen config (kept in ``config``).
+
+        Raises:
+            ConfigError: a value the node cannot run with (one line naming the parameter); ``config`` is
+                left as it was.
+        """
+        assert self._node is not None, "declare the parameters first"
+        values = {name: self._converted(name, self._value(name)) for name in self.fields}
+        config = self.config_type(**values)
+        self._check_all(config)
+        self.config = config
         return config
+
+    def _value(self, name: str) -> object:
+        try:
+            return self._node.get_parameter(name).value
+        except ParameterUninitializedException:  # declared without a value: what rcl makes of [] given at start
+            return None
+
+    def unload(self) -> None:
+        """Forget the config (a managed node's cleanup): every parameter may be set again until `load`."""
+        self.config = None
 
     def _converted(self, name: str, value: object) -> object:
         """A parameter value as the config holds it (string arrays as tuples); ConfigError on a wrong type."""
@@ -183,6 +220,19 @@ class ParameterSet(Generic[ConfigT]):
         return candidate
 
     def _validate_change(self, params: list[Parameter]) -> SetParametersResult:
+        ours = [p for p in params if p.name in self.fields]
+        if self._managed and self.config is None:  # unconfigured: any value of the right type, checked at load
+            try:
+                for p in ours:
+                    self._converted(p.name, p.value)
+            except ConfigError as error:
+                return SetParametersResult(successful=False, reason=str(error))
+            return SetParametersResult(successful=True)
+        fixed = [p.name for p in ours if not self.spec(p.name).dynamic]
+        if fixed:  # a managed node's (a plain node's are read-only descriptors, refused by rclpy)
+            return SetParametersResult(successful=False, reason=(
+                f"parameter '{fixed[0]}' is read-only while the node is configured; set it while the node is "
+                "unconfigured (lifecycle transition cleanup), then configure"))
         try:
             candidate = self._candidate(params)
         except ConfigError as error:
@@ -192,6 +242,8 @@ class ParameterSet(Generic[ConfigT]):
         return SetParametersResult(successful=True)
 
     def _apply_change(self, params: list[Parameter]) -> None:
+        if self.config is None:  # a managed node while unconfigured: `load` reads the values at configure
+            return
         self._replace(self._candidate(params))
 
     def _replace(self, new: ConfigT) -> None:

@@ -3,7 +3,8 @@
 Subscribes to camera topics (raw or /compressed) and publishes only the frames shrunk by the
 privacy factor, on sibling topics (/cam/image_raw -> /cam/lowres/image_raw), with each camera's
 camera_info rescaled to match. Run it on the camera's machine; record and send only its output.
-It imports neither torch nor the model, and does its work in the subscription callbacks.
+It imports neither torch nor the model, and does its work in the subscription callbacks. A lifecycle
+node (`ManagedNode`): it subscribes and publishes only while active.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import time
 from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
@@ -22,7 +22,8 @@ from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings, cause_of
-from orpose_ros.ros.parameters import ConfigError, ParameterSet, parameter, topics_problem
+from orpose_ros.ros.managed_node import ManagedNode
+from orpose_ros.ros.parameters import ConfigError, parameter, topics_problem
 from orpose_ros.ros.privacy_messages import LOWRES_NAMESPACE, lowres_topic, shrink_camera_msg, shrunk_camera_info
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 from orpose_ros.topics import is_compressed
@@ -34,6 +35,7 @@ WARN_EVERY_S = 5.0
 class PrivacyFilterConfig(groups.ImageQosGroup):
     """The validated parameters of orpose_privacy_filter."""
 
+    autostart: bool = groups.autostart()
     image_topics: tuple[str, ...] = parameter(
         ("/camera/image_raw",), "Camera image topics to shrink; a name ending in /compressed is read and "
         "written as sensor_msgs/CompressedImage.", check=topics_problem,
@@ -56,16 +58,24 @@ class PrivacyFilterConfig(groups.ImageQosGroup):
                               "image topic(s); expected one per image topic ('' for none), or ['']")
 
 
-class PrivacyFilterNode(Node):
+class PrivacyFilterNode(ManagedNode[PrivacyFilterConfig]):
+    """configure: validate the parameters; activate: subscribe and publish; deactivate: neither."""
+
     def __init__(self) -> None:
-        super().__init__("orpose_privacy_filter")
-        self.parameters = ParameterSet(PrivacyFilterConfig)
-        config = self.parameters.declare(self)
-        qos = config.image_qos()
+        super().__init__("orpose_privacy_filter", PrivacyFilterConfig)
         self.cost = LatencyWindow()
         self._warnings = ThrottledWarnings(self.get_logger(), WARN_EVERY_S)
+        self._counts: dict[str, dict[str, int]] = {}
+        self._rates: dict[str, RateMeter] = {}
+
+    def load(self, config: PrivacyFilterConfig) -> str:
         self._counts = {topic: {"shrunk": 0, "dropped": 0} for topic in config.image_topics}
         self._rates = {topic: RateMeter() for topic in config.image_topics}
+        return f"x{config.factor} {list(config.image_topics)}"
+
+    def start(self) -> str:
+        config = self.config
+        qos = config.image_qos()
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
         outputs = []
@@ -78,9 +88,9 @@ class PrivacyFilterNode(Node):
             if info:
                 info_publisher = self.create_publisher(CameraInfo, lowres_topic(info, config.output_namespace), qos)
                 self.create_subscription(CameraInfo, info, self._info_callback(info, info_publisher, config.factor),
-                                         QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+                                  QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
             outputs.append(out)
-        self.get_logger().info(f"ready: x{config.factor} {list(config.image_topics)} -> {outputs}")
+        return f"x{config.factor} {list(config.image_topics)} -> {outputs}"
 
     def _frame_callback(self, topic: str, publisher, factor: int):
         def on_frame(msg: Image | CompressedImage) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros.parameters import parameter
 from orpose_ros.zones import ZoneError, load_zones
 
@@ -24,6 +25,7 @@ def zones_file_problem(path: str) -> str:
 class ZoneMonitorConfig:
     """The validated parameters of orpose_zone_monitor."""
 
+    autostart: bool = groups.autostart()
     zones_file: str = parameter(
         "", "Zones file (YAML: named zones in the world frame; config/zones.example.yaml); required. A file that "
         "cannot be used is refused with the reason (at run time the zones in use stay).",

@@ -4,7 +4,8 @@ Subscribes to /orpose/people (orpose_msgs/People3D, from orpose_fusion_node) and
 the state of every zone of its zones file (`orpose_ros.zones`) on /orpose/zones (orpose_msgs/ZoneStates, the
 people's header), each enter or leave on /orpose/zone_events (orpose_msgs/ZoneEvent, in order), the zones
 as markers coloured by occupancy on /orpose/zone_markers, and diagnostics at 1 Hz. People the fusion only
-predicts (occluded, still tracked) count like measured ones.
+predicts (occluded, still tracked) count like measured ones. A lifecycle node (`ManagedNode`): the zones
+file is loaded at configure; it subscribes and publishes only while active.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sys
 from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
@@ -22,7 +22,8 @@ from orpose_msgs.msg import People3D, ZoneEvent, ZoneStates
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings
-from orpose_ros.ros.parameters import ConfigError, ParameterSet
+from orpose_ros.ros.managed_node import ManagedNode
+from orpose_ros.ros.parameters import ConfigError
 from orpose_ros.ros.rate_stats import RateMeter
 from orpose_ros.ros.stamps import stamp_seconds
 from orpose_ros.ros.zone_config import ZoneMonitorConfig
@@ -39,29 +40,36 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=
 EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 
 
-class ZoneMonitorNode(Node):
+class ZoneMonitorNode(ManagedNode[ZoneMonitorConfig]):
+    """configure: load the zones file; activate: subscribe and publish; cleanup: forget the zones."""
+
     def __init__(self) -> None:
-        super().__init__("orpose_zone_monitor")
-        self.parameters = ParameterSet(ZoneMonitorConfig)
-        config = self.parameters.declare(self, on_change=self._on_change)
-        self.monitor = ZoneMonitor(load_zones(Path(config.zones_file).expanduser()))
+        super().__init__("orpose_zone_monitor", ZoneMonitorConfig, on_change=self._on_change)
+        self.monitor: ZoneMonitor | None = None
         self._warnings = ThrottledWarnings(self.get_logger())
         self._rate = RateMeter()
         self._counts = {"people_messages": 0, "wrong_frame": 0, "late": 0, "events": 0}
         self._last_stamp: float | None = None
+
+    def load(self, config: ZoneMonitorConfig) -> str:
+        self.monitor = ZoneMonitor(load_zones(Path(config.zones_file).expanduser()))
+        self._last_stamp = None
+        zones = self.monitor.zones
+        return f"{len(zones.zones)} zone(s) {list(zones.names)} in frame '{zones.frame_id}' from {zones.source}"
+
+    def start(self) -> str:
         self._states_pub = self.create_publisher(ZoneStates, "orpose/zones", RELIABLE)
         self._events_pub = self.create_publisher(ZoneEvent, "orpose/zone_events", EVENTS_QOS)
         self._markers_pub = self.create_publisher(MarkerArray, "orpose/zone_markers", RELIABLE)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE)
-        self.create_subscription(People3D, config.people_topic, self._on_people, RELIABLE)
+        self.create_subscription(People3D, self.config.people_topic, self._on_people, RELIABLE)
         self.create_timer(1.0, self._publish_diagnostics)
         zones = self.monitor.zones
-        self.get_logger().info(f"ready: {len(zones.zones)} zone(s) {list(zones.names)} in frame '{zones.frame_id}' "
-                               f"from {zones.source}, people from {config.people_topic}")
+        return (f"{len(zones.zones)} zone(s) {list(zones.names)} in frame '{zones.frame_id}' from {zones.source}, "
+                f"people from {self.config.people_topic}")
 
-    @property
-    def config(self) -> ZoneMonitorConfig:
-        return self.parameters.config
+    def release(self) -> None:
+        self.monitor = None
 
     def _on_change(self, old: ZoneMonitorConfig, new: ZoneMonitorConfig) -> None:
         if new.zones_file != old.zones_file:  # validated already: the file loads

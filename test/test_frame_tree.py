@@ -85,6 +85,8 @@ def test_a_camera_waits_for_its_chain_then_gets_its_pose() -> None:
     assert [(c.frame, c.state) for c in changes] == [("cam", PoseState.WAITING), ("other", PoseState.WAITING)]
     assert "waiting for /tf_static" in changes[0].detail
     assert poses.unposed == ("cam", "other")
+    changes, _ = poses.add_static([("base", "rig", np.eye(4))])  # still waiting, another link missing: not again
+    assert changes == []
     changes, _ = poses.add_static([("world", "rig", T_WORLD_FROM_RIG)])
     assert [(c.frame, c.state) for c in changes] == [("cam", PoseState.READY)]  # 'other' still waits: unchanged
     assert changes[0].detail == "camera 'cam': pose from /tf_static (world -> rig -> cam)"

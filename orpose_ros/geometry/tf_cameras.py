@@ -92,10 +92,11 @@ class TfCameraPoses:
             old_pose = self._poses.get(frame)
             moved = change.T_world_from_camera is not None and (
                 old_pose is None or not np.array_equal(old_pose, change.T_world_from_camera))
-            if change.state == self.states[frame] and not moved and change.detail == self._reasons.get(frame):
+            first = frame not in self._reasons
+            self._reasons[frame] = change.detail  # a waiting camera's missing link may change: said once
+            if change.state == self.states[frame] and not moved and not first:
                 continue
             self.states[frame] = change.state
-            self._reasons[frame] = change.detail
             if change.T_world_from_camera is not None:
                 self._poses[frame] = change.T_world_from_camera
             else:

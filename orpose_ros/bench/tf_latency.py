@@ -97,6 +97,12 @@ class Player:
             for t in msg.transforms:
                 self.received.setdefault((t.header.stamp.sec, t.header.stamp.nanosec), now)
 
+    def latencies_ms(self, sent: dict[tuple[int, int], float]) -> list[float]:
+        """Per moment ``sent`` (stamp -> perf_counter after its last message), the time to its /tf [ms]; the
+        moments without a /tf message are left out."""
+        with self._lock:
+            return [1e3 * (self.received[s] - t) for s, t in sent.items() if s in self.received]
+
     def moment(self) -> tuple[tuple[int, int], list]:
         """The messages of one moment stamped now (the camera_infos first, then the poses of every camera)."""
         from std_msgs.msg import Header
@@ -153,8 +159,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict:
                 if k >= args.warmup:
                     sent[stamp] = time.perf_counter()
             wait_until(lambda: all(s in player.received for s in sent), 5.0)  # stragglers; absent ones stay absent
-            with player._lock:
-                latencies = [1e3 * (player.received[s] - t) for s, t in sent.items() if s in player.received]
+            latencies = player.latencies_ms(sent)
         finally:
             player.close()
         group.stop_all()

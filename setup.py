@@ -38,6 +38,7 @@ setup(
             "orpose-soak = orpose_ros.bench.soak:main",
             "orpose-bench-privacy = orpose_ros.bench.privacy_bench:main",
             "orpose-bench-fusion = orpose_ros.bench.fusion_bench:main",
+            "orpose-bench-tf-latency = orpose_ros.bench.tf_latency:main",
             "orpose-privacy-filter = orpose_ros.cli.privacy_filter:main",
             "orpose-fuse = orpose_ros.cli.fuse:main",
             "orpose-eval-mvor = orpose_ros.cli.evaluate_mvor:main",

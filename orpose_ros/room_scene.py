@@ -12,6 +12,7 @@ in camera axes; with pixel noise, occluded keypoints scored low, and whole peopl
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -202,11 +203,12 @@ class RoomScene:
     """The synthetic room of a complete calibration: its walkers, and what each camera reports at a time."""
 
     def __init__(self, calibration: RoomCalibration, people: int = 3, noise: DetectorNoise = DetectorNoise(),
-                 seed: int = 0) -> None:
+                 seed: int = 0, walkers: Sequence[Walker] = ()) -> None:
+        """``walkers``: the people's own routes; none: ``people`` routes of `walkers_for`."""
         if not calibration.is_complete:
             raise ValueError(f"cameras without intrinsics: {list(calibration.pending_names)}")
         self.calibration = calibration
-        self.walkers = walkers_for(calibration, people)
+        self.walkers = list(walkers) if walkers else walkers_for(calibration, people)
         self.noise = noise
         self.seed = seed
         floor = calibration.floor
@@ -217,10 +219,12 @@ class RoomScene:
         coco, h36m = zip(*(walker.joints(t_s, self.floor_z) for walker in self.walkers), strict=True)
         return np.stack(coco), np.stack(h36m)
 
-    def detections(self, t_s: float) -> dict[str, FramePoses]:
-        """Camera name -> what its detector reports at ``t_s``; the same ``t_s`` gives the same noise."""
+    def detections(self, t_s: float, hidden: Collection[int] = ()) -> dict[str, FramePoses]:
+        """Camera name -> what its detector reports at ``t_s``; the same ``t_s`` gives the same noise. The people
+        ``hidden`` (indices into `walkers`) are hidden from every camera (e.g. behind equipment); they hide no one."""
         coco, h36m = self.people(t_s)
         statures = np.array([walker.stature_m for walker in self.walkers])
+        shown = [p for p in range(len(self.walkers)) if p not in hidden]
         rng = np.random.default_rng([self.seed, round(t_s * 1e6) % 2**63])
-        return {camera.name: detect(camera, coco, h36m, statures, self.floor_z, self.noise, rng)
+        return {camera.name: detect(camera, coco[shown], h36m[shown], statures[shown], self.floor_z, self.noise, rng)
                 for camera in self.calibration.complete_cameras()}

@@ -11,6 +11,7 @@ MARKERS = "orpose/markers"
 DEBUG_IMAGE = "orpose/debug_image"
 PEOPLE = "orpose/people"
 PEOPLE_MARKERS = "orpose/people_markers"
+PEOPLE_TRACKED = "orpose/people/tracked"
 DIAGNOSTICS = "/diagnostics"
 
 #: The image_transport suffix of sensor_msgs/CompressedImage topics.

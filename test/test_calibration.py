@@ -292,3 +292,23 @@ def test_a_pose_in_the_file_is_the_optical_frame_in_the_world_with_an_xyzw_quate
     # 3 m below the camera: 0.5 m along world +x is right in the image, 0.5 m along world +y is up in it
     uv = camera.project(np.array([[1.5, 2.0, 0.0], [1.0, 2.5, 0.0]]))
     np.testing.assert_allclose(uv, [[319.5 + 500 * 0.5 / 3, 239.5], [319.5, 239.5 - 500 * 0.5 / 3]], atol=1e-9)
+
+
+def test_a_camera_pose_is_replaced_and_cameras_left_out() -> None:
+    cal = load_calibration(EXAMPLE)
+    T = np.eye(4)
+    T[:3, 3] = [1.0, 2.0, 3.0]
+    moved = cal.with_pose("ceiling_left", T)  # a complete camera: its projection follows the new pose
+    camera = moved.camera("ceiling_left")
+    np.testing.assert_allclose(camera.centre_world, [1.0, 2.0, 3.0])
+    u, v = camera.project(np.array([1.0, 2.0, 4.0]))  # 1 m ahead on the optical axis
+    assert abs(u - 319.5) < 1e-6
+    assert abs(v - 239.5) < 1e-6
+    assert moved.with_pose("ceiling_back", T).pending_names == ("ceiling_back",)  # pending stays pending
+    np.testing.assert_array_equal(cal.camera("ceiling_left").T_world_from_camera,
+                                  load_calibration(EXAMPLE).camera("ceiling_left").T_world_from_camera)
+    with pytest.raises(CalibrationError, match="'ceiling_left': T_world_from_camera"):
+        cal.with_pose("ceiling_left", np.diag([1.0, 1.0, -1.0, 1.0]))
+    assert cal.without({"ceiling_right"}).names == ("ceiling_left", "ceiling_back")
+    with pytest.raises(CalibrationError, match="no camera"):
+        cal.without(set(cal.names))

@@ -142,3 +142,19 @@ def test_misses_and_determinism() -> None:
     offsets = person.keypoints_2d[None, visible, :2] - camera.project(coco)[:, visible]  # (3, V, 2)
     residual = offsets[np.argmin(np.median(np.abs(offsets), axis=(1, 2)))]
     assert 1.0 < residual.std() < 3.0  # 2 px noise at 640 px width
+
+
+def test_own_walkers_and_a_person_hidden_from_every_camera() -> None:
+    calibration = ceiling_room(3)
+    walkers = [Walker((-1.0, 0.0), (0.5, 0.0), 0.5, stature_m=1.7), Walker((1.0, 0.0), (0.5, 0.0), 0.5, stature_m=1.6)]
+    scene = RoomScene(calibration, noise=DetectorNoise(0.0, 0.0), walkers=walkers)
+    assert scene.walkers == walkers
+    seen = scene.detections(T0)
+    hidden = scene.detections(T0, hidden={1})
+    for camera in calibration.cameras:
+        assert len(seen[camera.name].persons) == 2
+        (shown,) = hidden[camera.name].persons
+        # the one left is walker 0, exactly where the camera sees it
+        visible = shown.keypoints_2d[:, 2] >= 0.6
+        coco, _ = scene.people(T0)
+        np.testing.assert_allclose(shown.keypoints_2d[visible, :2], camera.project(coco[0])[visible], atol=1e-3)

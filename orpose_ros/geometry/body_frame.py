@@ -20,6 +20,11 @@ MIN_WIDTH_M = 0.05
 Z_UP = np.array([0.0, 0.0, 1.0])
 
 
+def body_frame_id(person_id: int) -> str:
+    """REP 155's name of the body frame of person ``person_id`` (a published id, >= 1)."""
+    return f"body_{person_id}"
+
+
 def body_pose(joints: np.ndarray, up: np.ndarray = Z_UP) -> np.ndarray | None:
     """(4, 4) T_world_from_body of a person's (17, 3) COCO-17 joints in the world frame [m] (NaN where not
     placed); None without both hips, or without a right-to-left line (hips or shoulders) at least

@@ -7,7 +7,7 @@ A camera whose intrinsics come from a ROS ``camera_info`` topic is a `PendingCam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -195,6 +195,19 @@ class RoomCalibration:
             return self.with_camera(pending.with_intrinsics(K, width, height, distortion))
         except CameraModelError as exc:
             raise CalibrationError(f"{self.source}: {exc}") from None
+
+    def with_pose(self, name: str, T_world_from_camera: np.ndarray) -> RoomCalibration:
+        """The calibration with camera ``name`` moved to the (4, 4) rigid ``T_world_from_camera`` [m] (its optical
+        frame in the world frame; e.g. from static TF); `CalibrationError` when not rigid."""
+        try:
+            return self.with_camera(replace(self.cameras[self.index(name)], T_world_from_camera=T_world_from_camera))
+        except CameraModelError as exc:
+            raise CalibrationError(f"{self.source}: {exc}") from None
+
+    def without(self, names: Collection[str]) -> RoomCalibration:
+        """The calibration without the cameras ``names`` (e.g. those whose pose is not known yet); at least one
+        camera must be left."""
+        return replace(self, cameras=tuple(c for c in self.cameras if c.name not in names))
 
     def with_floor(self, floor: FloorPlane | None) -> RoomCalibration:
         return replace(self, floor=floor)

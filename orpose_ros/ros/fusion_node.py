@@ -3,8 +3,10 @@
 Subscribes to the /orpose/poses of one or more orpose_node (possibly on other machines), groups the
 frames of the calibration's cameras taken at the same moment (header stamps within a tolerance), fuses
 each group (`orpose_ros.fusion`: association, triangulation, single-camera placement, tracking) and
-publishes /orpose/people (orpose_msgs/People3D, world frame), /orpose/people_markers and diagnostics.
-A lifecycle node (`ManagedNode`): the calibration is loaded at configure; it subscribes and publishes only
+publishes /orpose/people (orpose_msgs/People3D, world frame), /orpose/people/tracked (orpose_msgs/TrackedIds),
+/orpose/people_markers, TF and diagnostics. The cameras come from a calibration file, or, with
+camera_poses_from_tf, from static TF and camera_info (`ros.tf_camera_parameters`, `ros.tf_camera_poses`).
+A lifecycle node (`ManagedNode`): the cameras are loaded at configure; it subscribes and publishes only
 while active.
 """
 
@@ -14,13 +16,14 @@ import sys
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from orpose_msgs.msg import People3D, PersonPose, PersonPoseArray
+from orpose_msgs.msg import People3D, PersonPose, PersonPoseArray, TrackedIds
 from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.floor import parse_floor_choice, stream_floor
@@ -32,6 +35,7 @@ from orpose_ros.fusion.support import SupportOptions
 from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
 from orpose_ros.ros import parameter_groups as groups
+from orpose_ros.ros import tf_camera_parameters as tf_cameras
 from orpose_ros.ros.camera_input import CameraInputError, camera_from_camera_info
 from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import key_value
@@ -43,7 +47,10 @@ from orpose_ros.ros.people_markers import people_markers
 from orpose_ros.ros.pose_messages import people_to_msg
 from orpose_ros.ros.rate_stats import LatencyWindow, RateMeter
 from orpose_ros.ros.stamps import stamp_seconds
+from orpose_ros.ros.tf_camera_poses import TfCameraListener
 from orpose_ros.ros.tf_publishing import make_tf_publisher
+from orpose_ros.ros.tracked_ids import tracked_ids_msg
+from orpose_ros.topics import PEOPLE_TRACKED
 
 #: A camera's clock offset is judged from at least this many results.
 MIN_OFFSETS_FOR_DRIFT = 5
@@ -60,12 +67,17 @@ def _floor_problem(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class FusionConfig(groups.TrackingGroup):
+class FusionConfig(groups.TrackingGroup, tf_cameras.TfCamerasGroup):
     """The validated parameters of orpose_fusion_node."""
 
     autostart: bool = groups.autostart()
-    calibration: str = parameter("", "Room calibration file (YAML, or MVOR's annotation JSON); required.",
-                                 check=lambda v: "" if v else "is empty", expect="a calibration file")
+    calibration: str = parameter("", "Room calibration file (YAML, or MVOR's annotation JSON); required unless "
+                                 "camera_poses_from_tf.")
+    camera_poses_from_tf: bool = tf_cameras.camera_poses_from_tf()
+    world_frame: str = tf_cameras.world_frame()
+    camera_frames: tuple[str, ...] = tf_cameras.camera_frames()
+    camera_info_topics: tuple[str, ...] = tf_cameras.camera_info_topics()
+    camera_image_topics: tuple[str, ...] = tf_cameras.camera_image_topics()
     pose_topics: tuple[str, ...] = parameter(
         ("orpose/poses",), "orpose_msgs/PersonPoseArray topics of the orpose_node instances; a message's "
         "camera is the calibration camera whose image_topic is its source_topic.", check=topics_problem,
@@ -104,6 +116,10 @@ class FusionConfig(groups.TrackingGroup):
                                  "frame_id) and each person's body_<id> frame (REP 155) on /tf; needs tf2_msgs.")
     publish_joint_frames: bool = parameter(False, "With publish_tf, also a body_<id>_<joint> frame per placed joint.")
 
+    def check(self) -> None:
+        """Checks across parameters; raises ConfigError."""
+        self.check_cameras()
+
     def stream_options(self) -> StreamOptions:
         output = JointOutputOptions(self.joint_min_views, self.joint_max_sigma_m or float("inf"))
         return StreamOptions(FusionOptions(single_view=self.single_view),
@@ -121,7 +137,8 @@ class FusionNode(ManagedNode[FusionConfig]):
 
     def load(self, config: FusionConfig) -> str:
         self._log_handler = bridge_core_logging(self.get_logger())
-        calibration = load_calibration_parameter(config.calibration)
+        from_tf = config.camera_poses_from_tf
+        calibration = config.tf_calibration() if from_tf else load_calibration_parameter(config.calibration)
         assert calibration is not None
         floor, floor_moments, floor_line = stream_floor(parse_floor_choice(config.floor), calibration.floor,
                                                         config.floor_moments)
@@ -137,14 +154,20 @@ class FusionNode(ManagedNode[FusionConfig]):
         self._missing = dict.fromkeys(calibration.names, 0)
         self._counts = {"groups": 0, "unknown_camera": 0, "late": 0, "failed": 0, "bad_size": 0,
                         "rejected_people": 0}
-        return f"{len(calibration.names)} camera(s) {list(calibration.names)} from {config.calibration}"
+        source = "static TF and camera_info" if from_tf else config.calibration
+        return f"{len(calibration.names)} camera(s) {list(calibration.names)} from {source}"
 
     def start(self) -> str:
         config, calibration = self.config, self.calibration
+        from_tf = config.camera_poses_from_tf
         self._people_pub = self.create_publisher(People3D, "orpose/people", RELIABLE)
         self._markers_pub = self.create_publisher(MarkerArray, "orpose/people_markers", RELIABLE)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE)
-        self._tf = make_tf_publisher(self, calibration, config.publish_joint_frames) if config.publish_tf else None
+        self._tracked_pub = self.create_publisher(TrackedIds, PEOPLE_TRACKED, RELIABLE)
+        self._tf = make_tf_publisher(self, None if from_tf else calibration,  # TF's cameras are not published again
+                                     config.publish_joint_frames) if config.publish_tf else None
+        self._tf_cameras = TfCameraListener(self, calibration.world_frame, calibration.names, self._on_camera_pose) \
+            if from_tf else None
         for topic in config.pose_topics:
             self.create_subscription(PersonPoseArray, topic, self._on_poses, RELIABLE)
         for camera in calibration.cameras:
@@ -159,6 +182,7 @@ class FusionNode(ManagedNode[FusionConfig]):
 
     def stop(self) -> None:
         self._tf = None  # its publishers are the node's: destroyed with the others
+        self._tf_cameras = None  # and so are its subscriptions
 
     def release(self) -> None:
         for name in ("calibration", "stream", "grouper"):
@@ -166,6 +190,14 @@ class FusionNode(ManagedNode[FusionConfig]):
         handler = self.__dict__.pop("_log_handler", None)
         if handler is not None:
             unbridge_core_logging(handler)
+
+    def _on_camera_pose(self, name: str, T_world_from_camera: np.ndarray) -> None:
+        """Camera ``name``'s optical frame in the world frame, (4, 4) [m], from static TF."""
+        self.calibration = self.calibration.with_pose(name, T_world_from_camera)
+
+    def _unposed(self) -> tuple[str, ...]:
+        """The cameras whose poses are ignored: with camera_poses_from_tf, those without a static chain."""
+        return self._tf_cameras.unposed if self._tf_cameras is not None else ()
 
     def _info_callback(self, name: str):
         def on_info(msg: CameraInfo) -> None:
@@ -243,18 +275,23 @@ class FusionNode(ManagedNode[FusionConfig]):
             self._people_pub.publish(people_to_msg(people, header, cameras, missing))
             if self.config.publish_markers:
                 self._markers_pub.publish(people_markers(header, people))  # predicted people faded
-            if self._tf is not None:
-                self._tf.publish_people(header, people)
+            frames = self._tf.publish_people(header, people) if self._tf is not None else set()
+            self._tracked_pub.publish(tracked_ids_msg(header, people, frames))
 
     def _fuse_group(self, group: Group) -> tuple[list, list[str]]:
         """The tracked people of one group, and the cameras that made it (those with intrinsics)."""
-        usable = {name: msg for name, msg in group.items.items() if name not in self.calibration.pending_names}
-        for name in set(group.items) - set(usable):
+        unposed = self._unposed()  # said once by the TF listener
+        usable = {name: msg for name, msg in group.items.items()
+                  if name not in self.calibration.pending_names and name not in unposed}
+        for name in set(group.items) - set(usable) - set(unposed):
             self._warnings.warn(name, "pending", f"{name}: no camera_info yet, its poses wait")
+        if len(unposed) == len(self.calibration.names):
+            return [], []
         moment = {name: CameraMoment([_detection(person, i) for i, person in enumerate(msg.persons)],
                                      msg.image_width, msg.image_height, msg.downsample_factor)
                   for name, msg in usable.items()}
-        people = self.stream.process_moment(group.stamp_s, moment, self.calibration)
+        calibration = self.calibration.without(unposed) if unposed else self.calibration
+        people = self.stream.process_moment(group.stamp_s, moment, calibration)
         return people, [name for name in self.calibration.names if name in usable]
 
     def _publish_diagnostics(self) -> None:

@@ -10,6 +10,8 @@
 
 tf2_msgs is not on PyPI: ROS installs have it; this project's tests build its real definition from
 test/interfaces (never installed for users). Importing this module needs it.
+
+`transforms_of` reads a TFMessage back (e.g. /tf_static from a calibration tool) as plain transforms.
 """
 
 from __future__ import annotations
@@ -25,14 +27,10 @@ from tf2_msgs.msg import TFMessage
 
 from orpose_ros.fusion.pipeline import FusedPerson
 from orpose_ros.fusion.tracking import published_id
-from orpose_ros.geometry.body_frame import Z_UP, body_pose
+from orpose_ros.geometry.body_frame import Z_UP, body_frame_id, body_pose
 from orpose_ros.geometry.calibration import RoomCalibration
+from orpose_ros.geometry.transforms import quaternion_norm_problem, rigid_from_translation_quaternion
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
-
-
-def body_frame_id(person_id: int) -> str:
-    """REP 155's name of the body frame of person ``person_id`` (a published id, >= 1)."""
-    return f"body_{person_id}"
 
 
 def joint_frame_id(person_id: int, joint: str) -> str:
@@ -83,3 +81,20 @@ def people_transforms(header: Header, people: Sequence[FusedPerson], joints: boo
                 T[:3, 3] = T_body_from_world[:3, :3] @ xyz + T_body_from_world[:3, 3]
                 transforms.append(_stamped(header.stamp, body, joint_frame_id(person_id, name), T))
     return TFMessage(transforms=transforms)
+
+
+def transforms_of(msg: TFMessage) -> tuple[list[tuple[str, str, np.ndarray]], list[str]]:
+    """The (parent, child, (4, 4) T_parent_from_child [m]) of each transform of ``msg``, and one line per
+    transform that is not usable (its quaternion is not a unit one, or a value is not finite)."""
+    transforms, problems = [], []
+    for t in msg.transforms:
+        translation = np.array([t.transform.translation.x, t.transform.translation.y, t.transform.translation.z])
+        q = np.array([t.transform.rotation.x, t.transform.rotation.y, t.transform.rotation.z, t.transform.rotation.w])
+        rotation_problem = quaternion_norm_problem(q)
+        problem = f"rotation {rotation_problem}" if rotation_problem else (
+            "" if np.all(np.isfinite(translation)) else "translation has non-finite values")
+        if problem:
+            problems.append(f"transform {t.header.frame_id!r} -> {t.child_frame_id!r}: {problem}: ignored")
+            continue
+        transforms.append((t.header.frame_id, t.child_frame_id, rigid_from_translation_quaternion(translation, q)))
+    return transforms, problems

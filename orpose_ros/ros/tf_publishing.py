@@ -24,25 +24,29 @@ TF_STATIC_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, hist
 
 class TfPublisher:
     """Publishes the cameras of ``calibration`` on /tf_static now (stamp 0: static transforms hold at any
-    time) and, per `publish_people`, the body frames (and with ``joint_frames`` the joint frames) on /tf."""
+    time; None: none, when the cameras' poses come from TF themselves) and, per `publish_people`, the body
+    frames (and with ``joint_frames`` the joint frames) on /tf."""
 
-    def __init__(self, node: Node, calibration: RoomCalibration, joint_frames: bool) -> None:
+    def __init__(self, node: Node, calibration: RoomCalibration | None, joint_frames: bool) -> None:
         from orpose_ros.ros import tf_messages  # needs tf2_msgs
 
         self._messages = tf_messages
         self._joint_frames = joint_frames
         self._tf = node.create_publisher(tf_messages.TFMessage, "/tf", TF_QOS)
-        self._static = node.create_publisher(tf_messages.TFMessage, "/tf_static", TF_STATIC_QOS)
-        self._static.publish(tf_messages.camera_transforms(calibration, Time()))
+        if calibration is not None:
+            self._static = node.create_publisher(tf_messages.TFMessage, "/tf_static", TF_STATIC_QOS)
+            self._static.publish(tf_messages.camera_transforms(calibration, Time()))
 
-    def publish_people(self, header: Header, people: Sequence[FusedPerson]) -> None:
-        """The body frames of one moment's ``people``, stamped with ``header`` (world frame, their stamp)."""
+    def publish_people(self, header: Header, people: Sequence[FusedPerson]) -> set[str]:
+        """The body frames of one moment's ``people``, stamped with ``header`` (world frame, their stamp); the
+        child frames published."""
         msg = self._messages.people_transforms(header, people, joints=self._joint_frames)
         if msg.transforms:
             self._tf.publish(msg)
+        return {t.child_frame_id for t in msg.transforms}
 
 
-def make_tf_publisher(node: Node, calibration: RoomCalibration, joint_frames: bool) -> TfPublisher | None:
+def make_tf_publisher(node: Node, calibration: RoomCalibration | None, joint_frames: bool) -> TfPublisher | None:
     """A `TfPublisher`, or None (one error logged) when tf2_msgs is not installed."""
     try:
         return TfPublisher(node, calibration, joint_frames)

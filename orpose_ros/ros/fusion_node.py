@@ -20,6 +20,7 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import People3D, PersonPose, PersonPoseArray
+from orpose_ros import topics
 from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.grouping import MAX_CLOCK_OFFSET_S, Group, ImplausibleStampError, StampGrouper
@@ -112,9 +113,9 @@ class FusionNode(Node):
         self._counts = {"groups": 0, "unknown_camera": 0, "late": 0, "failed": 0, "bad_size": 0,
                         "rejected_people": 0}
 
-        self._people_pub = self.create_publisher(People3D, "orpose/people", RELIABLE)
-        self._markers_pub = self.create_publisher(MarkerArray, "orpose/people_markers", RELIABLE)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE)
+        self._people_pub = self.create_publisher(People3D, topics.PEOPLE, RELIABLE)
+        self._markers_pub = self.create_publisher(MarkerArray, topics.PEOPLE_MARKERS, RELIABLE)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, RELIABLE)
         self._tf = make_tf_publisher(self, calibration, config.publish_joint_frames) if config.publish_tf else None
         for topic in config.pose_topics:
             self.create_subscription(PersonPoseArray, topic, self._on_poses, RELIABLE)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -16,12 +16,14 @@ from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ParameterSet
+from orpose_ros.ros.zone_config import zones_file_problem
+from orpose_ros.zones import load_zones
 
 #: orpose_node parameters that a launch argument of the same name overrides when it is given.
 NODE_ARGUMENTS = ("image_topics", "camera_info_topics", "weights", "stats", "downsample_factor", "restore_size",
                   "device", "random_weights_seed")
 #: Arguments that name files: a missing one stops the launch before anything starts.
-FILE_ARGUMENTS = ("params_file", "calibration", "weights", "stats")
+FILE_ARGUMENTS = ("params_file", "calibration", "weights", "stats", "zones")
 #: Values of the ``demo`` argument.
 DEMOS = ("room",)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -61,7 +63,10 @@ def launch_arguments() -> list[LaunchArgument]:
         LaunchArgument("demo", "room: no model and no camera: synthetic people walk through the calibration's "
                        "room (default: config/cameras.example.yaml) and their poses are published as "
                        "orpose_node would, for the fusion node, its markers and RViz."),
-        LaunchArgument("rviz", "true: start RViz with config/orpose.rviz (a warning when RViz is not installed).",
+        LaunchArgument("zones", "Zones file (config/zones.example.yaml, in the calibration's world frame): also "
+                       "start orpose_zone_monitor on the fused people (needs the fusion node)."),
+        LaunchArgument("rviz", "true: start RViz (a warning when RViz is not installed): with the fusion node "
+                       "config/room.rviz (the room: TF of cameras and bodies, people, zones), else config/orpose.rviz.",
                        "false"),
         *overrides,
     ]
@@ -79,6 +84,8 @@ class LaunchPlan:
         params_file: orpose_node's parameters file ('' without orpose_node).
         rviz_fixed_frame: RViz's fixed frame: the calibration's world frame when the fusion node runs, so
             that the fused people show at once; '' = config/orpose.rviz's.
+        zone_monitor: orpose_zone_monitor's parameters; None: no zone monitor.
+        rviz_config: the RViz config file: config/room.rviz when the fusion node runs, else config/orpose.rviz.
     """
 
     pose_node: dict[str, object] | None = None
@@ -87,6 +94,8 @@ class LaunchPlan:
     rviz: bool = False
     params_file: str = ""
     rviz_fixed_frame: str = ""
+    zone_monitor: dict[str, object] | None = None
+    rviz_config: str = ""
 
 
 def _flag(arguments: Mapping[str, str], name: str, default: bool) -> bool:
@@ -122,8 +131,10 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
                               f"{', '.join(a + ':=' for a in ignored)} would be ignored; drop them or the demo")
         calibration = given.get("calibration", str(share / "config" / "cameras.example.yaml"))
         calibration_overrides(calibration, {})  # raises unless it is readable and names image topics
-        return LaunchPlan(None, {"calibration": calibration} if fusion else None, {"calibration": calibration},
-                          rviz, rviz_fixed_frame=_read_calibration(calibration).world_frame if fusion else "")
+        return _room_view(LaunchPlan(None, {"calibration": calibration} if fusion else None,
+                                     {"calibration": calibration}, rviz,
+                                     rviz_fixed_frame=_read_calibration(calibration).world_frame if fusion else ""),
+                          given, share)
     calibration = given.get("calibration", "")
     if fusion and not calibration:
         raise LaunchError("fusion:=true needs calibration:=FILE (the room's cameras; config/cameras.example.yaml "
@@ -131,9 +142,31 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
     overrides = parameter_overrides(node_given)
     if calibration:
         overrides.update(calibration_overrides(calibration, overrides))
-    return LaunchPlan(overrides, {"calibration": calibration} if fusion else None, None, rviz,
-                      given.get("params_file", str(share / "config" / "orpose.yaml")),
-                      _read_calibration(calibration).world_frame if fusion else "")
+    return _room_view(LaunchPlan(overrides, {"calibration": calibration} if fusion else None, None, rviz,
+                                 given.get("params_file", str(share / "config" / "orpose.yaml")),
+                                 _read_calibration(calibration).world_frame if fusion else ""), given, share)
+
+
+def _room_view(plan: LaunchPlan, given: Mapping[str, str], share: Path) -> LaunchPlan:
+    """``plan`` with the zone monitor (``zones:=FILE``, beside the fusion node only) and the RViz config: the
+    room's when the fusion node runs. Raises `LaunchError` for zones without fusion, or a zones file that cannot
+    be used (the loader's line, naming the zone and the field) or is not in the calibration's world frame."""
+    zones = given.get("zones", "")
+    monitor = None
+    if zones:
+        if plan.fusion_node is None:
+            raise LaunchError(f"zones:={zones} needs the fusion node (fusion:=true with calibration:=FILE, or "
+                              "demo:=room): the zone monitor reads its people")
+        problem = zones_file_problem(zones)
+        if problem:
+            raise LaunchError(f"zones:={zones}: {problem}")
+        frame = load_zones(Path(zones).expanduser()).frame_id
+        if frame != plan.rviz_fixed_frame:  # with the fusion node: the calibration's world frame
+            raise LaunchError(f"zones:={zones}: frame_id '{frame}' is not the calibration's world frame "
+                              f"'{plan.rviz_fixed_frame}': the monitor would use no people message")
+        monitor = {"zones_file": zones}
+    config = share / "config" / "room.rviz" if plan.fusion_node is not None else share / "config" / "orpose.rviz"
+    return replace(plan, zone_monitor=monitor, rviz_config=str(config) if plan.rviz else "")
 
 
 def parameter_overrides(arguments: Mapping[str, str]) -> dict[str, object]:

@@ -16,8 +16,7 @@ from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ParameterSet
-from orpose_ros.ros.zone_config import zones_file_problem
-from orpose_ros.zones import load_zones
+from orpose_ros.zones import ZoneError, load_zones
 
 #: orpose_node parameters that a launch argument of the same name overrides when it is given.
 NODE_ARGUMENTS = ("image_topics", "camera_info_topics", "weights", "stats", "downsample_factor", "restore_size",
@@ -157,10 +156,10 @@ def _room_view(plan: LaunchPlan, given: Mapping[str, str], share: Path) -> Launc
         if plan.fusion_node is None:
             raise LaunchError(f"zones:={zones} needs the fusion node (fusion:=true with calibration:=FILE, or "
                               "demo:=room): the zone monitor reads its people")
-        problem = zones_file_problem(zones)
-        if problem:
-            raise LaunchError(f"zones:={zones}: {problem}")
-        frame = load_zones(Path(zones).expanduser()).frame_id
+        try:
+            frame = load_zones(Path(zones).expanduser()).frame_id
+        except ZoneError as error:
+            raise LaunchError(f"zones:={zones}: cannot be used: {error}") from None
         if frame != plan.rviz_fixed_frame:  # with the fusion node: the calibration's world frame
             raise LaunchError(f"zones:={zones}: frame_id '{frame}' is not the calibration's world frame "
                               f"'{plan.rviz_fixed_frame}': the monitor would use no people message")

@@ -166,8 +166,11 @@ def test_five_frames_to_json_and_mp4(mvor_frames: list[Path], stats_path: Path, 
         assert (frame["width"], frame["height"]) == (640, 480)
         for person in frame["persons"]:
             assert list(person) == ["id", "score", "bbox", "keypoints_2d", "keypoints_3d", "placement", "position",
-                                    "keypoints_3d_camera"]
+                                    "keypoints_3d_camera", "tracking_state", "time_since_measured_s", "velocity"]
             assert person["placement"] == ""  # not metric: nobody is placed
+            assert person["tracking_state"] in ("new", "measured")  # tracked all the same
+            assert person["time_since_measured_s"] == 0.0
+            assert person["velocity"] is None  # not placed: no metric velocity
             assert person["id"] >= 0
             assert 0.5 <= _assert_number(person["score"]) <= 1.0
             x1, y1, x2, y2 = (_assert_number(v) for v in person["bbox"])

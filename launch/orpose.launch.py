@@ -1,13 +1,15 @@
 """ros2 launch orpose_ros orpose.launch.py [image_topics:=...] [weights:=... | random_weights_seed:=0]
-                                          [calibration:=... fusion:=true] [demo:=room] [rviz:=true]
+                                          [calibration:=... fusion:=true [zones:=...]] [demo:=room] [rviz:=true]
                                           [autostart:=false]
 
 Starts orpose_node with config/orpose.yaml (or params_file:=...); launch arguments that are given
 override its parameters. With calibration:=FILE the node places people with the room's calibration
 and its cameras' topics come from the file unless image_topics:= is given; fusion:=true also starts
-orpose_fusion_node on it. The nodes configure and activate themselves; autostart:=false leaves them
-unconfigured for a lifecycle manager. demo:=room starts no model: synthetic people in the calibration's room
-(default: the example) are published as poses, fused by orpose_fusion_node. Optionally RViz.
+orpose_fusion_node on it, and zones:=FILE orpose_zone_monitor beside it. The nodes configure and activate
+themselves; autostart:=false leaves them unconfigured for a lifecycle manager. demo:=room starts no model:
+synthetic people in the calibration's room (default: the example) are published as poses, fused by
+orpose_fusion_node. Optionally RViz: the room view (config/room.rviz) with the fusion node, else
+config/orpose.rviz.
 ``ros2 launch orpose_ros orpose.launch.py --show-args`` lists every argument with its help.
 
 All decisions are made in orpose_ros.ros.launch_support (tested without `launch`): arguments that
@@ -40,16 +42,15 @@ def _node(executable: str, parameters: list, namespace: LaunchConfiguration) -> 
                 parameters=parameters, output="screen", emulate_tty=True)
 
 
-def _rviz(fixed_frame: str) -> list:
-    """RViz with config/orpose.rviz (and ``fixed_frame`` when given); a warning instead when rviz2 is not
-    installed (the nodes run on)."""
+def _rviz(config: str, fixed_frame: str) -> list:
+    """RViz with ``config`` (and ``fixed_frame`` when given); a warning instead when rviz2 is not installed (the
+    nodes run on)."""
     try:
         get_package_prefix("rviz2")
     except PackageNotFoundError:
         return [LogInfo(msg="rviz:=true but rviz2 is not installed: starting without RViz")]
     frame = ["-f", fixed_frame] if fixed_frame else []
-    return [Node(package="rviz2", executable="rviz2", arguments=["-d", str(SHARE / "config" / "orpose.rviz"), *frame],
-                 output="screen")]
+    return [Node(package="rviz2", executable="rviz2", arguments=["-d", config, *frame], output="screen")]
 
 
 def _actions(context) -> list:
@@ -64,7 +65,9 @@ def _actions(context) -> list:
         nodes.append(_node("orpose_room_demo", [plan.room_demo], namespace))
     if plan.fusion_node is not None:
         nodes.append(_node("orpose_fusion_node", [plan.fusion_node, managed], namespace))
-    rviz = _rviz(plan.rviz_fixed_frame) if plan.rviz else []
+    if plan.zone_monitor is not None:
+        nodes.append(_node("orpose_zone_monitor", [plan.zone_monitor, managed], namespace))
+    rviz = _rviz(plan.rviz_config, plan.rviz_fixed_frame) if plan.rviz else []
     return [*nodes, *(_failing_the_launch(node) for node in nodes), *rviz]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from orpose_ros.fusion.motion import PersonMotion, TrackingState, measured_state
 from orpose_ros.fusion.smoothing import JointSmoother, OneEuroOptions
 from orpose_ros.fusion.tracking import Tracker, TrackerOptions, TrackingError, published_id
 from orpose_ros.geometry.calibration import FloorPlane
@@ -37,6 +38,8 @@ class CameraPerson:
         pelvis: (3,) [m]; NaN when not placed.
         joints_h36m: (17, 3) the placed Human3.6M-17 joints [m]; NaN when not placed.
         residual_px: RMS reprojection error of the placed skeleton [px]; NaN when unknown.
+        motion: the camera tracker's estimate of the tracked pelvis (`fusion.motion.PersonMotion`, camera
+            optical frame; NEW or MEASURED: every person of a frame is measured now); None when not tracked.
     """
 
     id: int
@@ -45,11 +48,30 @@ class CameraPerson:
     pelvis: np.ndarray
     joints_h36m: np.ndarray
     residual_px: float
+    motion: PersonMotion | None = None
 
     @classmethod
     def unplaced(cls, person_id: int = 0) -> CameraPerson:
         """A person nobody placed (NaN everywhere), with identity ``person_id`` (0: none)."""
         return cls(person_id, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"))
+
+    @property
+    def tracking_state(self) -> TrackingState | None:
+        """NEW or MEASURED; None when not tracked."""
+        return None if self.motion is None else self.motion.state
+
+    @property
+    def since_measured_s(self) -> float:
+        """Time since the person was last measured [s]: 0 (measured now); NaN when not tracked."""
+        return float("nan") if self.motion is None else float(self.motion.since_measured_s)
+
+    @property
+    def velocity(self) -> np.ndarray:
+        """(3,) velocity of the pelvis [m/s], camera optical frame; NaN when not placed in this frame (an unplaced
+        person is tracked at a nominal depth: not metric) or not tracked."""
+        if self.motion is None or not self.placed:
+            return np.full(3, np.nan)
+        return np.asarray(self.motion.velocity, dtype=np.float64).copy()
 
 
 class CameraPeople:
@@ -94,8 +116,13 @@ class CameraPeople:
         fallback = camera.back_project(pelvis_px, self.fallback_depth_m)
         positions = np.where(placement.success[:, None], placement.pelvis, fallback)
         ids = self._track(stamp_s, positions)
+        tracks = {t.id: t for t in self.tracker.tracks}
+        rows = self.tracker.row_tracks
         people = []
         for i, track_id in enumerate(ids):
+            track = tracks.get(int(rows[i])) if rows[i] >= 0 else None
+            motion = None if track is None else PersonMotion.of_track(track, stamp_s,
+                                                                      measured_state(track, track_id >= 0))
             placed = bool(metric and placement.success[i])
             joints = placement.joints_h36m[i]
             if placed and self.smoother is not None and track_id >= 0:
@@ -107,6 +134,7 @@ class CameraPeople:
                 pelvis=joints[0] if placed else np.full(3, np.nan),
                 joints_h36m=joints if placed else np.full((17, 3), np.nan),
                 residual_px=float(placement.residual_px[i]) if placed else float("nan"),
+                motion=motion,
             ))
         return people
 

@@ -12,7 +12,13 @@ DEBUG_IMAGE = "orpose/debug_image"
 PEOPLE = "orpose/people"
 PEOPLE_MARKERS = "orpose/people_markers"
 PEOPLE_TRACKED = "orpose/people/tracked"
+ZONES = "orpose/zones"
+ZONE_EVENTS = "orpose/zone_events"
+ZONE_MARKERS = "orpose/zone_markers"
 DIAGNOSTICS = "/diagnostics"
+#: tf2's topics (absolute, as tf2_ros's broadcasters and listeners use them).
+TF = "/tf"
+TF_STATIC = "/tf_static"
 
 #: The image_transport suffix of sensor_msgs/CompressedImage topics.
 COMPRESSED_SUFFIX = "/compressed"

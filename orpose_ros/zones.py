@@ -27,7 +27,15 @@ import numpy as np
 import shapely
 import yaml
 
+from orpose_ros.fusion.motion import TrackingState
+from orpose_ros.fusion.pipeline import FusedPerson
+from orpose_ros.fusion.tracking import published_id
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
+
+#: Zone colours, RGBA 0..1: free (green) and occupied (red), translucent so that people inside stay visible.
+#: The RViz markers of orpose_zone_monitor and the pictures of ``orpose-fuse --zones`` both use them.
+FREE_RGBA = (0.2, 0.8, 0.3, 0.25)
+OCCUPIED_RGBA = (0.9, 0.15, 0.1, 0.4)
 
 
 class ZoneError(ValueError):
@@ -147,6 +155,13 @@ class ZoneEvent:
     predicted: bool = False
 
 
+def fused_people_in_room(people: Sequence[FusedPerson]) -> list[PersonInRoom]:
+    """The monitor's input from fused people (world frame): the ids and tracking states that orpose_fusion_node
+    publishes for them (`fusion.tracking.published_id`; predicted: `TrackingState.PREDICTED`)."""
+    return [PersonInRoom(published_id(p.id), np.asarray(p.joints, dtype=np.float64),
+                         p.motion is not None and p.motion.state == TrackingState.PREDICTED) for p in people]
+
+
 def zone_state(zone: Zone, people: Sequence[PersonInRoom]) -> ZoneState:
     """Who is in ``zone`` (see module doc)."""
     inside: list[tuple[int, bool]] = []
@@ -190,6 +205,20 @@ class ZoneMonitor:
             self._inside[zone.name] = now
             states.append(state)
         return states, events
+
+
+def zone_state_to_dict(state: ZoneState) -> dict[str, Any]:
+    """One zone's state in JSON form (the fields of orpose_msgs/ZoneState; distance [m] rounded to 0.1 mm,
+    null when nobody has a placed chosen joint)."""
+    distance = state.closest_distance_m
+    return {"name": state.name, "ids": list(state.ids), "predicted": list(state.predicted), "count": state.count,
+            "closest_distance_m": round(distance, 4) if math.isfinite(distance) else None,
+            "closest_id": state.closest_id, "closest_joint": state.closest_joint}
+
+
+def zone_event_to_dict(event: ZoneEvent) -> dict[str, Any]:
+    """One enter/leave event in JSON form (the fields of orpose_msgs/ZoneEvent; its moment is the frame's)."""
+    return {"zone": event.zone, "id": event.id, "event": str(event.kind), "predicted": event.predicted}
 
 
 # --- the zones file -------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person
 
 from orpose_ros.camera_people import SINGLE_CAMERA_NOISE_M, CameraPeople, CameraPerson
+from orpose_ros.fusion.motion import TrackingState
 from orpose_ros.fusion.smoothing import OneEuroOptions
 from orpose_ros.fusion.tracking import TrackerOptions
 from orpose_ros.geometry.camera import PinholeCamera
@@ -192,3 +193,44 @@ def test_every_restart_is_counted_and_smoothing_starts_over() -> None:
         np.testing.assert_allclose(got.joints_h36m, want.joints_h36m, atol=1e-12)
     assert not np.allclose(expected[3].joints_h36m, CameraPeople().update(0.3, [frames[3]], CAMERA, True,
                                                                          ROOM.floor)[0].joints_h36m, atol=1e-6)
+def test_velocity_and_tracking_state_in_the_camera_frame() -> None:
+    """A person walking 0.6 m/s along world +x (0.06 m per frame at 10 Hz) and one standing still: each person's
+    velocity is the world velocity turned into the camera optical frame."""
+    tracker = CameraPeople()
+    world_velocity = np.array([0.6, 0.0, 0.0])
+    expected = CAMERA.T_world_from_camera[:3, :3].T @ world_velocity  # camera from world, a direction
+    states, walker, still = [], None, None
+    for k in range(30):
+        walker, still = tracker.update(0.1 * k, [_person((-1.0 + 0.06 * k, 0.3)), _person((0.8, -0.6))], CAMERA,
+                                       True, ROOM.floor)
+        states.append((walker.tracking_state, still.tracking_state))
+        assert (walker.since_measured_s, still.since_measured_s) == (0.0, 0.0)  # measured now
+    assert states[0] == (TrackingState.NEW, TrackingState.NEW)
+    assert set(states[1:]) == {(TrackingState.MEASURED, TrackingState.MEASURED)}
+    assert np.linalg.norm(walker.velocity - expected) < 0.1
+    assert np.linalg.norm(still.velocity) < 0.05
+    assert walker.motion is not None
+    np.testing.assert_allclose(walker.motion.centre, walker.pelvis, atol=0.05)  # the tracked position: the pelvis
+
+
+def test_a_first_measurement_has_velocity_zero_and_an_unconfirmed_track_stays_new() -> None:
+    first = CameraPeople().update(0.0, [_person((0.0, 0.0))], CAMERA, True, ROOM.floor)[0]
+    assert first.tracking_state == TrackingState.NEW
+    np.testing.assert_array_equal(first.velocity, np.zeros(3))
+    slow = CameraPeople(TrackerOptions(min_hits=3, measurement_noise_m=0.3))
+    seen = [slow.update(0.1 * k, [_person((0.05 * k, 0.0))], CAMERA, True, ROOM.floor)[0] for k in range(4)]
+    assert [p.id >= 1 for p in seen] == [False, False, True, True]  # confirmed at the third measurement
+    assert [p.tracking_state for p in seen] == [TrackingState.NEW, TrackingState.NEW, TrackingState.MEASURED,
+                                                TrackingState.MEASURED]
+
+
+def test_an_unplaced_person_is_tracked_but_has_no_velocity() -> None:
+    nominal = PinholeCamera.nominal("nominal", 640, 480, 60.0)
+    tracker = CameraPeople()
+    for k in range(3):
+        (person,) = tracker.update(0.1 * k, [_person((0.05 * k, 0.0))], nominal, metric=False)
+    assert person.tracking_state == TrackingState.MEASURED
+    assert person.since_measured_s == 0.0
+    assert np.isnan(person.velocity).all()  # tracked at a nominal depth: not metric
+    assert person.motion is not None
+    assert np.all(np.isfinite(person.motion.velocity))  # the tracker has one; it is not reported

@@ -21,6 +21,7 @@ from orpose_ros.camera_people import CameraPerson
 from orpose_ros.camera_pipeline import FrameResult, PersonResult
 from orpose_ros.cli import infer
 from orpose_ros.cli.infer import frame_to_dict
+from orpose_ros.fusion.motion import PersonMotion, TrackingState
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import DetectedPerson
 
@@ -58,11 +59,15 @@ def test_frame_to_dict_has_the_exact_layout() -> None:
     person = DetectedPerson(score=np.float32(0.75), bbox=np.array([1, 2, 30, 40], np.float32),
                         keypoints_2d=kps2, keypoints_3d=kps3)  # fmt: skip
     joints = np.arange(51, dtype=float).reshape(17, 3) / 100.0  # asymmetric: a left/right swap shows
-    placed = CameraPerson(4, True, "skeleton+floor", joints[0], joints, 1.5)
-    unplaced = CameraPerson(0, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"))
+    motion = PersonMotion(TrackingState.MEASURED, joints[0], np.array([0.5, -0.25, 1.5]), np.eye(3), np.eye(3))
+    placed = CameraPerson(4, True, "skeleton+floor", joints[0], joints, 1.5, motion)
+    unplaced = CameraPerson(0, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"),
+                            PersonMotion(TrackingState.NEW, np.zeros(3), np.zeros(3), np.eye(3), np.eye(3)))
+    untracked = CameraPerson(0, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"))
     camera = PinholeCamera.nominal("cam_a", 640, 480, 60.0)
     result = FrameResult(0, "/a/image_raw", "a_optical", 640, 480, 12, camera, True,
-                         (PersonResult(person, placed), PersonResult(person, unplaced)))
+                         (PersonResult(person, placed), PersonResult(person, unplaced),
+                          PersonResult(person, untracked)))
     out = frame_to_dict("a/b.png", result)
     common = {
         "score": 0.75,
@@ -79,8 +84,12 @@ def test_frame_to_dict_has_the_exact_layout() -> None:
         "metric": True,
         "persons": [
             {"id": 4, **common, "placement": "skeleton+floor", "position": [0.0, 0.01, 0.02],
-             "keypoints_3d_camera": joints.tolist()},
-            {"id": 0, **common, "placement": "", "position": None, "keypoints_3d_camera": None},
+             "keypoints_3d_camera": joints.tolist(), "tracking_state": "measured", "time_since_measured_s": 0.0,
+             "velocity": [0.5, -0.25, 1.5]},
+            {"id": 0, **common, "placement": "", "position": None, "keypoints_3d_camera": None,
+             "tracking_state": "new", "time_since_measured_s": 0.0, "velocity": None},
+            {"id": 0, **common, "placement": "", "position": None, "keypoints_3d_camera": None,
+             "tracking_state": None, "time_since_measured_s": None, "velocity": None},
         ],
     }
     assert type(out["persons"][0]["score"]) is float
@@ -157,8 +166,11 @@ def test_five_frames_to_json_and_mp4(mvor_frames: list[Path], stats_path: Path, 
         assert (frame["width"], frame["height"]) == (640, 480)
         for person in frame["persons"]:
             assert list(person) == ["id", "score", "bbox", "keypoints_2d", "keypoints_3d", "placement", "position",
-                                    "keypoints_3d_camera"]
+                                    "keypoints_3d_camera", "tracking_state", "time_since_measured_s", "velocity"]
             assert person["placement"] == ""  # not metric: nobody is placed
+            assert person["tracking_state"] in ("new", "measured")  # tracked all the same
+            assert person["time_since_measured_s"] == 0.0
+            assert person["velocity"] is None  # not placed: no metric velocity
             assert person["id"] >= 0
             assert 0.5 <= _assert_number(person["score"]) <= 1.0
             x1, y1, x2, y2 = (_assert_number(v) for v in person["bbox"])

@@ -4,6 +4,7 @@ stops with one line, and the shipped parameters file starts the node."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -14,6 +15,7 @@ import yaml
 from conftest import REPO
 from ros_tools.node_harness import node_command
 
+from orpose_ros import topics
 from orpose_ros.ros.launch_support import (
     NODE_ARGUMENTS,
     LaunchedNodeError,
@@ -36,7 +38,7 @@ EXAMPLE = str(REPO / "config" / "cameras.example.yaml")
 #: What a user must be able to set from the command line (issue 18), plus restore_size and params_file.
 REQUIRED_ARGUMENTS = {"random_weights_seed", "device", "weights", "stats", "downsample_factor", "image_topics",
                       "camera_info_topics", "calibration", "fusion", "demo", "rviz", "namespace", "params_file",
-                      "restore_size", "autostart"}
+                      "restore_size", "autostart", "zones"}
 
 
 def test_launch_file_declares_every_argument_with_help_from_the_parameter_declarations() -> None:
@@ -59,14 +61,14 @@ def test_files_named_by_the_launch_are_shipped_and_installed() -> None:
     named = set()
     for path in (LAUNCH, SUPPORT):
         named |= set(re.findall(r'(?:SHARE|share) / "config" / "([\w.]+)"', path.read_text()))
-    assert named == {"orpose.yaml", "fastdds_shm.xml", "orpose.rviz", "cameras.example.yaml"}
+    assert named == {"orpose.yaml", "fastdds_shm.xml", "orpose.rviz", "room.rviz", "cameras.example.yaml"}
     setup = (REPO / "setup.py").read_text()
     for name in named:
         assert (REPO / "config" / name).is_file()
         assert f"config/*{Path(name).suffix}" in setup, f"config/{name} would not be installed"
     source = LAUNCH.read_text()
     assert "FASTDDS_DEFAULT_PROFILES_FILE" in source
-    for executable in ("orpose_node", "orpose_fusion_node", "orpose_room_demo"):
+    for executable in ("orpose_node", "orpose_fusion_node", "orpose_room_demo", "orpose_zone_monitor"):
         assert f'"{executable}"' in source, executable
         assert f"{executable} = orpose_ros.ros." in setup, executable
 
@@ -116,10 +118,10 @@ def test_autostart_reaches_every_lifecycle_node() -> None:
     with pytest.raises(LaunchError, match=r"^autostart:=later: expected true or false$"):
         _plan(autostart="later")
     source = LAUNCH.read_text()
-    assert source.count(", managed]") == 2  # orpose_node and orpose_fusion_node get it, after their own
+    assert source.count(", managed]") == 3  # orpose_node, orpose_fusion_node, orpose_zone_monitor, after their own
 
 
-@pytest.mark.parametrize("name", ["weights", "stats", "calibration", "params_file"])
+@pytest.mark.parametrize("name", ["weights", "stats", "calibration", "params_file", "zones"])
 def test_a_missing_file_stops_the_launch_with_one_line(tmp_path: Path, name: str) -> None:
     missing = str(tmp_path / "nowhere.pth")
     with pytest.raises(LaunchError, match=rf"^{name}:=.*nowhere\.pth: no such file$"):
@@ -193,8 +195,8 @@ def test_shipped_config_files_parse() -> None:
     assert segment is not None
     assert int(segment.text) >= 32 * 1024 * 1024
     rviz = yaml.safe_load((REPO / "config" / "orpose.rviz").read_text())
-    topics = {d.get("Topic", {}).get("Value") for d in rviz["Visualization Manager"]["Displays"]}
-    assert {"/orpose/markers", "/orpose/people_markers", "/orpose/debug_image"} <= topics
+    shown = {d.get("Topic", {}).get("Value") for d in rviz["Visualization Manager"]["Displays"]}
+    assert {"/orpose/markers", "/orpose/people_markers", "/orpose/debug_image"} <= shown
 
 
 @pytest.mark.timeout(120)
@@ -205,3 +207,97 @@ def test_node_reads_the_shipped_parameters_file(tmp_path: Path, ros_env: dict) -
     # no weights in the shipped file: the node must stop with the instructions, not a parameter error
     assert result.returncode == 1, result.stdout + result.stderr
     assert "no model weights configured" in result.stdout + result.stderr
+
+
+# ---- zones and the room view ---------------------------------------------------------------------------------
+
+ZONES_EXAMPLE = str(REPO / "config" / "zones.example.yaml")  # frame_id or_room, as the example calibration
+
+
+def test_zones_start_the_zone_monitor_beside_the_fusion_node() -> None:
+    plan = _plan(calibration=EXAMPLE, fusion="true", zones=ZONES_EXAMPLE)
+    assert plan.zone_monitor == {"zones_file": ZONES_EXAMPLE}
+    assert plan.fusion_node == {"calibration": EXAMPLE}
+    assert _plan(demo="room", zones=ZONES_EXAMPLE).zone_monitor == {"zones_file": ZONES_EXAMPLE}
+    assert _plan(calibration=EXAMPLE, fusion="true").zone_monitor is None  # not given: no monitor
+    source = LAUNCH.read_text()
+    assert 'nodes.append(_node("orpose_zone_monitor", [plan.zone_monitor, managed], namespace))' in source
+
+
+def test_zones_without_the_fusion_node_are_refused_in_one_line() -> None:
+    for arguments in ({"calibration": EXAMPLE}, {"calibration": EXAMPLE, "fusion": "false"},
+                      {"demo": "room", "fusion": "false"}, {}):
+        with pytest.raises(LaunchError, match=r"^zones:=.*zones\.example\.yaml needs the fusion node \(fusion:=true"):
+            _plan(zones=ZONES_EXAMPLE, **arguments)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("frame_id: or_room\nzones:\n  - {name: door, cylinder: {centre: [0, 0], radius: -1.0}, z: [0, 2]}\n",
+     r"zone 'door': cylinder\.radius: must be positive, got -1\.0$"),
+    ("frame_id: or_room\nzones: []\n", r"'zones' must be a non-empty list$"),
+    ("frame_id: room_b\nzones:\n  - {name: door, cylinder: {centre: [0, 0], radius: 1.0}, z: [0, 2]}\n",
+     r"frame_id 'room_b' is not the calibration's world frame 'or_room'"),
+])
+def test_a_bad_zones_file_stops_the_launch_with_one_line(tmp_path: Path, content: str, message: str) -> None:
+    zones = tmp_path / "zones.yaml"
+    zones.write_text(content)
+    with pytest.raises(LaunchError, match=rf"^zones:={re.escape(str(zones))}: ") as error:
+        _plan(calibration=EXAMPLE, fusion="true", zones=str(zones))
+    assert re.search(message, str(error.value)), error.value
+    assert "\n" not in str(error.value)
+
+
+def test_rviz_shows_the_room_when_the_fusion_node_runs_and_the_camera_view_otherwise() -> None:
+    room, camera = str(REPO / "config" / "room.rviz"), str(REPO / "config" / "orpose.rviz")
+    assert _plan(calibration=EXAMPLE, fusion="true", rviz="true").rviz_config == room
+    assert _plan(demo="room", rviz="true").rviz_config == room
+    assert _plan(calibration=EXAMPLE, rviz="true").rviz_config == camera
+    assert _plan(rviz="true").rviz_config == camera
+    assert _plan(demo="room", fusion="false", rviz="true").rviz_config == camera
+    assert _plan(calibration=EXAMPLE, fusion="true").rviz_config == ""  # no RViz
+    assert 'arguments=["-d", config, *frame]' in LAUNCH.read_text()
+
+
+def _published_topics() -> set[str]:
+    """Every topic a node of ours creates a publisher for, from the source (``create_publisher(Type, NAME, ...)``
+    with NAME a string or a constant of orpose_ros.topics), as seen from the root (`topics.in_bag`)."""
+    published = set()
+    for path in (REPO / "orpose_ros" / "ros").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "create_publisher" and len(node.args) >= 2):
+                continue
+            name = node.args[1]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                published.add(topics.in_bag(name.value))
+            elif isinstance(name, ast.Attribute) and isinstance(name.value, ast.Name) and name.value.id == "topics":
+                published.add(topics.in_bag(getattr(topics, name.attr)))
+    return published
+
+
+def _displays(name: str) -> list[dict]:
+    return yaml.safe_load((REPO / "config" / name).read_text())["Visualization Manager"]["Displays"]
+
+
+@pytest.mark.parametrize("config", ["orpose.rviz", "room.rviz"])
+def test_every_topic_an_rviz_config_displays_is_one_our_nodes_publish(config: str) -> None:
+    published = _published_topics()
+    # the finder sees the publishers of every node (guards the reader against finding nothing)
+    assert {topics.in_bag(t) for t in (topics.POSES, topics.MARKERS, topics.DEBUG_IMAGE, topics.PEOPLE,
+                                       topics.PEOPLE_MARKERS, topics.ZONES, topics.ZONE_EVENTS,
+                                       topics.ZONE_MARKERS)} | {topics.TF, topics.TF_STATIC} <= published
+    shown = [d["Topic"]["Value"] for d in _displays(config) if "Topic" in d]
+    assert shown
+    assert [t for t in shown if t not in published] == []
+
+
+def test_the_room_view_shows_tf_people_and_zones_in_the_world_frame() -> None:
+    room = yaml.safe_load((REPO / "config" / "room.rviz").read_text())["Visualization Manager"]
+    enabled = {d["Class"]: d for d in room["Displays"] if d["Enabled"]}
+    assert enabled["rviz_default_plugins/TF"]["Frames"]["All Enabled"] is True  # cameras and body_<id>
+    shown = {d["Topic"]["Value"] for d in room["Displays"] if d["Enabled"] and "Topic" in d}
+    assert shown == {topics.in_bag(topics.PEOPLE_MARKERS), topics.in_bag(topics.ZONE_MARKERS)}
+    # the world frame of the example calibration (and of the example zones); the launch sets the real one
+    assert room["Global Options"]["Fixed Frame"] == _plan(demo="room").rviz_fixed_frame == "or_room"
+    grid = next(d for d in room["Displays"] if d["Class"] == "rviz_default_plugins/Grid")
+    assert grid["Plane"] == "XY"  # the floor: the world frame is z up

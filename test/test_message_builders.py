@@ -74,6 +74,9 @@ def test_a_camera_persons_keypoints_box_and_placement_keep_their_order() -> None
     np.testing.assert_array_equal(xyz([msg.position]), [[0.25, -0.5, 3.0]])
     assert (msg.id, msg.placement) == (3, msg.PLACEMENT_FLOOR)
     assert np.isnan(msg.placement_error)
+    assert msg.tracking_state == msg.TRACKING_UNKNOWN  # no motion given: not tracked
+    assert np.isnan(msg.time_since_measured)
+    assert np.isnan(xyz([msg.velocity])).all()
 
 
 def _motion_person(state: TrackingState, placement: str = TRIANGULATED) -> tuple[FusedPerson, PersonMotion, np.ndarray]:
@@ -189,3 +192,32 @@ def test_a_frame_result_message_copies_header_size_factor_and_people_in_order() 
     assert [p.placement for p in msg.persons] == [msg.persons[0].PLACEMENT_SKELETON, msg.persons[0].PLACEMENT_NONE]
     np.testing.assert_array_equal(xyz([msg.persons[0].position]), [[0.5, 0.25, 2.0]])
     np.testing.assert_array_equal([[k.x, k.y] for k in msg.persons[1].keypoints_2d], distinct_joints(0.0)[:, :2])
+
+
+def _motion(state: TrackingState) -> PersonMotion:
+    covariance = np.diag([0.01, 0.02, 0.03])
+    return PersonMotion(state, np.array([0.25, -0.5, 3.0]), np.array([0.5, -0.25, 1.5]), covariance, 2 * covariance)
+
+
+@pytest.mark.parametrize(("state", "constant"), [(TrackingState.NEW, "TRACKING_NEW"),
+                                                 (TrackingState.MEASURED, "TRACKING_MEASURED")])
+def test_a_camera_persons_velocity_keeps_x_y_z_and_its_tracking_state(state: TrackingState, constant: str) -> None:
+    person = DetectedPerson(0.9, np.zeros(4, np.float32), np.zeros((17, 3), np.float32), np.zeros((17, 3), np.float32))
+    placed = CameraPerson(3, True, "skeleton", np.array([0.25, -0.5, 3.0]), distinct_joints(5.0), 1.0,
+                          _motion(state))
+    msg = person_to_msg(person, placed)
+    np.testing.assert_array_equal(xyz([msg.velocity]), [[0.5, -0.25, 1.5]])  # camera optical frame, m/s
+    assert msg.tracking_state == getattr(msg, constant)
+    assert msg.time_since_measured == 0.0
+    # the same person not placed in this frame: tracked (state kept) but no metric velocity
+    unplaced = CameraPerson(3, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"), _motion(state))
+    msg = person_to_msg(person, unplaced)
+    assert msg.tracking_state == getattr(msg, constant)
+    assert np.isnan(xyz([msg.velocity])).all()
+
+
+def test_the_tracking_constants_are_person3ds() -> None:
+    from orpose_msgs.msg import Person3D, PersonPose
+
+    for name in ("TRACKING_UNKNOWN", "TRACKING_NEW", "TRACKING_MEASURED", "TRACKING_PREDICTED"):
+        assert getattr(PersonPose, name) == getattr(Person3D, name), name

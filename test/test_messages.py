@@ -82,8 +82,13 @@ def test_pose_message_with_three_people_crosses_processes_intact(tmp_path: Path,
             np.testing.assert_allclose(placed, where.joints_h36m)
             np.testing.assert_allclose(position, where.pelvis)
             assert got["placement_error"] == pytest.approx(where.residual_px)
+            assert got["tracking_state"] == PersonPose.TRACKING_MEASURED
+            assert [got["velocity"][k] for k in "xyz"] == where.motion.velocity.tolist()
         else:
             assert got["placement"] == PersonPose.PLACEMENT_NONE
             assert np.isnan(placed).all()
             assert np.isnan(position).all()
             assert np.isnan(got["placement_error"])
+            assert got["tracking_state"] == PersonPose.TRACKING_NEW  # tracked, not placed: no metric velocity
+            assert np.isnan([got["velocity"][k] for k in "xyz"]).all()
+        assert got["time_since_measured"] == 0.0

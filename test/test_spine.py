@@ -66,7 +66,15 @@ def _people(persons: list) -> list[dict]:
                                 p.keypoints_3d_camera[13].z], 4).tolist(),
         "right_wrist": np.round([p.keypoints_3d_camera[16].x, p.keypoints_3d_camera[16].y,
                                  p.keypoints_3d_camera[16].z], 4).tolist(),
+        "tracking_state": p.tracking_state,
+        "time_since_measured": _or_none(p.time_since_measured),
+        "velocity": [_or_none(v) for v in (p.velocity.x, p.velocity.y, p.velocity.z)],
     } for p in persons]
+
+
+def _or_none(value: float) -> float | None:
+    """``value`` rounded to 0.1 mm, None for NaN (NaN never equals itself in a comparison of lists)."""
+    return None if np.isnan(value) else round(float(value), 4)
 
 
 @pytest.mark.timeout(600)
@@ -125,4 +133,9 @@ def test_one_frame_gives_the_same_people_in_the_node_the_bag_and_the_json(
             np.testing.assert_allclose(got["keypoints_3d_camera"][16], want["right_wrist"], atol=1e-4)
         else:
             assert got["position"] is None
+        # one frame: every person measured now, at the first measurement of their track (PersonPose.msg)
+        assert (want["tracking_state"], got["tracking_state"]) == (node_poses.persons[0].TRACKING_NEW, "new")
+        assert (want["time_since_measured"], got["time_since_measured_s"]) == (0.0, 0.0)
+        assert want["velocity"] == ([0.0, 0.0, 0.0] if want["placement"] else [None, None, None])
+        assert got["velocity"] == (want["velocity"] if want["placement"] else None)
     assert (json_frame["camera"], json_frame["metric"]) == ("ceiling_left", True)

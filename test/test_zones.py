@@ -318,3 +318,35 @@ def test_distances_keep_the_leading_shape_of_the_points() -> None:
     np.testing.assert_allclose(distance[0], [0.0, 1.0], atol=1e-12)
     assert distance[1, 0] == pytest.approx(1.5)
     assert np.isnan(distance[1, 1])
+def test_the_json_form_of_a_zone_state_is_strict_json_and_keeps_every_field() -> None:
+    import json
+
+    from orpose_ros.zones import ZoneEvent, ZoneEventKind, ZoneState, zone_event_to_dict, zone_state_to_dict
+
+    nobody = zone_state_to_dict(ZoneState("door", (), (), 0, float("inf"), 0, ""))
+    assert nobody == {"name": "door", "ids": [], "predicted": [], "count": 0, "closest_distance_m": None,
+                      "closest_id": 0, "closest_joint": ""}
+    someone = zone_state_to_dict(ZoneState("bed", (2, 7), (False, True), 3, 0.123456, 7, "left_wrist"))
+    assert someone == {"name": "bed", "ids": [2, 7], "predicted": [False, True], "count": 3,
+                       "closest_distance_m": 0.1235, "closest_id": 7, "closest_joint": "left_wrist"}
+    event = zone_event_to_dict(ZoneEvent("bed", 7, ZoneEventKind.LEFT, 1.5, True))
+    assert event == {"zone": "bed", "id": 7, "event": "left", "predicted": True}
+    json.dumps([nobody, someone, event], allow_nan=False)
+
+
+def test_fused_people_become_the_monitors_people_with_published_ids_and_predicted_states() -> None:
+    from orpose_ros.fusion.motion import PersonMotion, TrackingState
+    from orpose_ros.fusion.pipeline import FusedPerson
+    from orpose_ros.zones import fused_people_in_room
+
+    joints = np.arange(51, dtype=float).reshape(17, 3)
+
+    def fused(track_id: int, state: TrackingState | None) -> FusedPerson:
+        motion = None if state is None else PersonMotion(state, np.zeros(3), np.zeros(3), np.eye(3), np.eye(3))
+        return FusedPerson(joints, np.ones(17), np.ones(17, int), np.zeros(17), 0.9, ("cam1",), (0,), "triangulated",
+                           id=track_id, motion=motion)
+
+    people = fused_people_in_room([fused(4, TrackingState.PREDICTED), fused(2, TrackingState.MEASURED),
+                                   fused(-1, TrackingState.NEW), fused(0, None)])
+    assert [(p.id, p.predicted) for p in people] == [(5, True), (3, False), (0, False), (1, False)]
+    np.testing.assert_array_equal(people[0].joints, joints)

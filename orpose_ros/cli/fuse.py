@@ -3,9 +3,10 @@
 Reads one orpose-infer JSON per camera (frame i of every file taken at the same instant), or MVOR's own
 detection file with its annotation file (``--mvor-detections``), fuses each frame
 (`orpose_ros.fusion.stream.FusionStream`: association, triangulation, single-camera placement, tracking)
-and writes the people, in the calibration's world frame, as JSON; optionally renders a top-down view
-of the room, framed on the whole run (and, with the camera images, the people reprojected onto them) as
-PNGs or an mp4. No ROS needed.
+and writes the people, in the calibration's world frame, as JSON; with ``--zones FILE`` also each zone's
+occupancy per frame and the enter/leave events, as orpose_zone_monitor publishes them (`orpose_ros.zones`);
+optionally renders a top-down view of the room, framed on the whole run, the zones coloured by occupancy
+(and, with the camera images, the people reprojected onto them) as PNGs or an mp4. No ROS needed.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ from orpose_ros.fusion.uncertainty import largest_sigma_m
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.geometry.placement import PLACEMENT_METHODS, PlacementOptions
+from orpose_ros.zones import (
+    Zone,
+    ZoneError,
+    ZoneMonitor,
+    Zones,
+    ZoneState,
+    fused_people_in_room,
+    load_zones,
+    zone_event_to_dict,
+    zone_state_to_dict,
+)
 
 PROG = "orpose-fuse"
 DEFAULT_FPS = 10.0
@@ -91,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, required=True, metavar="OUT.json", help="fused people per frame")
     parser.add_argument("--render", type=Path, metavar="OUT", help="a folder (one PNG per frame) or an .mp4 video")
     parser.add_argument(
+        "--zones",
+        type=Path,
+        metavar="FILE",
+        help="zones file (config/zones.example.yaml, in the calibration's world frame): per frame each zone's "
+        "occupancy and the enter/leave events in the JSON (as orpose_zone_monitor publishes them), the zones "
+        "coloured by occupancy in the render",
+    )
+    parser.add_argument(
         "--images",
         type=Path,
         nargs="+",
@@ -108,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         "keypoints of shrunk-and-restored frames are that coarse; else 1)",
     )
     parser.add_argument("--smooth", action="store_true", help="One-Euro smoothing of the tracked joints")
+    parser.add_argument(
+        "--predicted",
+        action="store_true",
+        help="also output the people of confirmed tracks that no camera sees at a frame, for up to the track's max "
+        "age (1 s): their last skeleton moved where the track predicts it, as orpose_fusion_node publishes them "
+        "(and counts them in zones: --zones marks them predicted)",
+    )
     parser.add_argument(
         "--min-views",
         type=int,
@@ -277,9 +304,11 @@ def render_frame(
     people: list[FusedPerson],
     title: str,
     camera_images: list[tuple[str, np.ndarray | None]],
+    zones: Sequence[tuple[Zone, ZoneState]] = (),
 ) -> np.ndarray:
-    """The top-down view, then (when given) each camera's image with the people reprojected, side by side."""
-    panels = [_panel(draw_top_down(view, calibration, people, title=title), _PANEL_HEIGHT)]
+    """The top-down view (with ``zones`` coloured by occupancy), then (when given) each camera's image with the
+    people reprojected, side by side."""
+    panels = [_panel(draw_top_down(view, calibration, people, title=title, zones=zones), _PANEL_HEIGHT)]
     for name, image in camera_images:
         if image is None:
             continue
@@ -333,8 +362,30 @@ def _floor(args: argparse.Namespace, calibration: RoomCalibration, results: list
     return floor
 
 
+def _zones(path: Path, calibration: RoomCalibration) -> Zones:
+    """The zones of ``--zones``, which must be in the calibration's world frame (`ZoneError` otherwise)."""
+    zones = load_zones(path)
+    if zones.frame_id != calibration.world_frame:
+        raise ZoneError(f"{path}: frame_id: the zones are in '{zones.frame_id}' but the calibration's world frame "
+                        f"is '{calibration.world_frame}'")
+    return zones
+
+
+def zone_occupancy(zones: Zones, fused: Sequence[Sequence[FusedPerson]],
+                   fps: float) -> tuple[list[list[ZoneState]], list[dict[str, Any]]]:
+    """Per frame (stamp i / ``fps`` [s]) each zone's state and, in JSON form, the enter/leave events since the
+    previous frame: what orpose_zone_monitor publishes for the same people."""
+    monitor = ZoneMonitor(zones)
+    states, events = [], []
+    for i, people in enumerate(fused):
+        frame_states, frame_events = monitor.update(i / fps, fused_people_in_room(people))
+        states.append(frame_states)
+        events.append([zone_event_to_dict(e) for e in frame_events])
+    return states, events
+
+
 def run(args: argparse.Namespace) -> None:
-    """Everything after argument parsing; raises `CliError` (or `CalibrationError`) for bad inputs."""
+    """Everything after argument parsing; raises `CliError`, `CalibrationError` or `ZoneError` for bad inputs."""
     if args.images is not None and args.render is None:
         raise CliError("--images needs --render")
     if bool(args.inputs) == bool(args.mvor_detections):
@@ -349,6 +400,7 @@ def run(args: argparse.Namespace) -> None:
                 "orpose-fuse needs K, distortion, width and height in the calibration file"
             )
         results = [read_results(name, path) for name, path in match_inputs(calibration, args.inputs)]
+    zones = _zones(args.zones, calibration) if args.zones is not None else None
     counts = {r.name: len(r.detections) for r in results}
     if len(set(counts.values())) != 1:
         raise CliError(f"the result files have different frame counts: {counts}")
@@ -366,6 +418,7 @@ def run(args: argparse.Namespace) -> None:
         output=JointOutputOptions(args.min_views, args.max_joint_sigma),
         support=SupportOptions(single_view_min_frames=args.single_view_min_frames),
         floor_moments=args.floor_moments,
+        predicted=args.predicted,
     )
     calibration = calibration.with_floor(_floor(args, calibration, results, options))
     frame_count = next(iter(counts.values()))
@@ -385,16 +438,27 @@ def run(args: argparse.Namespace) -> None:
             set_aside[rejection.cause] += 1
     frames_out = [{"index": i, "stamp": round(i / args.fps, 6), "persons": [person_to_dict(p) for p in people]}
                   for i, people in enumerate(fused)]
+    zone_states: list[list[ZoneState]] = [[] for _ in fused]
+    if zones is not None:
+        zone_states, zone_events = zone_occupancy(zones, fused, args.fps)
+        for frame, states, events in zip(frames_out, zone_states, zone_events, strict=True):
+            frame["zones"] = [zone_state_to_dict(s) for s in states]
+            frame["zone_events"] = events
     if args.render:
-        # framed on every person of the run, so that nobody leaves the picture
+        # framed on every person of the run and every zone, so that nobody and nothing leaves the picture
         joints = [p.joints for people in fused for p in people]
-        view = TopDownView.around(calibration, np.array(joints).reshape(-1, 3) if joints else None, 480)
+        if zones is not None:
+            joints += [np.c_[np.asarray(z.footprint.exterior.coords), np.zeros(len(z.footprint.exterior.coords))]
+                       for z in zones.zones]
+        view = TopDownView.around(calibration, np.concatenate(joints).reshape(-1, 3) if joints else None, 480)
         sink = open_render_sink(args.render, args.fps)
         try:
             for i, people in enumerate(tqdm(fused, desc=f"{PROG} --render", unit="frame")):
                 camera_images = [(r.name, _load_image(frames[i])) for r, frames in zip(results, images, strict=False)]
+                shown = list(zip(zones.zones, zone_states[i], strict=True)) if zones is not None else []
                 sink.write(f"frame_{i:06d}", render_frame(view, calibration, people,
-                                                          f"frame {i}  t = {i / args.fps:.2f} s", camera_images))
+                                                          f"frame {i}  t = {i / args.fps:.2f} s", camera_images,
+                                                          shown))
         finally:
             sink.close()
     final = stream.online_floor.floor if stream.online_floor is not None else calibration.floor
@@ -405,6 +469,7 @@ def run(args: argparse.Namespace) -> None:
         "fps": args.fps,
         "cameras": [r.name for r in results],
         "joint_order": "COCO-17",
+        **({"zones_file": str(args.zones), "zones": list(zones.names)} if zones is not None else {}),
         "set_aside": dict(sorted(set_aside.items())),
         "frames": frames_out,
     }
@@ -424,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")
     try:
         run(args)
-    except (CliError, CalibrationError) as exc:
+    except (CliError, CalibrationError, ZoneError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return 0

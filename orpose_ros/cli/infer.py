@@ -196,7 +196,9 @@ def _rows(array: Any) -> list[list[float | None]]:
 
 def person_to_dict(person: PersonResult) -> dict[str, Any]:
     """One person as JSON: identity (0 = unconfirmed), score, bbox [x1, y1, x2, y2] px, 17 x [x, y, score] px,
-    17 x [x, y, z] m (pelvis-relative); where it was placed (camera optical frame [m], null when not placed)."""
+    17 x [x, y, z] m (pelvis-relative); where it was placed (camera optical frame [m], null when not placed); its
+    tracking state in this camera (new, measured; null when not tracked), the time since it was last measured [s]
+    and its pelvis velocity [m/s] (camera optical frame; null when not placed or not tracked), as in PersonPose."""
     detection, location = person.detection, person.location
     return {
         "id": int(location.id),
@@ -207,6 +209,9 @@ def person_to_dict(person: PersonResult) -> dict[str, Any]:
         "placement": str(location.method),
         "position": [_number(v) for v in location.pelvis] if location.placed else None,
         "keypoints_3d_camera": _rows(location.joints_h36m) if location.placed else None,
+        "tracking_state": None if location.tracking_state is None else str(location.tracking_state),
+        "time_since_measured_s": _number(location.since_measured_s),
+        "velocity": [_number(v) for v in location.velocity] if np.all(np.isfinite(location.velocity)) else None,
     }
 
 

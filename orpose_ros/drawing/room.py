@@ -15,6 +15,7 @@ from orpose_ros.fusion.tracking import published_id
 from orpose_ros.geometry.calibration import FloorPlane, RoomCalibration
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.skeleton import COCO_SKELETON, rgb_to_bgr8, track_colour
+from orpose_ros.zones import FREE_RGBA, OCCUPIED_RGBA, Zone, ZoneState
 
 BACKGROUND = (255, 255, 255)
 GRID = (225, 225, 225)
@@ -123,6 +124,29 @@ def _draw_skeleton(
         cv2.circle(canvas, _point(uv[i]), thickness + 1, colour, cv2.FILLED, cv2.LINE_AA)
 
 
+def zone_colour(state: ZoneState) -> tuple[tuple[int, int, int], float]:
+    """The BGR 0..255 colour and opacity 0..1 of a zone in this state: the RViz markers' (free green,
+    occupied red)."""
+    r, g, b, a = OCCUPIED_RGBA if state.count else FREE_RGBA
+    return rgb_to_bgr8((r, g, b)), a
+
+
+def draw_zones(canvas: np.ndarray, view: TopDownView, zones: Sequence[tuple[Zone, ZoneState]]) -> None:
+    """Draw each zone's footprint onto ``canvas`` (in place): filled translucent in its occupancy colour, outlined,
+    and labelled ``name: count`` (with the ids inside)."""
+    for zone, state in zones:
+        colour, opacity = zone_colour(state)
+        ring = np.round(view.to_pixels(np.asarray(zone.footprint.exterior.coords))).astype(np.int32)
+        overlay = canvas.copy()
+        cv2.fillPoly(overlay, [ring], colour, cv2.LINE_AA)
+        cv2.addWeighted(overlay, opacity, canvas, 1.0 - opacity, 0.0, dst=canvas)
+        cv2.polylines(canvas, [ring], True, colour, 2, cv2.LINE_AA)
+        ids = f" ({', '.join(map(str, state.ids))})" if state.ids else ""
+        centre = view.to_pixels(np.array(zone.footprint.centroid.coords[0]))
+        cv2.putText(canvas, f"{zone.name}: {state.count}{ids}", _point(centre + np.array([-20.0, 4.0])), _FONT, 0.4,
+                    colour, 1, cv2.LINE_AA)
+
+
 def draw_top_down(
     view: TopDownView,
     calibration: RoomCalibration,
@@ -131,11 +155,13 @@ def draw_top_down(
     ground_truth: Sequence[np.ndarray] = (),
     ground_truth_edges: Sequence[tuple[int, int]] = (),
     title: str = "",
+    zones: Sequence[tuple[Zone, ZoneState]] = (),
 ) -> np.ndarray:
     """(H, W, 3) uint8 BGR top-down picture: a 1 m grid labelled in metres, a 1 m scale bar, the floor each
-    camera sees (outlined, with a calibrated floor), cameras with their viewing directions, people as skeletons
-    (x, y of their joints) with their ids, and optional ground-truth skeletons (J, 3) in grey. People whose
-    centre lies outside the picture are marked at its border and counted in the title."""
+    camera sees (outlined, with a calibrated floor), optional zones coloured by occupancy (`draw_zones`),
+    cameras with their viewing directions, people as skeletons (x, y of their joints) with their ids, and
+    optional ground-truth skeletons (J, 3) in grey. People whose centre lies outside the picture are marked at
+    its border and counted in the title."""
     canvas = np.full((view.height, view.width, 3), BACKGROUND, dtype=np.uint8)
     for x in np.arange(np.ceil(view.x_min_m), view.x_min_m + view.width / view.pixels_per_m):
         u = round((x - view.x_min_m) * view.pixels_per_m)
@@ -157,6 +183,7 @@ def draw_top_down(
             if len(outline) > 2:
                 cv2.polylines(canvas, [np.round(view.to_pixels(outline)).astype(np.int32)], True, FLOOR_SEEN, 1,
                               cv2.LINE_AA)
+    draw_zones(canvas, view, zones)
     for camera in calibration.cameras:
         centre = camera.T_world_from_camera[:3, 3]
         axis = camera.T_world_from_camera[:3, 2].copy()

@@ -12,7 +12,7 @@ import numpy as np
 from orpose_ros.fusion.detections import PersonDetection, implausibility
 from orpose_ros.fusion.floor import OnlineFloor
 from orpose_ros.fusion.joint_output import JointOutputOptions, output_joints
-from orpose_ros.fusion.motion import PersonMotion, TrackingState
+from orpose_ros.fusion.motion import PersonMotion, TrackingState, measured_state
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson, FusionOptions, fuse_frame, room_volume, within_room
 from orpose_ros.fusion.smoothing import JointSmoother, OneEuroOptions
 from orpose_ros.fusion.support import SupportGate, SupportOptions
@@ -111,8 +111,7 @@ def with_joint_covariance(person: FusedPerson, calibration: RoomCalibration, opt
 
 
 def _motion(track: Track, stamp_s: float, state: TrackingState) -> PersonMotion:
-    return PersonMotion(state, track.position, track.velocity, track.position_covariance, track.velocity_covariance,
-                        stamp_s - track.last_seen_s)
+    return PersonMotion.of_track(track, stamp_s, state)
 
 
 class FusionStream:
@@ -220,8 +219,7 @@ class FusionStream:
         tracks = {t.id: t for t in self.tracker.tracks}
         rows = self.tracker.row_tracks
         people = [
-            replace(p, motion=_motion(tracks[r], stamp_s, TrackingState.NEW if tracks[r].hits == 1 or p.id < 0
-                                      else TrackingState.MEASURED)) if r >= 0 else p
+            replace(p, motion=_motion(tracks[r], stamp_s, measured_state(tracks[r], p.id >= 0))) if r >= 0 else p
             for p, r in zip(people, rows, strict=True)
         ]
         if self.smoother is not None:

@@ -24,6 +24,7 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import People3D, PersonPose, PersonPoseArray, TrackedIds
+from orpose_ros import topics
 from orpose_ros.fusion.clocks import HEALTH_WINDOW_S
 from orpose_ros.fusion.detections import PersonDetection
 from orpose_ros.fusion.floor import parse_floor_choice, stream_floor
@@ -50,7 +51,6 @@ from orpose_ros.ros.stamps import stamp_seconds
 from orpose_ros.ros.tf_camera_poses import TfCameraListener
 from orpose_ros.ros.tf_publishing import make_tf_publisher
 from orpose_ros.ros.tracked_ids import tracked_ids_msg
-from orpose_ros.topics import PEOPLE_TRACKED
 
 #: A camera's clock offset is judged from at least this many results.
 MIN_OFFSETS_FOR_DRIFT = 5
@@ -160,10 +160,10 @@ class FusionNode(ManagedNode[FusionConfig]):
     def start(self) -> str:
         config, calibration = self.config, self.calibration
         from_tf = config.camera_poses_from_tf
-        self._people_pub = self.create_publisher(People3D, "orpose/people", RELIABLE)
-        self._markers_pub = self.create_publisher(MarkerArray, "orpose/people_markers", RELIABLE)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE)
-        self._tracked_pub = self.create_publisher(TrackedIds, PEOPLE_TRACKED, RELIABLE)
+        self._people_pub = self.create_publisher(People3D, topics.PEOPLE, RELIABLE)
+        self._markers_pub = self.create_publisher(MarkerArray, topics.PEOPLE_MARKERS, RELIABLE)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, RELIABLE)
+        self._tracked_pub = self.create_publisher(TrackedIds, topics.PEOPLE_TRACKED, RELIABLE)
         self._tf = make_tf_publisher(self, None if from_tf else calibration,  # TF's cameras are not published again
                                      config.publish_joint_frames) if config.publish_tf else None
         self._tf_cameras = TfCameraListener(self, calibration.world_frame, calibration.names, self._on_camera_pose) \

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -16,12 +16,13 @@ from orpose_ros.geometry.calibration import CalibrationError, RoomCalibration
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.ros.node_config import NodeConfig
 from orpose_ros.ros.parameters import ParameterSet
+from orpose_ros.zones import ZoneError, load_zones
 
 #: orpose_node parameters that a launch argument of the same name overrides when it is given.
 NODE_ARGUMENTS = ("image_topics", "camera_info_topics", "weights", "stats", "downsample_factor", "restore_size",
                   "device", "random_weights_seed")
 #: Arguments that name files: a missing one stops the launch before anything starts.
-FILE_ARGUMENTS = ("params_file", "calibration", "weights", "stats")
+FILE_ARGUMENTS = ("params_file", "calibration", "weights", "stats", "zones")
 #: Values of the ``demo`` argument.
 DEMOS = ("room",)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -61,7 +62,10 @@ def launch_arguments() -> list[LaunchArgument]:
         LaunchArgument("demo", "room: no model and no camera: synthetic people walk through the calibration's "
                        "room (default: config/cameras.example.yaml) and their poses are published as "
                        "orpose_node would, for the fusion node, its markers and RViz."),
-        LaunchArgument("rviz", "true: start RViz with config/orpose.rviz (a warning when RViz is not installed).",
+        LaunchArgument("zones", "Zones file (config/zones.example.yaml, in the calibration's world frame): also "
+                       "start orpose_zone_monitor on the fused people (needs the fusion node)."),
+        LaunchArgument("rviz", "true: start RViz (a warning when RViz is not installed): with the fusion node "
+                       "config/room.rviz (the room: TF of cameras and bodies, people, zones), else config/orpose.rviz.",
                        "false"),
         LaunchArgument("autostart", "true: the lifecycle nodes (orpose_node, orpose_fusion_node) configure and "
                        "activate themselves; false: they start unconfigured and wait for a lifecycle manager "
@@ -84,6 +88,8 @@ class LaunchPlan:
         rviz_fixed_frame: RViz's fixed frame: the calibration's world frame when the fusion node runs, so
             that the fused people show at once; '' = config/orpose.rviz's.
         autostart: the ``autostart`` parameter of every lifecycle node started (`lifecycle_parameters`).
+        zone_monitor: orpose_zone_monitor's parameters; None: no zone monitor.
+        rviz_config: the RViz config file: config/room.rviz when the fusion node runs, else config/orpose.rviz.
     """
 
     pose_node: dict[str, object] | None = None
@@ -93,6 +99,8 @@ class LaunchPlan:
     params_file: str = ""
     rviz_fixed_frame: str = ""
     autostart: bool = True
+    zone_monitor: dict[str, object] | None = None
+    rviz_config: str = ""
 
     def lifecycle_parameters(self) -> dict[str, object]:
         """The parameters every lifecycle node gets from the launch, after its own."""
@@ -133,9 +141,11 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
                               f"{', '.join(a + ':=' for a in ignored)} would be ignored; drop them or the demo")
         calibration = given.get("calibration", str(share / "config" / "cameras.example.yaml"))
         calibration_overrides(calibration, {})  # raises unless it is readable and names image topics
-        return LaunchPlan(None, {"calibration": calibration} if fusion else None, {"calibration": calibration},
-                          rviz, rviz_fixed_frame=_read_calibration(calibration).world_frame if fusion else "",
-                          autostart=autostart)
+        return _room_view(LaunchPlan(None, {"calibration": calibration} if fusion else None,
+                                     {"calibration": calibration}, rviz,
+                                     rviz_fixed_frame=_read_calibration(calibration).world_frame if fusion else "",
+                                     autostart=autostart),
+                          given, share)
     calibration = given.get("calibration", "")
     if fusion and not calibration:
         raise LaunchError("fusion:=true needs calibration:=FILE (the room's cameras; config/cameras.example.yaml "
@@ -143,9 +153,31 @@ def plan_launch(arguments: Mapping[str, str], share: Path) -> LaunchPlan:
     overrides = parameter_overrides(node_given)
     if calibration:
         overrides.update(calibration_overrides(calibration, overrides))
-    params_file = given.get("params_file", str(share / "config" / "orpose.yaml"))
-    return LaunchPlan(overrides, {"calibration": calibration} if fusion else None, None, rviz, params_file,
-                      _read_calibration(calibration).world_frame if fusion else "", autostart)
+    return _room_view(LaunchPlan(overrides, {"calibration": calibration} if fusion else None, None, rviz,
+                                 given.get("params_file", str(share / "config" / "orpose.yaml")),
+                                 _read_calibration(calibration).world_frame if fusion else "", autostart), given, share)
+
+
+def _room_view(plan: LaunchPlan, given: Mapping[str, str], share: Path) -> LaunchPlan:
+    """``plan`` with the zone monitor (``zones:=FILE``, beside the fusion node only) and the RViz config: the
+    room's when the fusion node runs. Raises `LaunchError` for zones without fusion, or a zones file that cannot
+    be used (the loader's line, naming the zone and the field) or is not in the calibration's world frame."""
+    zones = given.get("zones", "")
+    monitor = None
+    if zones:
+        if plan.fusion_node is None:
+            raise LaunchError(f"zones:={zones} needs the fusion node (fusion:=true with calibration:=FILE, or "
+                              "demo:=room): the zone monitor reads its people")
+        try:
+            frame = load_zones(Path(zones).expanduser()).frame_id
+        except ZoneError as error:
+            raise LaunchError(f"zones:={zones}: cannot be used: {error}") from None
+        if frame != plan.rviz_fixed_frame:  # with the fusion node: the calibration's world frame
+            raise LaunchError(f"zones:={zones}: frame_id '{frame}' is not the calibration's world frame "
+                              f"'{plan.rviz_fixed_frame}': the monitor would use no people message")
+        monitor = {"zones_file": zones}
+    config = share / "config" / "room.rviz" if plan.fusion_node is not None else share / "config" / "orpose.rviz"
+    return replace(plan, zone_monitor=monitor, rviz_config=str(config) if plan.rviz else "")
 
 
 def parameter_overrides(arguments: Mapping[str, str]) -> dict[str, object]:

@@ -26,6 +26,8 @@ _PLACEMENTS = {"": PersonPose.PLACEMENT_NONE, PlacementMethod.SKELETON: PersonPo
 
 _TRACKING = {TrackingState.NEW: Person3D.TRACKING_NEW, TrackingState.MEASURED: Person3D.TRACKING_MEASURED,
              TrackingState.PREDICTED: Person3D.TRACKING_PREDICTED}
+#: A camera's people are all measured now (PersonPose.msg): PREDICTED is never sent there.
+_CAMERA_TRACKING = {TrackingState.NEW: PersonPose.TRACKING_NEW, TrackingState.MEASURED: PersonPose.TRACKING_MEASURED}
 _NAN9 = [float("nan")] * 9
 
 
@@ -56,6 +58,11 @@ def person_to_msg(person: DetectedPerson, placed: CameraPerson | None = None) ->
     msg.position = _points(placed.pelvis[None])[0]
     msg.keypoints_3d_camera = _points(placed.joints_h36m)
     msg.placement_error = float(placed.residual_px)
+    state = placed.tracking_state
+    msg.tracking_state = PersonPose.TRACKING_UNKNOWN if state is None else _CAMERA_TRACKING[state]
+    msg.time_since_measured = placed.since_measured_s
+    x, y, z = (float(v) for v in placed.velocity)
+    msg.velocity = Vector3(x=x, y=y, z=z)
     return msg
 
 

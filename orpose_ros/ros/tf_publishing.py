@@ -14,6 +14,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
+from orpose_ros import topics
 from orpose_ros.fusion.pipeline import FusedPerson
 from orpose_ros.geometry.calibration import RoomCalibration
 
@@ -32,9 +33,9 @@ class TfPublisher:
 
         self._messages = tf_messages
         self._joint_frames = joint_frames
-        self._tf = node.create_publisher(tf_messages.TFMessage, "/tf", TF_QOS)
+        self._tf = node.create_publisher(tf_messages.TFMessage, topics.TF, TF_QOS)
         if calibration is not None:
-            self._static = node.create_publisher(tf_messages.TFMessage, "/tf_static", TF_STATIC_QOS)
+            self._static = node.create_publisher(tf_messages.TFMessage, topics.TF_STATIC, TF_STATIC_QOS)
             self._static.publish(tf_messages.camera_transforms(calibration, Time()))
 
     def publish_people(self, header: Header, people: Sequence[FusedPerson]) -> set[str]:

@@ -13,13 +13,13 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from orpose_msgs.msg import People3D, Person3D, ZoneEvent, ZoneState, ZoneStates
-from orpose_ros.zones import PersonInRoom, Zone, ZoneEventKind, Zones
+from orpose_ros.zones import FREE_RGBA, OCCUPIED_RGBA, PersonInRoom, Zone, ZoneEventKind, Zones
 from orpose_ros.zones import ZoneEvent as PlainZoneEvent
 from orpose_ros.zones import ZoneState as PlainZoneState
 
-#: Zone colours: free (green) and occupied (red), translucent so that people inside stay visible.
-FREE = ColorRGBA(r=0.2, g=0.8, b=0.3, a=0.25)
-OCCUPIED = ColorRGBA(r=0.9, g=0.15, b=0.1, a=0.4)
+#: Zone colours (`orpose_ros.zones.FREE_RGBA`, `OCCUPIED_RGBA`): free green, occupied red, translucent.
+FREE = ColorRGBA(r=FREE_RGBA[0], g=FREE_RGBA[1], b=FREE_RGBA[2], a=FREE_RGBA[3])
+OCCUPIED = ColorRGBA(r=OCCUPIED_RGBA[0], g=OCCUPIED_RGBA[1], b=OCCUPIED_RGBA[2], a=OCCUPIED_RGBA[3])
 NAMESPACE = "zones"
 OUTLINE_WIDTH_M = 0.02
 LABEL_HEIGHT_M = 0.15

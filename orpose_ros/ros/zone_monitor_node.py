@@ -19,6 +19,7 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import People3D, ZoneEvent, ZoneStates
+from orpose_ros import topics
 from orpose_ros.ros.diagnostics import key_value
 from orpose_ros.ros.entry_point import run_node
 from orpose_ros.ros.log_bridge import ThrottledWarnings
@@ -58,10 +59,10 @@ class ZoneMonitorNode(ManagedNode[ZoneMonitorConfig]):
         return f"{len(zones.zones)} zone(s) {list(zones.names)} in frame '{zones.frame_id}' from {zones.source}"
 
     def start(self) -> str:
-        self._states_pub = self.create_publisher(ZoneStates, "orpose/zones", RELIABLE)
-        self._events_pub = self.create_publisher(ZoneEvent, "orpose/zone_events", EVENTS_QOS)
-        self._markers_pub = self.create_publisher(MarkerArray, "orpose/zone_markers", RELIABLE)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE)
+        self._states_pub = self.create_publisher(ZoneStates, topics.ZONES, RELIABLE)
+        self._events_pub = self.create_publisher(ZoneEvent, topics.ZONE_EVENTS, EVENTS_QOS)
+        self._markers_pub = self.create_publisher(MarkerArray, topics.ZONE_MARKERS, RELIABLE)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, RELIABLE)
         self.create_subscription(People3D, self.config.people_topic, self._on_people, RELIABLE)
         self.create_timer(1.0, self._publish_diagnostics)
         zones = self.monitor.zones

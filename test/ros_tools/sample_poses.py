@@ -6,6 +6,7 @@ import numpy as np
 
 from orpose_ros.camera_people import CameraPerson
 from orpose_ros.camera_pipeline import FrameResult, PersonResult
+from orpose_ros.fusion.motion import PersonMotion, TrackingState
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.poses import DetectedPerson, FramePoses
 
@@ -27,15 +28,25 @@ def sample_frame_poses(people: int = 3, seed: int = 7) -> FramePoses:
 
 
 def sample_placements(people: int = 3) -> list[CameraPerson]:
-    """Identities and placements for the people of `sample_frame_poses` (the last one not placed)."""
+    """Identities, placements and tracking for the people of `sample_frame_poses` (the last one not placed, a new
+    track; the others measured, with velocities whose x, y, z all differ: `sample_velocity`)."""
     placed = []
     for i in range(people):
         joints = np.arange(51, dtype=float).reshape(17, 3) / 10.0 + i
         if i == people - 1:
-            placed.append(CameraPerson(5 + i, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan")))
+            motion = PersonMotion(TrackingState.NEW, np.array([0.1, 0.2, 3.0]), np.zeros(3), np.eye(3), np.eye(3))
+            placed.append(CameraPerson(5 + i, False, "", np.full(3, np.nan), np.full((17, 3), np.nan), float("nan"),
+                                       motion))
         else:
-            placed.append(CameraPerson(5 + i, True, ("skeleton", "skeleton+floor")[i % 2], joints[0], joints, 0.5 + i))
+            motion = PersonMotion(TrackingState.MEASURED, joints[0], sample_velocity(i), np.eye(3), np.eye(3))
+            placed.append(CameraPerson(5 + i, True, ("skeleton", "skeleton+floor")[i % 2], joints[0], joints, 0.5 + i,
+                                       motion))
     return placed
+
+
+def sample_velocity(i: int) -> np.ndarray:
+    """(3,) the pelvis velocity [m/s, camera optical frame] of sample person ``i``."""
+    return np.array([0.5 + i, -0.25 - i, 1.5])
 
 
 def sample_frame_result(people: int = 3, source: str = "/camera/image_raw") -> FrameResult:

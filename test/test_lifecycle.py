@@ -123,7 +123,8 @@ def _fusion_case(tmp_path: Path) -> Case:
     return Case("orpose_ros.ros.fusion_node", "orpose_fusion_node",
                 bad={"calibration": str(tmp_path / "nowhere.yaml")}, fix={"calibration": str(calibration)},
                 says="parameter 'calibration'",
-                active=({"/orpose/poses"}, {"/orpose/people", "/orpose/people_markers", "/diagnostics", *TF_TOPICS}),
+                active=({"/orpose/poses"}, {"/orpose/people", "/orpose/people/tracked", "/orpose/people_markers",
+                                            "/diagnostics", *TF_TOPICS}),
                 topic="/orpose/poses", input_type=PersonPoseArray, make=_poses, output="/orpose/people",
                 output_type=People3D, ends_from="unconfigured", extra={"max_wait_s": 0.2})
 

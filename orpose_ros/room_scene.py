@@ -31,6 +31,9 @@ STEP_HZ = 0.9
 #: Forward swing of joints while walking, at the left side's peak [m] (the right side swings opposite).
 _SWING_M = {"left_ankle": 0.22, "left_knee": 0.11, "left_wrist": -0.16, "left_elbow": -0.07}
 _STATURES_M = (1.80, 1.65, 1.72, 1.58, 1.85, 1.70)
+#: How far apart [m, between body centres] the routes of `walkers_for` keep people (about: ellipses that are
+#: not circles come a few centimetres closer).
+PASSING_GAP_M = 0.75
 
 
 def _swing(names: tuple[str, ...]) -> np.ndarray:
@@ -49,7 +52,7 @@ _SWING_COCO, _SWING_H36M = _swing(COCO_KEYPOINT_NAMES), _swing(H36M_JOINT_NAMES)
 @dataclass(frozen=True)
 class Walker:
     """One person's route: an ellipse about ``centre`` (``direction`` +1 counter-clockwise, -1 clockwise) or,
-    with ``radii[1] == 0``, back and forth along a line through ``centre`` along x (turning at its ends).
+    with one radius 0, back and forth along a line through ``centre`` along the other axis (turning at its ends).
 
     Attributes:
         centre: (2,) world x, y [m]; radii: (2,) half-axes along x and y [m]; speed_mps: walking speed [m/s];
@@ -67,10 +70,13 @@ class Walker:
         """((2,) x, y [m], heading [rad, world, 0 = +x]) at time ``t_s``."""
         a, b = self.radii
         cx, cy = self.centre
-        if b == 0.0:  # a line of length 2a walked both ways: a lap is 4a
-            u = (self.phase + self.speed_mps * t_s / (4.0 * a)) % 1.0
-            x = cx + a * (4.0 * u - 1.0 if u < 0.5 else 3.0 - 4.0 * u)
-            return np.array([x, cy]), 0.0 if u < 0.5 else math.pi
+        if a == 0.0 or b == 0.0:  # a line of length 2r walked both ways, along x (b = 0) or y (a = 0): a lap is 4r
+            r, axis = (a, 0) if b == 0.0 else (b, 1)
+            u = (self.phase + self.speed_mps * t_s / (4.0 * r)) % 1.0
+            xy = np.array([cx, cy])
+            xy[axis] += r * (4.0 * u - 1.0 if u < 0.5 else 3.0 - 4.0 * u)
+            ahead, back = (0.0, math.pi) if axis == 0 else (math.pi / 2, -math.pi / 2)  # towards +x (+y), back
+            return xy, ahead if u < 0.5 else back
         lap = math.pi * (3 * (a + b) - math.sqrt((3 * a + b) * (a + 3 * b)))  # Ramanujan's perimeter
         angle = 2.0 * math.pi * (self.phase + self.direction * self.speed_mps * t_s / lap)
         velocity = self.direction * np.array([-a * math.sin(angle), b * math.cos(angle)])
@@ -93,22 +99,26 @@ class Walker:
 
 
 def walkers_for(calibration: RoomCalibration, count: int = 3) -> list[Walker]:
-    """``count`` routes (1..6) inside the room the calibration's cameras surround: two people circle the
-    centre in opposite directions (they meet twice a lap), one crosses it back and forth, more circle wider."""
+    """``count`` routes (1..6) laid out like a ring road in the room the calibration's cameras surround: two
+    people circle its centre on concentric ellipses in opposite directions (they pass each other twice a lap),
+    the others walk back and forth along straight aisles beside the outer ellipse, one per side, turning at
+    their ends. Routes keep about `PASSING_GAP_M` apart, so people pass each other as people do (and hide each
+    other from cameras) but never walk through each other."""
     if not 1 <= count <= len(_STATURES_M):
         raise ValueError(f"people: {count} is out of range; expected 1 to {len(_STATURES_M)}")
     corners = np.array([camera.T_world_from_camera[:2, 3] for camera in calibration.cameras])
     low, high = corners.min(axis=0), corners.max(axis=0)
-    centre = tuple(float(v) for v in 0.5 * (low + high))
+    cx, cy = (float(v) for v in 0.5 * (low + high))
     half = np.maximum(0.5 * (high - low), 2.0)
-    rx, ry = (float(v) for v in np.maximum(0.4 * half, 0.8))
+    rx, ry = (float(v) for v in np.maximum(0.4 * half, 1.1))  # the outer ellipse
+    gap = PASSING_GAP_M
     routes = [
-        Walker(centre, (rx, ry), 0.8, 1, 0.0),
-        Walker(centre, (0.8 * rx, 0.8 * ry), 0.6, -1, 0.25),
-        Walker(centre, (1.2 * rx, 0.0), 0.7, 1, 0.1),
-        Walker(centre, (1.25 * rx, 1.25 * ry), 0.5, 1, 0.5),
-        Walker(centre, (0.5 * rx, 0.5 * ry), 0.4, -1, 0.6),
-        Walker(centre, (1.1 * rx, 1.1 * ry), 0.9, -1, 0.8),
+        Walker((cx, cy), (rx, ry), 0.8, 1, 0.0),
+        Walker((cx, cy), (rx - gap, ry - gap), 0.6, -1, 0.25),
+        Walker((cx, cy - ry - gap), (rx, 0.0), 0.7, 1, 0.1),
+        Walker((cx, cy + ry + gap), (rx, 0.0), 0.5, 1, 0.5),
+        Walker((cx + rx + gap, cy), (0.0, ry), 0.4, 1, 0.6),
+        Walker((cx - rx - gap, cy), (0.0, ry), 0.9, 1, 0.8),
     ]
     return [replace(walker, stature_m=stature) for walker, stature in zip(routes[:count], _STATURES_M, strict=False)]
 

@@ -3,6 +3,7 @@ camera reports them as a detector would (exact projections before noise)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -14,6 +15,7 @@ from orpose_ros.geometry.calibration import PendingCamera
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.room_scene import (
     BODY_RADIUS_M,
+    PASSING_GAP_M,
     DetectorNoise,
     RoomScene,
     Walker,
@@ -41,20 +43,24 @@ def test_pending_cameras_get_nominal_intrinsics_and_the_others_keep_theirs() -> 
         RoomScene(calibration)
 
 
-def test_people_walk_at_their_speed_turn_and_pass_each_other() -> None:
-    walkers = walkers_for(with_nominal_intrinsics(load_calibration(EXAMPLE)))
-    times = T0 + np.arange(0.0, 60.0, 0.1)
-    tracks = np.array([[w.position_heading(t)[0] for t in times] for w in walkers])  # (3, T, 2)
-    speeds = np.linalg.norm(np.diff(tracks, axis=1), axis=-1) / 0.1
+def test_people_walk_at_their_speed_turn_and_pass_each_other_but_never_through_each_other() -> None:
+    walkers = walkers_for(with_nominal_intrinsics(load_calibration(EXAMPLE)), 6)
+    times = T0 + np.arange(0.0, 120.0, 0.05)
+    tracks = np.array([[w.position_heading(t)[0] for t in times] for w in walkers])  # (6, T, 2)
+    speeds = np.linalg.norm(np.diff(tracks, axis=1), axis=-1) / 0.05
     for walker, speed in zip(walkers, speeds, strict=True):
         assert np.median(speed) == pytest.approx(walker.speed_mps, rel=0.1)
-    # the line walker turns back at its ends: its heading flips between 0 and pi
-    headings = {round(walkers[2].position_heading(t)[1], 6) for t in times}
-    assert headings == {0.0, round(math.pi, 6)}
-    # the circling walkers go opposite ways and meet: closer than 1 m, then apart by more than 1.5 m
+    # the aisle walkers turn back at their ends: along x, heading 0 then pi; along y, pi/2 then -pi/2
+    assert {round(walkers[2].position_heading(t)[1], 6) for t in times} == {0.0, round(math.pi, 6)}
+    assert {round(walkers[4].position_heading(t)[1], 6) for t in times} == {round(math.pi / 2, 6),
+                                                                             round(-math.pi / 2, 6)}
+    # the circling walkers go opposite ways and pass each other: as close as the passing gap, then far apart
     gaps = np.linalg.norm(tracks[0] - tracks[1], axis=-1)
-    assert gaps.min() < 1.0
-    assert gaps.max() > 1.5
+    assert gaps.min() < PASSING_GAP_M + 0.02
+    assert gaps.max() > 1.4
+    # nobody walks through anybody: every pair of body centres keeps (about) the passing gap
+    for a, b in itertools.combinations(range(6), 2):
+        assert np.linalg.norm(tracks[a] - tracks[b], axis=-1).min() > PASSING_GAP_M - 0.05, (a, b)
     # everyone stays inside the rectangle of the cameras (0.3..5.7 x 0.3..4.7 m)
     assert tracks[..., 0].min() > 0.3
     assert tracks[..., 0].max() < 5.7
@@ -62,6 +68,15 @@ def test_people_walk_at_their_speed_turn_and_pass_each_other() -> None:
     assert tracks[..., 1].max() < 4.7
     with pytest.raises(ValueError, match="people: 7 is out of range"):
         walkers_for(ceiling_room(), 7)
+
+
+def test_a_line_route_along_y_runs_back_and_forth_through_its_centre() -> None:
+    walker = Walker((1.0, 2.0), (0.0, 0.5), 0.5)  # phase 0: at the low end, walking +y
+    assert walker.position_heading(0.0)[0] == pytest.approx([1.0, 1.5])
+    assert walker.position_heading(1.0)[0] == pytest.approx([1.0, 2.0])  # 0.5 m at 0.5 m/s
+    assert walker.position_heading(1.0)[1] == pytest.approx(math.pi / 2)
+    assert walker.position_heading(3.0)[0] == pytest.approx([1.0, 2.0])  # back through the centre at 3 s
+    assert walker.position_heading(3.0)[1] == pytest.approx(-math.pi / 2)
 
 
 def test_walking_swings_the_legs_and_keeps_the_body_upright() -> None:

@@ -13,7 +13,8 @@ from conftest import REPO
 
 PACKAGE = REPO / "orpose_ros"
 #: Modules that drive processes, demos and tests: no node imports them.
-HARNESS = {"orpose_ros.ros.demo", "orpose_ros.ros.camera_replay", "orpose_ros.ros.processes"}
+HARNESS = {"orpose_ros.ros.demo", "orpose_ros.ros.camera_replay", "orpose_ros.ros.processes",
+           "orpose_ros.ros.background_node"}
 ROS_MODULES = ("rclpy", "rcl_interfaces", "builtin_interfaces", "std_msgs", "sensor_msgs", "geometry_msgs",
                "visualization_msgs", "diagnostic_msgs", "lifecycle_msgs", "tf2_msgs", "orpose_msgs",
                "ament_index_python", "launch", "launch_ros", "cv_bridge")

@@ -4,19 +4,17 @@ world frame, with identities that last."""
 
 from __future__ import annotations
 
-import array
 import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fusion_data import ceiling_room, keypoints_of, standing_person, write_calibration_yaml
-from geometry_msgs.msg import Point
-from ros_tools.node_harness import NodePeer, diagnostics_value, header, wait_until
+from fusion_data import ceiling_room, standing_person, write_calibration_yaml
+from ros_tools.node_harness import NodePeer, camera_poses_msg, diagnostics_value, header, wait_until
 from sensor_msgs.msg import CameraInfo
 
-from orpose_msgs.msg import Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
+from orpose_msgs.msg import People3D, Person3D, PersonPoseArray
 from orpose_ros.ros import processes
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
@@ -34,18 +32,7 @@ def _walkers(k: int) -> list[np.ndarray]:
 EPOCH = 1_795_000_050
 
 def _poses_msg(camera_index: int, k: int, sec: int, nanosec: int) -> PersonPoseArray:
-    camera = ROOM.cameras[camera_index]
-    msg = PersonPoseArray(header=header(sec, nanosec, f"{camera.name}_optical"),
-                          source_topic=f"/{camera.name}/image_raw", image_width=camera.width,
-                          image_height=camera.height, downsample_factor=1)
-    for joints in _walkers(k):
-        person = PersonPose(score=0.9)
-        person.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), score=float(s))
-                               for u, v, s in keypoints_of(camera, joints)]
-        person.keypoints_3d = [Point(x=float("nan"), y=float("nan"), z=float("nan")) for _ in range(17)]
-        person.bbox = array.array("f", [0.0, 0.0, 1.0, 1.0])
-        msg.persons.append(person)
-    return msg
+    return camera_poses_msg(ROOM.cameras[camera_index], _walkers(k), sec, nanosec)
 
 
 def _start(env: dict, log: Path, **params: object) -> subprocess.Popen:

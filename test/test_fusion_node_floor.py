@@ -4,7 +4,6 @@ moments and publish the same people, a person only one camera sees included (pla
 
 from __future__ import annotations
 
-import array
 import json
 import re
 import subprocess
@@ -13,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person, write_calibration_yaml
-from geometry_msgs.msg import Point
-from ros_tools.node_harness import NodePeer, header, wait_until
+from ros_tools.node_harness import NodePeer, camera_poses_msg, wait_until
 
-from orpose_msgs.msg import Keypoint2D, People3D, PersonPose, PersonPoseArray
+from orpose_msgs.msg import People3D, PersonPoseArray
 from orpose_ros.cli.fuse import main as fuse_main
 from orpose_ros.ros import processes
 
@@ -40,18 +38,8 @@ def _people(camera_index: int, k: int) -> list[np.ndarray]:
 
 
 def _poses_msg(camera_index: int, k: int) -> PersonPoseArray:
-    camera = ROOM.cameras[camera_index]
-    msg = PersonPoseArray(header=header(EPOCH + k // 10, (k % 10) * 100_000_000, f"{camera.name}_optical"),
-                          source_topic=f"/{camera.name}/image_raw", image_width=camera.width,
-                          image_height=camera.height, downsample_factor=1)
-    for joints in _people(camera_index, k):
-        person = PersonPose(score=0.9)
-        person.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), score=float(s))
-                               for u, v, s in keypoints_of(camera, joints)]
-        person.keypoints_3d = [Point(x=float("nan"), y=float("nan"), z=float("nan")) for _ in range(17)]
-        person.bbox = array.array("f", [0.0, 0.0, 1.0, 1.0])
-        msg.persons.append(person)
-    return msg
+    return camera_poses_msg(ROOM.cameras[camera_index], _people(camera_index, k), EPOCH + k // 10,
+                            (k % 10) * 100_000_000)
 
 
 def _write_results(folder: Path) -> list[Path]:

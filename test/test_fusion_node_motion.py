@@ -5,19 +5,17 @@ A separate process, real DDS."""
 
 from __future__ import annotations
 
-import array
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fusion_data import ceiling_room, keypoints_of, standing_person, write_calibration_yaml
-from geometry_msgs.msg import Point
-from ros_tools.node_harness import NodePeer, header, wait_until
+from fusion_data import ceiling_room, standing_person, write_calibration_yaml
+from ros_tools.node_harness import NodePeer, camera_poses_msg, wait_until
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
 
-from orpose_msgs.msg import Keypoint2D, People3D, Person3D, PersonPose, PersonPoseArray
+from orpose_msgs.msg import People3D, Person3D, PersonPoseArray
 from orpose_ros.ros import processes
 from orpose_ros.ros.people_markers import PREDICTED_ALPHA
 from orpose_ros.ros.tf_publishing import TF_STATIC_QOS
@@ -36,18 +34,8 @@ def _walker(k: int) -> np.ndarray:
 
 
 def _poses_msg(camera_index: int, k: int) -> PersonPoseArray:
-    camera = ROOM.cameras[camera_index]
-    msg = PersonPoseArray(header=header(EPOCH + k // 10, (k % 10) * 100_000_000, f"{camera.name}_optical"),
-                          source_topic=f"/{camera.name}/image_raw", image_width=camera.width,
-                          image_height=camera.height, downsample_factor=1)
-    if k < SEEN:
-        person = PersonPose(score=0.9)
-        person.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), score=float(s))
-                               for u, v, s in keypoints_of(camera, _walker(k))]
-        person.keypoints_3d = [Point(x=float("nan"), y=float("nan"), z=float("nan")) for _ in range(17)]
-        person.bbox = array.array("f", [0.0, 0.0, 1.0, 1.0])
-        msg.persons.append(person)
-    return msg
+    return camera_poses_msg(ROOM.cameras[camera_index], [_walker(k)] if k < SEEN else [], EPOCH + k // 10,
+                            (k % 10) * 100_000_000)
 
 
 def _centre(person: Person3D) -> np.ndarray:

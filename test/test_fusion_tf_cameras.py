@@ -4,7 +4,6 @@ Also the parameters' checks, TFMessage read back as transforms, and orpose_msgs/
 
 from __future__ import annotations
 
-import array
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -12,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from builtin_interfaces.msg import Time
-from fusion_data import ceiling_room, keypoints_of, standing_person
-from geometry_msgs.msg import Point, TransformStamped
-from ros_tools.node_harness import NodePeer, header, wait_until
+from fusion_data import ceiling_room, standing_person
+from geometry_msgs.msg import TransformStamped
+from ros_tools.node_harness import NodePeer, camera_poses_msg, header, wait_until
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
-from orpose_msgs.msg import Keypoint2D, People3D, PersonPose, PersonPoseArray, TrackedIds
+from orpose_msgs.msg import People3D, PersonPoseArray, TrackedIds
 from orpose_ros.fusion.pipeline import TRIANGULATED, FusedPerson
 from orpose_ros.ros import processes
 from orpose_ros.ros.fusion_node import FusionConfig
@@ -107,17 +106,8 @@ def test_tracked_ids_list_the_published_ids_and_their_live_frames() -> None:
 
 
 def poses_msg(camera_index: int, k: int) -> PersonPoseArray:
-    camera = ROOM.cameras[camera_index]
-    msg = PersonPoseArray(header=header(EPOCH + k // 10, (k % 10) * 100_000_000, FRAMES[camera_index]),
-                          source_topic=f"/{camera.name}/image_raw", image_width=camera.width,
-                          image_height=camera.height, downsample_factor=1)
-    pose = PersonPose(score=0.9)
-    pose.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), score=float(s))
-                         for u, v, s in keypoints_of(camera, standing_person((0.3, -0.2), 0.5))]
-    pose.keypoints_3d = [Point(x=float("nan"), y=float("nan"), z=float("nan")) for _ in range(17)]
-    pose.bbox = array.array("f", [0.0, 0.0, 1.0, 1.0])
-    msg.persons.append(pose)
-    return msg
+    return camera_poses_msg(ROOM.cameras[camera_index], [standing_person((0.3, -0.2), 0.5)], EPOCH + k // 10,
+                            (k % 10) * 100_000_000, FRAMES[camera_index])
 
 
 def test_cameras_from_static_tf_wait_for_their_chain_and_a_moving_one_is_refused(tmp_path: Path,

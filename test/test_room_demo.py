@@ -3,16 +3,12 @@ example calibration; the fused people on /orpose/people are where the synthetic 
 
 from __future__ import annotations
 
-import os
-import threading
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
-import rclpy
 from conftest import REPO
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from visualization_msgs.msg import MarkerArray
 
@@ -20,6 +16,7 @@ from orpose_msgs.msg import People3D, Person3D, PersonPoseArray
 from orpose_ros.fusion.pipeline import person_centres
 from orpose_ros.geometry.calibration_files import load_calibration
 from orpose_ros.room_scene import RoomScene, with_nominal_intrinsics
+from orpose_ros.ros.background_node import BackgroundNode
 from orpose_ros.ros.processes import ProcessGroup, node_command, wait_until
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
@@ -32,11 +29,8 @@ class Listener:
     """An rclpy node in this process recording /orpose/people, /orpose/people_markers and /orpose/poses."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID"):
-            os.environ[key] = env[key]
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("room_demo_listener", context=self.context)
+        self.ros = BackgroundNode(env, "room_demo_listener")
+        self.node = self.ros.node
         self.people: list[People3D] = []
         self.markers: list[MarkerArray] = []
         self.poses: list[PersonPoseArray] = []
@@ -44,22 +38,10 @@ class Listener:
         self.node.create_subscription(People3D, "/orpose/people", self.people.append, qos)
         self.node.create_subscription(MarkerArray, "/orpose/people_markers", self.markers.append, qos)
         self.node.create_subscription(PersonPoseArray, "/orpose/poses", self.poses.append, qos)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._running = True
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while self._running and self.context.ok():
-            self.executor.spin_once(timeout_sec=0.05)
+        self.ros.start()
 
     def close(self) -> None:
-        self._running = False
-        self._thread.join(5)
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        self.ros.close()
 
 
 def test_the_fusion_node_finds_the_synthetic_people_where_they_walk(tmp_path: Path, ros_env: dict) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -52,44 +51,30 @@ class Player:
     """The pose nodes of every camera and a /tf listener, in this process (own rclpy context)."""
 
     def __init__(self, env: dict[str, str], calibration_path: Path, people: int) -> None:
-        for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR", "FASTRTPS_DEFAULT_PROFILES_FILE"):
-            if key in env:
-                os.environ[key] = env[key]
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
         from sensor_msgs.msg import CameraInfo
 
         from orpose_msgs.msg import PersonPoseArray
         from orpose_ros.geometry.calibration import PendingCamera
         from orpose_ros.geometry.calibration_files import load_calibration
         from orpose_ros.room_scene import RoomScene, with_nominal_intrinsics
+        from orpose_ros.ros.background_node import BackgroundNode
         from orpose_ros.ros.room_demo import RELIABLE
         from orpose_ros.ros.tf_messages import TFMessage
         from orpose_ros.ros.tf_publishing import TF_QOS
 
-        self._rclpy = rclpy
         loaded = load_calibration(calibration_path)
         self.pending = [c.name for c in loaded.cameras if isinstance(c, PendingCamera) and c.camera_info_topic]
         self.calibration = with_nominal_intrinsics(loaded)
         self.scene = RoomScene(self.calibration, people)
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("orpose_tf_latency_bench", context=self.context)
+        self.ros = BackgroundNode(env, "orpose_tf_latency_bench")
+        self.node = self.ros.node
         self.poses = self.node.create_publisher(PersonPoseArray, "/orpose/poses", RELIABLE)
         self.infos = {name: self.node.create_publisher(CameraInfo, self.calibration.camera(name).camera_info_topic,
                                                        RELIABLE) for name in self.pending}
         self.received: dict[tuple[int, int], float] = {}  # stamp -> perf_counter at receipt
         self._lock = threading.Lock()
         self.tf = self.node.create_subscription(TFMessage, "/tf", self._on_tf, TF_QOS)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._running = True
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while self._running and self.context.ok():
-            self.executor.spin_once(timeout_sec=0.05)
+        self.ros.start()
 
     def _on_tf(self, msg) -> None:
         now = time.perf_counter()
@@ -125,11 +110,7 @@ class Player:
         return (stamp.sec, stamp.nanosec), messages
 
     def close(self) -> None:
-        self._running = False
-        self._thread.join(5)
-        self.executor.shutdown()
-        self.node.destroy_node()
-        self._rclpy.try_shutdown(context=self.context)
+        self.ros.close()
 
 
 def run(args: argparse.Namespace, log_dir: Path) -> dict:

@@ -3,8 +3,6 @@ and lifecycle managers do, and look at what it subscribes to and publishes throu
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,10 +10,10 @@ import rclpy
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetAvailableTransitions, GetState
 from rcl_interfaces.srv import SetParameters
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
+from orpose_ros.ros.background_node import BackgroundNode
 from orpose_ros.ros.processes import wait_until
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -34,12 +32,9 @@ class LifecyclePeer:
 
     def __init__(self, env: dict[str, str], name: str, publish: dict[str, type] | None = None,
                  listen: dict[str, type] | None = None) -> None:
-        for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
-            os.environ[key] = env[key]
         self.name = name
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("orpose_lifecycle_peer", context=self.context)
+        self.ros = BackgroundNode(env, "orpose_lifecycle_peer")
+        self.node = self.ros.node
         self._change = self.node.create_client(ChangeState, f"/{name}/change_state")
         self._get = self.node.create_client(GetState, f"/{name}/get_state")
         self._available = self.node.create_client(GetAvailableTransitions, f"/{name}/get_available_transitions")
@@ -49,15 +44,7 @@ class LifecyclePeer:
         for topic, kind in (listen or {}).items():
             self.inbox[topic] = []
             self.node.create_subscription(kind, topic, self.inbox[topic].append, RELIABLE)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._running = True
-        self._spinner = threading.Thread(target=self._spin, daemon=True)
-        self._spinner.start()
-
-    def _spin(self) -> None:
-        while self._running and self.context.ok():
-            self.executor.spin_once(timeout_sec=0.05)
+        self.ros.start()
 
     def _call(self, client, request, timeout: float):
         assert client.wait_for_service(timeout_sec=timeout), f"no service {client.srv_name}"
@@ -108,11 +95,7 @@ class LifecyclePeer:
         return wait_until(lambda: self.publishers[topic].publish(make()) or answered(), timeout, every_s)
 
     def close(self) -> None:
-        self._running = False
-        self._spinner.join(5)
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        self.ros.close()
 
 
 def failure_lines(log: Path, transition: str) -> list[str]:

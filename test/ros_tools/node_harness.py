@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import array
-import os
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import rclpy
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray
+from fusion_data import keypoints_of
+from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
 from rcl_interfaces.srv import SetParameters
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from orpose_msgs.msg import PersonPoseArray
+from orpose_msgs.msg import Keypoint2D, PersonPose, PersonPoseArray
+from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.ros.background_node import BackgroundNode
 from orpose_ros.ros.processes import wait_until
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -48,6 +49,24 @@ def start_node(params: dict[str, object], env: dict[str, str], log: Path) -> sub
 
 def header(sec: int, nanosec: int, frame_id: str) -> Header:
     return Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=frame_id)
+
+
+def camera_poses_msg(camera: PinholeCamera, people: Sequence[np.ndarray], sec: int, nanosec: int,
+                     frame_id: str = "") -> PersonPoseArray:
+    """What orpose_node publishes for ``camera`` seeing ``people`` ((17, 3) COCO joints [m, world] each): their
+    keypoints projected exactly (`fusion_data.keypoints_of`), no 3D skeleton (NaN), stamped (sec, nanosec), in
+    ``frame_id`` (default: ``<camera name>_optical``), from ``/<camera name>/image_raw``."""
+    msg = PersonPoseArray(header=header(sec, nanosec, frame_id or f"{camera.name}_optical"),
+                          source_topic=f"/{camera.name}/image_raw", image_width=camera.width,
+                          image_height=camera.height, downsample_factor=1)
+    for joints in people:
+        person = PersonPose(score=0.9)
+        person.keypoints_2d = [Keypoint2D(x=float(u), y=float(v), score=float(s))
+                               for u, v, s in keypoints_of(camera, joints)]
+        person.keypoints_3d = [Point(x=float("nan"), y=float("nan"), z=float("nan")) for _ in range(17)]
+        person.bbox = array.array("f", [0.0, 0.0, 1.0, 1.0])
+        msg.persons.append(person)
+    return msg
 
 
 def image_msg(pixels: np.ndarray, encoding: str, hdr: Header, step: int | None = None) -> Image:
@@ -76,11 +95,8 @@ class NodePeer:
 
     def __init__(self, env: dict[str, str], image_topics: dict[str, type],
                  best_effort_topics: dict[str, type] | None = None, listen: dict[str, type] | None = None) -> None:
-        for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR"):
-            os.environ[key] = env[key]
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("orpose_test_peer", context=self.context)
+        self.ros = BackgroundNode(env, "orpose_test_peer")
+        self.node = self.ros.node
         self.inbox = Inbox()
         self.publishers = {t: self.node.create_publisher(kind, t, RELIABLE) for t, kind in image_topics.items()}
         for topic, kind in (best_effort_topics or {}).items():
@@ -95,15 +111,7 @@ class NodePeer:
         self.node.create_subscription(MarkerArray, "/orpose/markers", self.inbox.markers.append, RELIABLE)
         self.node.create_subscription(Image, "/orpose/debug_image", self.inbox.debug.append, RELIABLE)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self.inbox.diagnostics.append, RELIABLE)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._spinner = threading.Thread(target=self._spin, daemon=True)
-        self._running = True
-        self._spinner.start()
-
-    def _spin(self) -> None:
-        while self._running and self.context.ok():
-            self.executor.spin_once(timeout_sec=0.05)
+        self.ros.start()
 
     def publish(self, topic: str, msg: Image | CompressedImage) -> None:
         self.publishers[topic].publish(msg)
@@ -125,11 +133,7 @@ class NodePeer:
         return wait_until(lambda: self.listeners[topic].get_publisher_count() > 0, timeout)
 
     def close(self) -> None:
-        self._running = False
-        self._spinner.join(5)
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        self.ros.close()
 
 
 def diagnostics_value(msgs: list[DiagnosticArray], status_suffix: str, key: str) -> float | None:

@@ -151,3 +151,37 @@ def test_without_tf2_msgs_the_node_says_so_once_and_runs_without_tf(tmp_path: Pa
     assert "tf2_msgs" in errors[0]
     assert "ERROR" in errors[0]
     assert len(people[0].people) == 1
+
+
+def test_with_publish_camera_tf_false_bodies_go_on_tf_and_no_camera_on_tf_static(tmp_path: Path,
+                                                                                   ros_env: dict) -> None:
+    calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
+    log = tmp_path / "fusion.log"
+    command = processes.node_command("orpose_ros.ros.fusion_node", {"calibration": calibration, "max_wait_s": 0.5,
+                                                                    "publish_camera_tf": False})
+    process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/tf": TFMessage})
+    tf, tf_static = peer.inbox.other["/tf"], []
+    peer.node.create_subscription(TFMessage, "/tf_static", tf_static.append, TF_STATIC_QOS)
+    try:
+        assert peer.wait_for_subscriber(POSES, 60), log.read_text()
+        assert peer.wait_for_publisher("/tf", 30), log.read_text()
+        moments = iter(range(600))
+
+        def answered() -> bool:  # a moment until the first body frame comes back
+            if tf:
+                return True
+            k = next(moments)
+            for c in range(3):
+                peer.publish(POSES, _poses_msg(c, k))
+            return False
+
+        assert wait_until(answered, 60, interval=0.5), log.read_text()[-3000:]
+        published = {topic for topic, _ in peer.node.get_publisher_names_and_types_by_node("orpose_fusion_node", "/")}
+    finally:
+        peer.close()
+        assert processes.stop(process) == 0, log.read_text()
+    assert "/tf" in published
+    assert "/tf_static" not in published
+    assert tf_static == []  # transient local: a static message published before we listened would have come
+    assert [t.child_frame_id for t in tf[0].transforms] == ["body_1"]

@@ -114,6 +114,9 @@ class FusionConfig(groups.TrackingGroup, tf_cameras.TfCamerasGroup):
     publish_markers: bool = parameter(True, "Publish RViz markers on orpose/people_markers.", dynamic=True)
     publish_tf: bool = parameter(True, "Publish TF: the cameras on /tf_static (world frame -> each camera's "
                                  "frame_id) and each person's body_<id> frame (REP 155) on /tf; needs tf2_msgs.")
+    publish_camera_tf: bool = parameter(True, "With publish_tf, also the calibration's cameras on /tf_static; false "
+                                        "where your TF already holds them (a URDF, your calibration tools). Never "
+                                        "with camera_poses_from_tf: the cameras are then TF's own.")
     publish_joint_frames: bool = parameter(False, "With publish_tf, also a body_<id>_<joint> frame per placed joint.")
 
     def check(self) -> None:
@@ -164,8 +167,8 @@ class FusionNode(ManagedNode[FusionConfig]):
         self._markers_pub = self.create_publisher(MarkerArray, topics.PEOPLE_MARKERS, RELIABLE)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, RELIABLE)
         self._tracked_pub = self.create_publisher(TrackedIds, topics.PEOPLE_TRACKED, RELIABLE)
-        self._tf = make_tf_publisher(self, None if from_tf else calibration,  # TF's cameras are not published again
-                                     config.publish_joint_frames) if config.publish_tf else None
+        cameras = None if from_tf or not config.publish_camera_tf else calibration  # never TF's own cameras again
+        self._tf = make_tf_publisher(self, cameras, config.publish_joint_frames) if config.publish_tf else None
         self._tf_cameras = TfCameraListener(self, calibration.world_frame, calibration.names, self._on_camera_pose) \
             if from_tf else None
         for topic in config.pose_topics:

@@ -68,9 +68,9 @@ def launch_arguments() -> list[LaunchArgument]:
                        "config/room.rviz (the room: TF of cameras and bodies, people, zones), else config/orpose.rviz.",
                        "false"),
         LaunchArgument("autostart", "true: the lifecycle nodes started (orpose_node, orpose_fusion_node, "
-                       "orpose_zone_monitor) configure and activate themselves; false: they start unconfigured and wait for a lifecycle manager "
-                       "(ros2 lifecycle set /orpose_node configure, then activate). Sets their autostart "
-                       "parameter (params_file's autostart is overridden).", "true"),
+                       "orpose_zone_monitor) configure and activate themselves; false: they start unconfigured "
+                       "and wait for a lifecycle manager (ros2 lifecycle set /orpose_node configure, then "
+                       "activate). Sets their autostart parameter (params_file's autostart is overridden).", "true"),
         *overrides,
     ]
 

@@ -77,10 +77,12 @@ def test_joint_frames_under_the_body_frame_put_each_joint_where_it_is() -> None:
     transforms = people_transforms(header, [person(6, walker)], joints=True).transforms
     body, joints = transforms[0], transforms[1:]
     assert len(joints) == 16
-    assert "body_7_left_wrist" not in {t.child_frame_id for t in joints}
+    assert "left_wrist_7" not in {t.child_frame_id for t in joints}
+    assert "right_wrist_7" in {t.child_frame_id for t in joints}
     T_world_body = matrix(body.transform)
     for t in joints:
-        name = t.child_frame_id.removeprefix("body_7_")
+        name, _, person_id = t.child_frame_id.rpartition("_")
+        assert person_id == "7"
         assert t.header.frame_id == "body_7"
         assert t.header.stamp == header.stamp
         where = T_world_body @ matrix(t.transform)[:, 3]

@@ -117,7 +117,8 @@ class FusionConfig(groups.TrackingGroup, tf_cameras.TfCamerasGroup):
     publish_camera_tf: bool = parameter(True, "With publish_tf, also the calibration's cameras on /tf_static; false "
                                         "where your TF already holds them (a URDF, your calibration tools). Never "
                                         "with camera_poses_from_tf: the cameras are then TF's own.")
-    publish_joint_frames: bool = parameter(False, "With publish_tf, also a body_<id>_<joint> frame per placed joint.")
+    publish_joint_frames: bool = parameter(False, "With publish_tf, also a <joint>_<id> frame (REP 155: e.g. "
+                                           "left_wrist_3) per placed joint.")
 
     def check(self) -> None:
         """Checks across parameters; raises ConfigError."""

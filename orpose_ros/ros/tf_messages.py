@@ -5,7 +5,7 @@
   T_world_from_camera;
 - people (for /tf): the world frame -> ``body_<id>`` of every person with an identity (id >= 1) whose body
   frame can be built (`geometry.body_frame`, REP 155: origin at the hip centre, z up, x forward), stamped
-  with the people's stamp (the measurement's, never now); optionally ``body_<id>`` -> ``body_<id>_<joint>``
+  with the people's stamp (the measurement's, never now); optionally ``body_<id>`` -> ``<joint>_<id>``
   for each placed joint (COCO-17 names; translation only).
 
 tf2_msgs is not on PyPI: ROS installs have it; this project's tests build its real definition from
@@ -34,8 +34,9 @@ from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
 
 
 def joint_frame_id(person_id: int, joint: str) -> str:
-    """The frame of one COCO-17 joint of person ``person_id``, a child of its body frame."""
-    return f"body_{person_id}_{joint}"
+    """The frame of one COCO-17 joint of person ``person_id``, a child of its body frame: ``<joint>_<id>``, as
+    REP 155 names a body's skeleton frames (e.g. ``left_wrist_3`` under ``body_3``)."""
+    return f"{joint}_{person_id}"
 
 
 def transform_msg(T_parent_from_child: np.ndarray) -> Transform:

@@ -16,6 +16,7 @@ from sensor_msgs.msg import CameraInfo
 
 from orpose_msgs.msg import People3D, Person3D, PersonPoseArray
 from orpose_ros.ros import processes
+from orpose_ros.ros.fusion_node import CAMERA_INFO_GRACE_S, overdue_cameras
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 
@@ -115,3 +116,42 @@ def test_a_missing_calibration_is_one_line(tmp_path: Path, ros_env: dict) -> Non
     assert "nowhere.yaml" in fatal[0]
     assert _start(ros_env, log).wait(60) == 1
     assert "parameter 'calibration': '' is empty; expected a calibration file" in log.read_text()
+
+
+def test_a_camera_is_overdue_for_its_camera_info_from_exactly_the_grace_on() -> None:
+    waiting_since: dict[str, float] = {}
+    assert overdue_cameras(waiting_since, {"cam3"}, 100.0, 2.0) == []  # its first poses start the clock
+    assert waiting_since == {"cam3": 100.0}
+    assert overdue_cameras(waiting_since, {"cam3", "cam2"}, 101.75, 2.0) == []  # 1.75 s < 2 s; cam2 starts
+    assert overdue_cameras(waiting_since, {"cam3"}, 102.0, 2.0) == [("cam3", 2.0)]  # exactly the grace
+    assert overdue_cameras(waiting_since, {"cam2", "cam3"}, 103.75, 2.0) == [("cam2", 2.0), ("cam3", 3.75)]
+    assert overdue_cameras(waiting_since, set(), 200.0, 2.0) == []  # nobody waits in this moment
+
+
+def test_a_camera_whose_camera_info_never_comes_is_warned_after_the_grace_naming_its_topic(
+        tmp_path: Path, ros_env: dict) -> None:
+    calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml", pending=("cam3",))
+    log = tmp_path / "fusion.log"
+    process = _start(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=0.5)
+    peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
+    people = peer.inbox.other["/orpose/people"]
+    try:
+        assert peer.wait_for_subscriber(POSES, 60), log.read_text()
+        assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
+        start = time.monotonic()
+        k = 0
+        while time.monotonic() - start < CAMERA_INFO_GRACE_S + 1.5 or not people:  # past the grace, people out
+            for c in range(3):
+                peer.publish(POSES, _poses_msg(c, k, EPOCH + k // 10, (k % 10) * 100_000_000))
+            k += 1
+            time.sleep(0.1)
+        assert wait_until(lambda: "no camera_info" in log.read_text(), 10), log.read_text()[-3000:]
+    finally:
+        peer.close()
+        assert processes.stop(process) == 0, log.read_text()
+    warnings = [line for line in log.read_text().splitlines() if "WARN" in line]
+    assert len(warnings) == 1, warnings  # once (throttled), and nothing else to warn of
+    assert "cam3: no camera_info on /cam3/camera_info for " in warnings[0]
+    waited = float(warnings[0].split(" for ")[1].split(" s;")[0])
+    assert CAMERA_INFO_GRACE_S <= waited < CAMERA_INFO_GRACE_S + 1.0
+    assert all(list(msg.cameras) == ["cam1", "cam2"] for msg in people)  # cam3's poses wait, the others are fused

@@ -54,6 +54,10 @@ from orpose_ros.ros.tracked_ids import tracked_ids_msg
 
 #: A camera's clock offset is judged from at least this many results.
 MIN_OFFSETS_FOR_DRIFT = 5
+#: How long a camera's poses may wait for its first camera_info before a warning [s, wall clock]: drivers publish
+#: one with every image, so only a start-up race (poses heard before the camera_info subscription matched) is
+#: shorter; a missing camera_info is longer.
+CAMERA_INFO_GRACE_S = 2.0
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 CAMERA_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
 
@@ -153,6 +157,7 @@ class FusionNode(ManagedNode[FusionConfig]):
         self.grouper = StampGrouper(calibration.names, config.stamp_tolerance_s, config.max_wait_s,
                                     max_clock_offset_s=config.max_clock_offset_s)
         self._warnings = ThrottledWarnings(self.get_logger())
+        self._waiting_since: dict[str, float] = {}  # camera -> when its poses first waited for camera_info
         self._fusion_time = LatencyWindow()
         self._group_rate = RateMeter()
         self._missing = dict.fromkeys(calibration.names, 0)
@@ -209,6 +214,7 @@ class FusionNode(ManagedNode[FusionConfig]):
                 info = camera_from_camera_info(msg, name)
                 self.calibration = self.calibration.with_intrinsics(name, info.K, info.width, info.height,
                                                                     info.distortion)
+                self._waiting_since.pop(name, None)
             except (CameraInputError, CalibrationError) as error:
                 self._warnings.warn(name, cause_of(error), f"ignored a camera_info of {name}: {error}")
 
@@ -287,8 +293,11 @@ class FusionNode(ManagedNode[FusionConfig]):
         unposed = self._unposed()  # said once by the TF listener
         usable = {name: msg for name, msg in group.items.items()
                   if name not in self.calibration.pending_names and name not in unposed}
-        for name in set(group.items) - set(usable) - set(unposed):
-            self._warnings.warn(name, "pending", f"{name}: no camera_info yet, its poses wait")
+        waiting = set(group.items) - set(usable) - set(unposed)
+        for name, waited_s in overdue_cameras(self._waiting_since, waiting, time.monotonic(), CAMERA_INFO_GRACE_S):
+            topic = self.calibration.cameras[self.calibration.index(name)].camera_info_topic  # still pending
+            self._warnings.warn(name, "pending", f"{name}: no camera_info on {topic} for {waited_s:.1f} s; its "
+                                "poses wait (is the camera driver publishing it?)")
         if len(unposed) == len(self.calibration.names):
             return [], []
         moment = {name: CameraMoment([_detection(person, i) for i, person in enumerate(msg.persons)],
@@ -337,6 +346,17 @@ class FusionNode(ManagedNode[FusionConfig]):
                     f"last {HEALTH_WINDOW_S:g} s), beyond stamp_tolerance_s {tolerance:g} s: its people are not "
                     "fused with theirs (a drifting clock, or cameras not triggered together?)"))
         return drifting
+
+
+def overdue_cameras(waiting_since: dict[str, float], waiting: set[str], now_s: float,
+                    grace_s: float) -> list[tuple[str, float]]:
+    """(camera, seconds waited) of the ``waiting`` cameras (poses at ``now_s`` [s], no camera_info yet) that have
+    waited for a camera_info for at least ``grace_s`` [s], in name order. ``waiting_since`` (camera -> when its
+    poses first waited [s]) gains the cameras that wait for the first time; drop a camera when its camera_info
+    comes."""
+    for name in waiting:
+        waiting_since.setdefault(name, now_s)
+    return [(name, now_s - waiting_since[name]) for name in sorted(waiting) if now_s - waiting_since[name] >= grace_s]
 
 
 def _detection(person: PersonPose, index: int) -> PersonDetection:

@@ -4,14 +4,13 @@ world frame, with identities that last."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fusion_data import ceiling_room, standing_person, write_calibration_yaml
-from ros_tools.node_harness import NodePeer, camera_poses_msg, diagnostics_value, header, wait_until
+from ros_tools.node_harness import NodePeer, camera_poses_msg, diagnostics_value, header, start_fusion_node, wait_until
 from sensor_msgs.msg import CameraInfo
 
 from orpose_msgs.msg import People3D, Person3D, PersonPoseArray
@@ -36,11 +35,6 @@ def _poses_msg(camera_index: int, k: int, sec: int, nanosec: int) -> PersonPoseA
     return camera_poses_msg(ROOM.cameras[camera_index], _walkers(k), sec, nanosec)
 
 
-def _start(env: dict, log: Path, **params: object) -> subprocess.Popen:
-    command = processes.node_command("orpose_ros.ros.fusion_node", params)
-    return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-
-
 def _centre(person: Person3D) -> np.ndarray:
     joints = np.array([[j.position.x, j.position.y, j.position.z] for j in person.joints])
     return np.nanmean(joints[[5, 6, 11, 12]], axis=0)
@@ -49,7 +43,7 @@ def _centre(person: Person3D) -> np.ndarray:
 def test_people_of_three_cameras_are_located_in_the_room_with_lasting_ids(tmp_path: Path, ros_env: dict) -> None:
     calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml", pending=("cam3",))
     log = tmp_path / "fusion.log"
-    process = _start(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=0.5)
+    process = start_fusion_node(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=0.5)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray, "/cam3/camera_info": CameraInfo},
                     listen={"/orpose/people": People3D})
     people = peer.inbox.other["/orpose/people"]
@@ -109,12 +103,12 @@ def test_people_of_three_cameras_are_located_in_the_room_with_lasting_ids(tmp_pa
 
 def test_a_missing_calibration_is_one_line(tmp_path: Path, ros_env: dict) -> None:
     log = tmp_path / "fusion.log"
-    assert _start(ros_env, log, calibration=tmp_path / "nowhere.yaml").wait(60) == 1
+    assert start_fusion_node(ros_env, log, calibration=tmp_path / "nowhere.yaml").wait(60) == 1
     fatal = [line for line in log.read_text().splitlines() if "FATAL" in line]
     assert len(fatal) == 1
     assert "parameter 'calibration'" in fatal[0]
     assert "nowhere.yaml" in fatal[0]
-    assert _start(ros_env, log).wait(60) == 1
+    assert start_fusion_node(ros_env, log).wait(60) == 1
     assert "parameter 'calibration': '' is empty; expected a calibration file" in log.read_text()
 
 
@@ -132,7 +126,7 @@ def test_a_camera_whose_camera_info_never_comes_is_warned_after_the_grace_naming
         tmp_path: Path, ros_env: dict) -> None:
     calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml", pending=("cam3",))
     log = tmp_path / "fusion.log"
-    process = _start(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=0.5)
+    process = start_fusion_node(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=0.5)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
     people = peer.inbox.other["/orpose/people"]
     try:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fusion_data import ceiling_room, keypoints_of, standing_person, write_calibration_yaml
-from ros_tools.node_harness import NodePeer, camera_poses_msg, wait_until
+from ros_tools.node_harness import NodePeer, camera_poses_msg, start_fusion_node, wait_until
 
 from orpose_msgs.msg import People3D, PersonPoseArray
 from orpose_ros.cli.fuse import main as fuse_main
@@ -72,10 +71,8 @@ def test_node_and_orpose_fuse_self_calibrate_the_same_floor_and_people(tmp_path:
     offline = json.loads(fused.read_text())
 
     log = tmp_path / "fusion.log"
-    command = processes.node_command("orpose_ros.ros.fusion_node", {
-        "calibration": calibration, "floor_moments": FLOOR_MOMENTS, "stamp_tolerance_s": 0.02, "max_wait_s": 0.5,
-        "publish_tf": False})
-    process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = start_fusion_node(ros_env, log, calibration=calibration, floor_moments=FLOOR_MOMENTS,
+                                stamp_tolerance_s=0.02, max_wait_s=0.5, publish_tf=False)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
     people = peer.inbox.other["/orpose/people"]
     try:

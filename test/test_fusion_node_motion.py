@@ -5,13 +5,12 @@ A separate process, real DDS."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fusion_data import ceiling_room, standing_person, write_calibration_yaml
-from ros_tools.node_harness import NodePeer, camera_poses_msg, wait_until
+from ros_tools.node_harness import NodePeer, camera_poses_msg, start_fusion_node, wait_until
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -38,6 +37,11 @@ def _poses_msg(camera_index: int, k: int) -> PersonPoseArray:
                             (k % 10) * 100_000_000)
 
 
+def _moment(k: int) -> list[PersonPoseArray]:
+    """Every camera's poses of moment k."""
+    return [_poses_msg(c, k) for c in range(3)]
+
+
 def _centre(person: Person3D) -> np.ndarray:
     return np.array([person.centre.x, person.centre.y, person.centre.z])
 
@@ -45,9 +49,8 @@ def _centre(person: Person3D) -> np.ndarray:
 def test_velocity_uncertainty_and_predicted_people(tmp_path: Path, ros_env: dict) -> None:
     calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
     log = tmp_path / "fusion.log"
-    command = processes.node_command("orpose_ros.ros.fusion_node", {
-        "calibration": calibration, "stamp_tolerance_s": 0.02, "max_wait_s": 0.5, "track_max_age_s": 1.0})
-    process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = start_fusion_node(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=0.5,
+                                track_max_age_s=1.0)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray},
                     listen={"/orpose/people": People3D, "/orpose/people_markers": MarkerArray, "/tf": TFMessage})
     people, markers = peer.inbox.other["/orpose/people"], peer.inbox.other["/orpose/people_markers"]
@@ -125,24 +128,13 @@ def test_without_tf2_msgs_the_node_says_so_once_and_runs_without_tf(tmp_path: Pa
            for key, value in ros_env.items()}  # as on a machine without ROS's tf2_msgs
     calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
     log = tmp_path / "fusion.log"
-    command = processes.node_command("orpose_ros.ros.fusion_node", {"calibration": calibration, "max_wait_s": 0.5})
-    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = start_fusion_node(env, log, calibration=calibration, max_wait_s=0.5)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
     people = peer.inbox.other["/orpose/people"]
     try:
         assert peer.wait_for_subscriber(POSES, 60), log.read_text()
         assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
-        moments = iter(range(600))
-
-        def answered() -> bool:  # a moment until the first people come back (discovery is not instant both ways)
-            if people:
-                return True
-            k = next(moments)
-            for c in range(3):
-                peer.publish(POSES, _poses_msg(c, k))
-            return False
-
-        assert wait_until(answered, 60, interval=1.0), log.read_text()[-3000:]
+        assert peer.publish_moments_until(POSES, _moment, lambda: bool(people), 60, 1.0), log.read_text()[-3000:]
     finally:
         peer.close()
         assert processes.stop(process) == 0, log.read_text()
@@ -157,26 +149,14 @@ def test_with_publish_camera_tf_false_bodies_go_on_tf_and_no_camera_on_tf_static
                                                                                    ros_env: dict) -> None:
     calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
     log = tmp_path / "fusion.log"
-    command = processes.node_command("orpose_ros.ros.fusion_node", {"calibration": calibration, "max_wait_s": 0.5,
-                                                                    "publish_camera_tf": False})
-    process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = start_fusion_node(ros_env, log, calibration=calibration, max_wait_s=0.5, publish_camera_tf=False)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/tf": TFMessage})
     tf, tf_static = peer.inbox.other["/tf"], []
     peer.node.create_subscription(TFMessage, "/tf_static", tf_static.append, TF_STATIC_QOS)
     try:
         assert peer.wait_for_subscriber(POSES, 60), log.read_text()
         assert peer.wait_for_publisher("/tf", 30), log.read_text()
-        moments = iter(range(600))
-
-        def answered() -> bool:  # a moment until the first body frame comes back
-            if tf:
-                return True
-            k = next(moments)
-            for c in range(3):
-                peer.publish(POSES, _poses_msg(c, k))
-            return False
-
-        assert wait_until(answered, 60, interval=0.5), log.read_text()[-3000:]
+        assert peer.publish_moments_until(POSES, _moment, lambda: bool(tf)), log.read_text()[-3000:]
         published = {topic for topic, _ in peer.node.get_publisher_names_and_types_by_node("orpose_fusion_node", "/")}
     finally:
         peer.close()

@@ -4,7 +4,6 @@ Also the parameters' checks, TFMessage read back as transforms, and orpose_msgs/
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from builtin_interfaces.msg import Time
 from fusion_data import ceiling_room, standing_person
 from geometry_msgs.msg import TransformStamped
-from ros_tools.node_harness import NodePeer, camera_poses_msg, header, wait_until
+from ros_tools.node_harness import NodePeer, camera_poses_msg, header, start_fusion_node, wait_until
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
@@ -113,10 +112,8 @@ def poses_msg(camera_index: int, k: int) -> PersonPoseArray:
 def test_cameras_from_static_tf_wait_for_their_chain_and_a_moving_one_is_refused(tmp_path: Path,
                                                                                   ros_env: dict) -> None:
     log = tmp_path / "fusion.log"
-    command = processes.node_command("orpose_ros.ros.fusion_node", {
-        "camera_poses_from_tf": True, "world_frame": "room", "camera_frames": FRAMES, "camera_info_topics": INFOS,
-        "max_wait_s": 0.3})
-    process = subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = start_fusion_node(ros_env, log, camera_poses_from_tf=True, world_frame="room", camera_frames=FRAMES,
+                                camera_info_topics=INFOS, max_wait_s=0.3)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray, **{topic: type(camera_info_msg(ROOM.cameras[0], Header()))
                                                          for topic in INFOS}},
                     listen={"/orpose/people": People3D, "/orpose/people/tracked": TrackedIds})
@@ -193,10 +190,8 @@ def test_cameras_from_static_tf_wait_for_their_chain_and_a_moving_one_is_refused
 
 def test_a_calibration_file_with_camera_poses_from_tf_is_refused(tmp_path: Path, ros_env: dict) -> None:
     log = tmp_path / "fusion.log"
-    command = processes.node_command("orpose_ros.ros.fusion_node", {
-        "camera_poses_from_tf": True, "calibration": tmp_path / "room.yaml", "world_frame": "room",
-        "camera_frames": FRAMES, "camera_info_topics": INFOS})
-    assert subprocess.Popen(command, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT).wait(60) == 1
+    assert start_fusion_node(ros_env, log, camera_poses_from_tf=True, calibration=tmp_path / "room.yaml",
+                             world_frame="room", camera_frames=FRAMES, camera_info_topics=INFOS).wait(60) == 1
     fatal = [line for line in log.read_text().splitlines() if "FATAL" in line]
     assert len(fatal) == 1, log.read_text()
     assert "parameter 'calibration': camera_poses_from_tf takes the cameras from TF" in fatal[0]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import array
+import itertools
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from visualization_msgs.msg import MarkerArray
 
 from orpose_msgs.msg import Keypoint2D, PersonPose, PersonPoseArray
 from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.ros import processes
 from orpose_ros.ros.background_node import BackgroundNode
 from orpose_ros.ros.processes import wait_until
 
@@ -45,6 +47,12 @@ def node_command(params: dict[str, object]) -> list[str]:
 
 def start_node(params: dict[str, object], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(node_command(params), env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def start_fusion_node(env: dict[str, str], log: Path, **params: object) -> subprocess.Popen:
+    """orpose_fusion_node as a separate process with ``params``, its output in ``log``."""
+    command = processes.node_command("orpose_ros.ros.fusion_node", params)
+    return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
 def header(sec: int, nanosec: int, frame_id: str) -> Header:
@@ -115,6 +123,21 @@ class NodePeer:
 
     def publish(self, topic: str, msg: Image | CompressedImage) -> None:
         self.publishers[topic].publish(msg)
+
+    def publish_moments_until(self, topic: str, moment: Callable[[int], Iterable[object]],
+                              answered: Callable[[], bool], timeout: float = 60.0, every_s: float = 0.5) -> bool:
+        """Publish the messages of moment k = 0, 1, ... on ``topic``, one moment every ``every_s``, until
+        ``answered()`` (discovery is not instant both ways: the first moments may be lost)."""
+        moments = itertools.count()
+
+        def publish_or_done() -> bool:
+            if answered():
+                return True
+            for msg in moment(next(moments)):
+                self.publish(topic, msg)
+            return False
+
+        return wait_until(publish_or_done, timeout, interval=every_s)
 
     def set_parameters(self, timeout: float = 30.0, **values: object) -> list[SetParametersResult]:
         """Call orpose_node's parameter service, as ``ros2 param set`` does."""

@@ -132,14 +132,11 @@ def test_a_camera_whose_camera_info_never_comes_is_warned_after_the_grace_naming
     try:
         assert peer.wait_for_subscriber(POSES, 60), log.read_text()
         assert peer.wait_for_publisher("/orpose/people", 30), log.read_text()
-        start = time.monotonic()
-        k = 0
-        while time.monotonic() - start < CAMERA_INFO_GRACE_S + 1.5 or not people:  # past the grace, people out
-            for c in range(3):
-                peer.publish(POSES, _poses_msg(c, k, EPOCH + k // 10, (k % 10) * 100_000_000))
-            k += 1
-            time.sleep(0.1)
-        assert wait_until(lambda: "no camera_info" in log.read_text(), 10), log.read_text()[-3000:]
+        def moment(k: int) -> list[PersonPoseArray]:  # 10 Hz, until the warning is out
+            return [_poses_msg(c, k, EPOCH + k // 10, (k % 10) * 100_000_000) for c in range(3)]
+
+        warned = peer.publish_moments_until(POSES, moment, lambda: "no camera_info" in log.read_text(), 60, 0.1)
+        assert warned, log.read_text()[-3000:]
     finally:
         peer.close()
         assert processes.stop(process) == 0, log.read_text()
@@ -147,5 +144,6 @@ def test_a_camera_whose_camera_info_never_comes_is_warned_after_the_grace_naming
     assert len(warnings) == 1, warnings  # once (throttled), and nothing else to warn of
     assert "cam3: no camera_info on /cam3/camera_info for " in warnings[0]
     waited = float(warnings[0].split(" for ")[1].split(" s;")[0])
-    assert CAMERA_INFO_GRACE_S <= waited < CAMERA_INFO_GRACE_S + 1.0
+    assert CAMERA_INFO_GRACE_S <= waited < CAMERA_INFO_GRACE_S + 5.0  # the edge itself: the test above
+    assert people
     assert all(list(msg.cameras) == ["cam1", "cam2"] for msg in people)  # cam3's poses wait, the others are fused

@@ -11,9 +11,12 @@ import math
 
 import numpy as np
 import pytest
+from fusion_data import ceiling_room
 
+from orpose_ros.fusion.floor import parse_floor_choice, stream_floor
 from orpose_ros.fusion.grouping import StampGrouper
 from orpose_ros.fusion.smoothing import OneEuroFilter
+from orpose_ros.fusion.stream import FusionStream
 from orpose_ros.fusion.tracking import Tracker
 from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.privacy import shrink
@@ -43,6 +46,14 @@ def fusion_consumers(config: FusionConfig) -> None:
     assert [t.id for t in tracker.tracks] == [0]
     smoother = OneEuroFilter(options.smoothing)
     np.testing.assert_array_equal(smoother(0.0, np.ones(3)), np.ones(3))
+    # the floor self-calibrated from floor_moments moments, the support gate and the joint output policy
+    floor, moments, _ = stream_floor(parse_floor_choice("auto"), None, config.floor_moments)
+    assert floor is None  # until self-calibrated
+    assert moments == config.floor_moments
+    stream = FusionStream(ceiling_room(2), dataclasses.replace(options, floor_moments=moments))
+    assert stream.process(0.0, {"cam1": [], "cam2": []}) == []
+    assert options.support.single_view_min_frames == config.single_view_min_frames
+    assert options.output.min_views == config.joint_min_views
 
 
 def privacy_consumers(config: PrivacyFilterConfig) -> None:
@@ -69,6 +80,8 @@ def test_every_ranged_parameter_is_covered() -> None:
     assert ("NodeConfig", "track_max_age_s") in names
     assert ("FusionConfig", "stamp_tolerance_s") in names
     assert ("PrivacyFilterConfig", "factor") in names
+    for name in ("floor_moments", "single_view_min_frames", "joint_min_views", "joint_max_sigma_m"):
+        assert ("FusionConfig", name) in names
     assert len(names) >= 15
 
 

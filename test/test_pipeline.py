@@ -26,7 +26,7 @@ from orpose_ros.fusion.pipeline import (
     within_room,
 )
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, PendingCamera, RoomCalibration
-from orpose_ros.geometry.placement import PlacementOptions
+from orpose_ros.geometry.placement import PlacementOptions, place_people
 from orpose_ros.geometry.triangulation import triangulate
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
 
@@ -452,3 +452,41 @@ def test_a_single_camera_person_that_cannot_be_placed_leaves_the_others_placed()
         detections["cam3"].append(PersonDetection(kp, 0.9, None, 60 + k))
     fused = fuse_frame(calibration, detections)
     assert [p.detection_indices for p in fused] == [(61,)]
+
+
+def test_a_single_camera_person_is_placed_with_the_3d_skeleton_its_detection_carries() -> None:
+    calibration = ceiling_room(3)
+    camera = calibration.camera("cam3")
+    kp = keypoints_of(camera, standing_person((0.3, -0.2), 1.0))
+    template = place_people(camera, kp[None], floor=calibration.floor).joints_h36m[0]
+    skeleton = (template - template[0]) * 0.8  # a smaller body than the template, pelvis-relative
+    fused = fuse_frame(calibration, {"cam3": [PersonDetection(kp, 0.9, skeleton, 3)]})
+    expected = place_people(camera, kp[None], skeleton[None], floor=calibration.floor, options=PlacementOptions())
+    np.testing.assert_allclose(fused[0].joints, camera.to_world(expected.joints_coco[0]), atol=1e-9)
+    plain = fuse_frame(calibration, {"cam3": [PersonDetection(kp, 0.9, None, 3)]})
+    assert np.nanmax(np.abs(plain[0].joints - fused[0].joints)) > 1e-3
+
+
+def test_views_fill_in_order_of_their_score_sums_each_at_its_nearest_placed_neighbours_depth() -> None:
+    """cam2 (the highest score sum) alone sees the left wrist, cam1 (the lowest) alone the left elbow. cam2
+    fills first: its wrist at the depth of the nearest placed joint, the shoulder (2 bones; the elbow is not
+    placed yet); then cam1's elbow at the shoulder's depth (1 bone, ahead of the now placed wrist: ties go to
+    the lower joint index)."""
+    calibration = ceiling_room(3)
+    truth = people()[:1]
+    shoulder = COCO_KEYPOINT_NAMES.index("left_shoulder")
+    scores = {"cam1": {**dict.fromkeys(range(17), 0.5), LEFT_WRIST: 0.0},
+              "cam2": {**dict.fromkeys(range(17), 0.9), LEFT_ELBOW: 0.0},
+              "cam3": {**dict.fromkeys(range(17), 0.7), LEFT_ELBOW: 0.0, LEFT_WRIST: 0.0}}
+    (person,) = fuse_frame(calibration, _scores(detections_of(calibration, truth), scores))
+    assert person.num_views[LEFT_ELBOW] == person.num_views[LEFT_WRIST] == 1
+
+    def at_depth_of(name: str, keypoint: int, neighbour: int) -> np.ndarray:
+        camera = calibration.camera(name)
+        R, t = camera.T_world_from_camera[:3, :3], camera.T_world_from_camera[:3, 3]
+        depth = (R.T @ (person.joints[neighbour] - t))[2]
+        u, v = keypoints_of(camera, truth[0])[keypoint, :2]
+        return R @ (np.linalg.solve(camera.K, [u, v, 1.0]) * depth) + t
+
+    np.testing.assert_allclose(person.joints[LEFT_WRIST], at_depth_of("cam2", LEFT_WRIST, shoulder), atol=1e-9)
+    np.testing.assert_allclose(person.joints[LEFT_ELBOW], at_depth_of("cam1", LEFT_ELBOW, shoulder), atol=1e-9)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from fusion_data import ceiling_room, keypoints_of, mvor_file, standing_person
+from fusion_data import ceiling_room, keypoints_of, look_at, mvor_file, standing_person
 
 from orpose_ros.evaluation.mvor import load_mvor
 from orpose_ros.evaluation.mvor_evaluation import Evaluation
@@ -26,6 +26,7 @@ from orpose_ros.fusion.pipeline import (
     within_room,
 )
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, PendingCamera, RoomCalibration
+from orpose_ros.geometry.camera import PinholeCamera
 from orpose_ros.geometry.placement import PlacementOptions, place_people
 from orpose_ros.geometry.triangulation import triangulate
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES
@@ -490,3 +491,24 @@ def test_views_fill_in_order_of_their_score_sums_each_at_its_nearest_placed_neig
 
     np.testing.assert_allclose(person.joints[LEFT_WRIST], at_depth_of("cam2", LEFT_WRIST, shoulder), atol=1e-9)
     np.testing.assert_allclose(person.joints[LEFT_ELBOW], at_depth_of("cam1", LEFT_ELBOW, shoulder), atol=1e-9)
+
+
+def test_joints_seen_under_rays_closer_than_min_ray_angle_are_not_triangulated() -> None:
+    """Two cameras 0.3 m apart, 3 m from the person: each joint's rays meet at about 5-6 degrees. Just below
+    the smallest of those angles every joint is triangulated; just above the largest none is."""
+    K = np.array([[544.0, 0.0, 319.5], [0.0, 544.5, 239.5], [0.0, 0.0, 1.0]])
+    centres = [np.array([3.0, y, 2.0]) for y in (-0.15, 0.15)]
+    cameras = tuple(PinholeCamera(f"cam{k + 1}", 640, 480, K, T_world_from_camera=look_at(c, [0.0, 0.0, 1.0]))
+                    for k, c in enumerate(centres))
+    calibration = RoomCalibration("pair", cameras, FloorPlane.horizontal(0.0))
+    truth = standing_person((0.0, 0.0), 0.5)
+    detections = {c.name: [PersonDetection(keypoints_of(c, truth), 0.9, None, 0)] for c in cameras}
+    a, b = truth - centres[0], truth - centres[1]
+    cosine = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    angles = np.degrees(np.arccos(cosine))
+    assert 4.0 < angles.min() < angles.max() < 7.0
+    (below,) = fuse_frame(calibration, detections, FusionOptions(min_ray_angle_deg=angles.min() - 1e-6))
+    assert below.placement == TRIANGULATED
+    assert (below.num_views == 2).all()
+    above = fuse_frame(calibration, detections, FusionOptions(min_ray_angle_deg=angles.max() + 1e-6))
+    assert [p.placement != TRIANGULATED for p in above] == [True]

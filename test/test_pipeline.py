@@ -512,3 +512,28 @@ def test_joints_seen_under_rays_closer_than_min_ray_angle_are_not_triangulated()
     assert (below.num_views == 2).all()
     above = fuse_frame(calibration, detections, FusionOptions(min_ray_angle_deg=angles.max() + 1e-6))
     assert [p.placement != TRIANGULATED for p in above] == [True]
+
+
+def test_a_camera_close_to_the_person_fills_a_joint_at_its_neighbours_depth_under_a_metre() -> None:
+    """cam3, 0.7 m in front of the person, alone sees the left wrist: it is filled on cam3's ray at the depth
+    (in cam3, 0.68 m) of its triangulated neighbour, the elbow; any depth in front of the camera counts."""
+    base = ceiling_room(2)
+    truth = standing_person((0.0, 0.0), 0.0)
+    middle = truth.mean(axis=0)
+    K = np.array([[300.0, 0.0, 319.5], [0.0, 300.0, 239.5], [0.0, 0.0, 1.0]])
+    close = PinholeCamera("cam3", 640, 480, K, T_world_from_camera=look_at(middle - np.array([0.0, 0.7, 0.0]), middle))
+    calibration = RoomCalibration("room", (*base.cameras, close), base.floor)
+    detections = {}
+    for camera in calibration.cameras:
+        kp = keypoints_of(camera, truth)
+        if camera.name != "cam3":
+            kp[LEFT_WRIST, 2] = 0.0
+        detections[camera.name] = [PersonDetection(kp, 0.9, None, 0)]
+    (person,) = fuse_frame(calibration, detections)
+    assert person.num_views[LEFT_WRIST] == 1
+    R, t = close.T_world_from_camera[:3, :3], close.T_world_from_camera[:3, 3]
+    depth = (R.T @ (person.joints[LEFT_ELBOW] - t))[2]
+    assert 0.5 < depth < 1.0
+    u, v = keypoints_of(close, truth)[LEFT_WRIST, :2]
+    np.testing.assert_allclose(person.joints[LEFT_WRIST], R @ (np.linalg.solve(K, [u, v, 1.0]) * depth) + t,
+                               atol=1e-9)

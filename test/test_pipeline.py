@@ -537,3 +537,20 @@ def test_a_camera_close_to_the_person_fills_a_joint_at_its_neighbours_depth_unde
     u, v = keypoints_of(close, truth)[LEFT_WRIST, :2]
     np.testing.assert_allclose(person.joints[LEFT_WRIST], R @ (np.linalg.solve(K, [u, v, 1.0]) * depth) + t,
                                atol=1e-9)
+
+
+def test_people_are_too_close_by_their_distance_on_the_floor_plane_whatever_their_heights() -> None:
+    """One person stands 0.3 m from another on a platform 1 m up: on a horizontal floor plane (or +z without a
+    floor) their centres are 0.3 m apart, closer than two bodies allow; on a floor tilted by 45 degrees they
+    are 0.9 m apart on its plane, so two people."""
+    calibration = ceiling_room(3)
+    truth = np.stack([standing_person((0.0, 0.0), 0.0), standing_person((0.0, 0.3), 1.5) + np.array([0.0, 0.0, 1.0])])
+    detections = detections_of(calibration, truth)
+    tilted = np.array([0.0, -np.sqrt(0.5), np.sqrt(0.5)])
+    d = person_centres(truth)[1] - person_centres(truth)[0]
+    for up, apart in ((np.array([0.0, 0.0, 1.0]), 1), (tilted, 2)):
+        on_plane = np.linalg.norm(d - (d @ up) * up)
+        assert (on_plane >= FusionOptions().min_person_distance_m) == (apart == 2)
+    assert len(fuse_frame(calibration, detections)) == 1
+    assert len(fuse_frame(calibration.with_floor(None), detections)) == 1
+    assert len(fuse_frame(calibration.with_floor(FloorPlane(tilted, 0.0)), detections)) == 2

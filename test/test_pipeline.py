@@ -554,3 +554,16 @@ def test_people_are_too_close_by_their_distance_on_the_floor_plane_whatever_thei
     assert len(fuse_frame(calibration, detections)) == 1
     assert len(fuse_frame(calibration.with_floor(None), detections)) == 1
     assert len(fuse_frame(calibration.with_floor(FloorPlane(tilted, 0.0)), detections)) == 2
+
+
+def test_a_single_camera_persons_unsure_keypoints_are_not_placed_and_have_no_confidence() -> None:
+    calibration = ceiling_room(3)
+    kp = keypoints_of(calibration.camera("cam3"), standing_person((0.0, 1.4), 2.5))
+    kp[:5, 2] = 0.0  # the head's five keypoints unsure
+    (person,) = fuse_frame(calibration, {"cam3": [PersonDetection(kp, 0.9, None, 1)]})
+    head = np.arange(17) < 5
+    assert np.isnan(person.joints[head]).all()
+    assert np.isfinite(person.joints[~head]).all()
+    np.testing.assert_array_equal(person.num_views, np.where(head, 0, 1))
+    np.testing.assert_array_equal(person.confidence, np.where(head, 0.0, 0.9))
+    assert np.isnan(person.reprojection_error_px[head]).all()

@@ -47,6 +47,10 @@ declare -A TESTS=(
     [ros/tf_messages.py]="test/test_tf_messages.py"
     [ros/zone_messages.py]="test/test_zone_messages.py"
     [zones.py]="test/test_zones.py"
+    [fusion/motion.py]="test/test_stream_motion.py test/test_camera_people.py"
+    [fusion/stream.py]="test/test_stream.py test/test_stream_motion.py test/test_support.py test/test_joint_output.py test/test_fusion_floor.py"
+    [fusion/pipeline.py]="test/test_pipeline.py test/test_stream.py test/test_stream_motion.py test/test_fusion_floor.py test/test_support.py test/test_joint_output.py"
+    [camera_pipeline.py]="test/test_camera_pipeline.py"
 )
 # Marker expression of each module's tests (default: not ros). The message builders' tests build ROS messages
 # (no DDS, no processes): run them in a shell where `. scripts/env.sh` put orpose_msgs on the path.
@@ -58,7 +62,8 @@ declare -A MARKS=(
 CORE=(fusion/tracking.py fusion/smoothing.py geometry/triangulation.py fusion/association.py geometry/camera.py
     geometry/placement.py fusion/grouping.py fusion/robust.py camera_people.py fusion/detections.py
     geometry/transforms.py privacy.py model/resample.py model/lifting.py geometry/body_frame.py fusion/support.py
-    fusion/joint_output.py fusion/clocks.py geometry/body_model.py zones.py)
+    fusion/joint_output.py fusion/clocks.py geometry/body_model.py zones.py fusion/motion.py fusion/stream.py
+    fusion/pipeline.py camera_pipeline.py)
 
 tools=$cache/mutation-$(sha256sum "$repo/requirements/mutation.txt" | cut -c1-12)
 if [ ! -f "$tools/.complete" ]; then

@@ -84,6 +84,7 @@ def test_an_occluded_walker_is_predicted_until_the_max_age_then_dropped() -> Non
         assert person.motion.since_measured_s == pytest.approx(t - 1.0)
         assert person.cameras == ()
         assert person.detection_indices == ()
+        assert person.joint_views is None  # no camera of this moment placed a joint
         # the skeleton follows the walk, the uncertainty grows
         np.testing.assert_allclose(centre(person.joints), centre(walker(t)), atol=0.05)
         assert np.linalg.eigvalsh(person.motion.centre_covariance)[0] > np.linalg.eigvalsh(covariance)[-1]

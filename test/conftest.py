@@ -13,6 +13,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ORPOSE_SHARED_DIR", REPO.parent / "shared"))
 REFERENCE = SHARED / "orpose_reference"
 
+# This process publishes camera frames to the nodes the tests start: like a camera driver it needs the shipped
+# Fast DDS profile (the shared-memory segment belongs to the sender: README, "Launch and RViz"), set before its
+# first DDS participant exists. The nodes get it from ros_child_env.
+os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(REPO / "config" / "fastdds_shm.xml"))
+
 
 def _require(path: Path) -> Path:
     if not path.exists():

@@ -11,9 +11,11 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
-#: The environment variables that decide which ROS graph a node joins (and where it logs), copied from the
-#: environment the other processes were started with.
-GRAPH_VARIABLES = ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR", "FASTRTPS_DEFAULT_PROFILES_FILE")
+from orpose_ros.ros.dds import PROFILE_VARIABLE
+
+#: The environment variables that decide which ROS graph a node joins, where it logs and its Fast DDS profile
+#: (read when the process's first participant is created), copied from the other processes' environment.
+GRAPH_VARIABLES = ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR", PROFILE_VARIABLE)
 
 
 class BackgroundNode:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fusion_data import look_at
 
-from orpose_ros.geometry.camera import CameraModelError, PinholeCamera
+from orpose_ros.geometry.camera import CameraModelError, PinholeCamera, stacked_cameras
 
 K = np.array([[540.0, 0.0, 315.8], [0.0, 538.2, 241.9], [0.0, 0.0, 1.0]])
 # Strong radial terms like MVOR's cameras, in OpenCV order (k1, k2, p1, p2, k3).
@@ -313,3 +313,21 @@ def test_a_distortion_row_and_integer_pixels_are_read_as_numbers() -> None:
     assert row.distortion.shape == (5,)
     np.testing.assert_allclose(row.normalised_coordinates(np.array([[400, 300]])),
                                row.normalised_coordinates(np.array([[400.0, 300.0]])), rtol=1e-12)  # fmt: skip
+
+
+def test_stacked_cameras_hold_each_cameras_constants_in_order_read_only_and_built_once() -> None:
+    first = posed_camera()
+    K2 = np.array([[800.0, 0.0, 300.0], [0.0, 200.0, 250.0], [0.0, 0.0, 1.0]])  # fx != fy: the geometric mean
+    second = PinholeCamera("other", 640, 480, K2, np.zeros(0), look_at(np.array([-3.0, 0.5, 2.0]), [0, 0, 1]))
+    stacked = stacked_cameras((first, second))
+    np.testing.assert_array_equal(stacked.projection[1], second.projection_matrix)
+    np.testing.assert_array_equal(stacked.projection[0], first.projection_matrix)
+    np.testing.assert_array_equal(stacked.K[1], K2)
+    np.testing.assert_array_equal(stacked.T_world_from_camera[0], first.T_world_from_camera)
+    np.testing.assert_array_equal(stacked.centres_world, [[2.0, -1.0, 2.5], [-3.0, 0.5, 2.0]])
+    np.testing.assert_allclose(stacked.focal_px, [math.sqrt(540.0 * 538.2), 400.0], rtol=1e-15)
+    for array in vars(stacked).values():
+        assert not array.flags.writeable
+    assert stacked_cameras((first, second)) is stacked  # cached per tuple of cameras
+    assert stacked_cameras((second, first)).centres_world[0].tolist() == [-3.0, 0.5, 2.0]
+    assert stacked_cameras(()).projection.shape == (0, 3, 4)

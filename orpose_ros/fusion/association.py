@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from orpose_ros.fusion.robust import nan_median
 from orpose_ros.geometry import vectors
 from orpose_ros.geometry.body_model import standing_template_coco
-from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.geometry.camera import PinholeCamera, stacked_cameras
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON
 
 #: A detection in a cluster: (camera index, detection index).
@@ -201,8 +201,8 @@ def cost_table(cameras: Sequence[PinholeCamera], rays: Sequence[np.ndarray], opt
     row, col = offset[va_of] + ia, offset[vb_of] + ib
     every = np.concatenate(rays)
     a, b = every[row], every[col]  # (K, J, 3) the rays of each pair
-    centres = np.stack([c.centre_world for c in cameras])
-    focal = np.array([focal_length_px(c) for c in cameras])
+    constants = stacked_cameras(tuple(cameras))
+    centres, focal = constants.centres_world, constants.focal_px
     centre_a, centre_b = centres[va_of][:, None], centres[vb_of][:, None]  # (K, 1, 3)
     baseline = centre_b - centre_a
     ab = vectors.dot(a, b)

@@ -25,7 +25,6 @@ import numpy as np
 from orpose_ros.fusion.association import (
     AssociationOptions,
     associate,
-    focal_length_px,
     noise_normalised,
     normalised_rays,
     pair_costs,
@@ -34,7 +33,7 @@ from orpose_ros.fusion.detections import PersonDetection, duplicate_masks, stack
 from orpose_ros.fusion.motion import PersonMotion
 from orpose_ros.geometry import vectors
 from orpose_ros.geometry.calibration import CalibrationError, FloorPlane, RoomCalibration
-from orpose_ros.geometry.camera import PinholeCamera
+from orpose_ros.geometry.camera import PinholeCamera, stacked_cameras
 from orpose_ros.geometry.placement import PlacementOptions, estimate_floor, place_people_of_cameras
 from orpose_ros.geometry.triangulation import MIN_RAY_ANGLE_DEG, OUTLIER_DISTANCE_M, triangulate
 from orpose_ros.skeleton import COCO_KEYPOINT_NAMES, COCO_SKELETON, NUM_KEYPOINTS
@@ -219,8 +218,8 @@ def _triangulate_groups(
     which of the group's views placed each joint (len(group), 17). ``normalised``: per camera, (N_v, 17, 2)
     undistorted normalised coordinates of its keypoints."""
     V, G, J = len(cameras), len(groups), NUM_KEYPOINTS
-    P = np.stack([c.projection_matrix for c in cameras])
-    K = np.stack([c.K for c in cameras])
+    constants = stacked_cameras(tuple(cameras))
+    P, K = constants.projection, constants.K
     uv = np.full((V, G, J, 2), np.nan)
     w = np.zeros((V, G, J))
     min_score = options.association.min_joint_score
@@ -254,7 +253,7 @@ def _triangulate_groups(
         rank = np.zeros(len(members), dtype=np.int64)
         for previous, m in zip([-1, *order[:-1]], order, strict=True):
             rank[m] = rank[previous] + 1 if previous >= 0 and g_of[previous] == g_of[m] else 0
-        T = np.stack([c.T_world_from_camera for c in cameras])
+        T = constants.T_world_from_camera
         for r in range(int(rank.max()) + 1):
             m = np.flatnonzero(rank == r)
             g, v = g_of[m], v_of[m]
@@ -280,8 +279,8 @@ def _single_view_duplicates(
     if not people or not len(rays):
         return np.zeros(len(rays), dtype=bool)
     joints = np.stack([p.joints for p in people])  # (F, 17, 3)
-    centres = np.stack([c.centre_world for c in cameras])[views]  # (N, 3)
-    focal = np.array([focal_length_px(c) for c in cameras])[views]  # (N,)
+    constants = stacked_cameras(tuple(cameras))
+    centres, focal = constants.centres_world[views], constants.focal_px[views]  # (N, 3), (N,)
     to_joint = joints[None] - centres[:, None, None]  # (N, F, 17, 3)
     along = vectors.dot(to_joint, rays[:, None])  # (N, F, 17)
     distance = vectors.norm(to_joint - along[..., None] * rays[:, None])

@@ -7,6 +7,7 @@ OpenCV and ROS CameraInfo: the centre of the top-left pixel is (0, 0), u to the 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -251,3 +252,35 @@ class PinholeCamera:
         d = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)
         d /= vectors.norm(d)[..., None]
         return d @ self.T_world_from_camera[:3, :3].T
+
+
+@dataclass(frozen=True, eq=False)
+class StackedCameras:
+    """The constants of V cameras as stacked, read-only arrays (`stacked_cameras`).
+
+    Attributes:
+        projection: (V, 3, 4) projection matrices K [R | t] (world -> undistorted px).
+        K: (V, 3, 3) camera matrices [px].
+        T_world_from_camera: (V, 4, 4) poses of the optical frames in the world frame [m].
+        centres_world: (V, 3) optical centres in the world frame [m].
+        focal_px: (V,) geometric means sqrt(fx * fy) of the focal lengths [px].
+    """
+
+    projection: np.ndarray
+    K: np.ndarray
+    T_world_from_camera: np.ndarray
+    centres_world: np.ndarray
+    focal_px: np.ndarray
+
+
+@functools.lru_cache(maxsize=32)
+def stacked_cameras(cameras: tuple[PinholeCamera, ...]) -> StackedCameras:
+    """The `StackedCameras` of ``cameras``, built once per tuple of camera objects (the fusion asks for them
+    every frame)."""
+    K = np.array([c.K for c in cameras], dtype=np.float64).reshape(-1, 3, 3)
+    T = np.array([c.T_world_from_camera for c in cameras], dtype=np.float64).reshape(-1, 4, 4)
+    arrays = StackedCameras(np.array([c.projection_matrix for c in cameras], dtype=np.float64).reshape(-1, 3, 4),
+                          K, T, T[:, :3, 3].copy(), np.sqrt(K[:, 0, 0] * K[:, 1, 1]))
+    for array in vars(arrays).values():
+        array.setflags(write=False)
+    return arrays

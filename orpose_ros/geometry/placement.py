@@ -248,6 +248,16 @@ def _up_and_floor(
     return up / np.linalg.norm(up), None
 
 
+@functools.lru_cache(maxsize=8)
+def _templates(stature_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (17, 3) H36M and COCO standing templates [m, body frame] and (17,) COCO standing heights [m] at
+    ``stature_m``, read-only: built once per stature, not once per frame."""
+    arrays = standing_template_h36m(stature_m), standing_template_coco(stature_m), standing_heights_coco(stature_m)
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
 @functools.lru_cache(maxsize=64)
 def _camera_frame(camera: PinholeCamera, floor: tuple[tuple[float, ...], float] | None,
                   up_world: tuple[float, ...] | None, headings: int) -> tuple[np.ndarray, float | None, np.ndarray]:
@@ -332,8 +342,9 @@ def place_people_of_cameras(
     # Candidate skeletons in camera axes: (N, K, 17, 3) H36M joints and the COCO keypoints they stand for.
     # (C, K, 3, 3): the template turned to each heading, in each camera's axes
     to_camera = np.stack([rotations for _, _, rotations in frames])
-    h36m = (standing_template_h36m(options.stature_m) @ to_camera)[slot]
-    template = standing_template_coco(options.stature_m) if options.template_coco is None else options.template_coco
+    template_h36m, template_coco, _ = _templates(options.stature_m)
+    h36m = (template_h36m @ to_camera)[slot]
+    template = template_coco if options.template_coco is None else options.template_coco
     coco = (template @ to_camera)[slot]
     if measured.any():
         h36m[measured] = skeletons_h36m[measured][:, None]
@@ -400,7 +411,7 @@ def _place_on_floor(
     """
     rays = np.concatenate([xy, np.ones((*xy.shape[:-1], 1))], axis=-1)  # (N, 17, 3)
     n_dot = (rays @ up[:, :, None])[..., 0]
-    heights = standing_heights_coco(options.stature_m)
+    heights = _templates(options.stature_m)[2]
     with np.errstate(invalid="ignore", divide="ignore"):
         s = (floor_offset[:, None] + heights) / n_dot
     ok = used & (s > _MIN_DEPTH_M) & (np.abs(n_dot) > 1e-6)

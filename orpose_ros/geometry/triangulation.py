@@ -47,7 +47,7 @@ def _rows(P: np.ndarray, uv: np.ndarray) -> np.ndarray:
     the pixel error times the depth."""
     uv = np.where(np.isfinite(uv), uv, 0.0)
     rows = uv[..., None] * P[:, None, None, 2, :] - P[:, None, :2, :]  # (..., V, J, 2, 4)
-    rows = np.moveaxis(rows, -4, -3)  # (..., J, V, 2, 4)
+    rows = np.swapaxes(rows, -4, -3)  # (..., J, V, 2, 4)
     return rows.reshape((*rows.shape[:-3], -1, 4))
 
 
@@ -88,9 +88,13 @@ def solve_symmetric3(H: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
     c01, c02, c12 = h02 * h12 - h01 * h22, h01 * h12 - h02 * h11, h01 * h02 - h00 * h12
     det = h00 * c00 + h01 * c01 + h02 * c02
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    x0 = c00 * b0 + c01 * b1 + c02 * b2
+    x = np.empty((*x0.shape, 3))
+    x[..., 0] = x0
+    x[..., 1] = c01 * b0 + c11 * b1 + c12 * b2
+    x[..., 2] = c02 * b0 + c12 * b1 + c22 * b2
     with np.errstate(invalid="ignore", divide="ignore"):
-        x = np.stack([c00 * b0 + c01 * b1 + c02 * b2, c01 * b0 + c11 * b1 + c12 * b2,
-                      c02 * b0 + c12 * b1 + c22 * b2], axis=-1) / det[..., None]
+        x /= det[..., None]
     return x, det
 
 

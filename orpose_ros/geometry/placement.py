@@ -212,6 +212,8 @@ def _gauss_newton(
     """
     prior_rows, prior_rhs = priors
     prior_information = np.swapaxes(prior_rows, -1, -2) @ prior_rows  # (N, 4, 4)
+    N, J = w.shape
+    jac = np.zeros((N, J, 2, 4))
     for _ in range(options.iterations):
         t, scale = theta[:, :3], theta[:, 3:]
         X = scale[:, None] * skel + t[:, None, :]  # (N, 17, 3)
@@ -221,17 +223,17 @@ def _gauss_newton(
         residual = (proj - xy) * depth[..., None]  # (N, 17, 2) [m]
         size = vectors.norm(residual)
         huber = np.where(size > options.huber_m, options.huber_m / np.maximum(size, 1e-12), 1.0)
-        ww = (w * w * huber)[..., None, None]
-        # d proj / d X = [[1/z, 0, -x/z^2], [0, 1/z, -y/z^2]] (times depth); d X / d t = I, d X / d scale = S
-        d_point = np.zeros((*X.shape[:-1], 2, 3))
-        d_point[..., 0, 0] = d_point[..., 1, 1] = 1.0 / z
-        d_point[..., :, 2] = -proj / z[..., None]
-        d_point *= depth[..., None, None]
-        jac = np.concatenate([d_point, d_point @ skel[..., None]], axis=-1)  # (N, 17, 2, 4)
-        jac_t = np.swapaxes(jac, -1, -2)
-        H = (ww * (jac_t @ jac)).sum(axis=1) + prior_information
+        # d proj / d X = [[1/z, 0, -x/z^2], [0, 1/z, -y/z^2]] (times depth); d X / d t = I, d X / d scale = S:
+        # the rows of d residual / d theta, (u, v) per keypoint
+        f = depth / z  # (N, 17)
+        jac[..., 0, 0] = jac[..., 1, 1] = f
+        jac[..., :, 2] = -proj * f[..., None]
+        jac[..., :, 3] = (skel[..., :2] - proj * skel[..., 2:]) * f[..., None]
+        rows = jac.reshape(N, 2 * J, 4)
+        weighted_t = np.swapaxes(rows * np.repeat(w * w * huber, 2, axis=1)[..., None], -1, -2)  # (N, 4, 2J)
+        H = weighted_t @ rows + prior_information
         prior_residual = (prior_rows @ theta[:, :, None])[..., 0] - prior_rhs  # (N, R)
-        g = (ww * (jac_t @ residual[..., None])).sum(axis=1)[..., 0] + (prior_residual[:, None] @ prior_rows)[:, 0]
+        g = (weighted_t @ residual.reshape(N, 2 * J, 1))[..., 0] + (prior_residual[:, None] @ prior_rows)[:, 0]
         theta = theta - np.linalg.solve(H + 1e-12 * np.eye(4), g[..., None])[..., 0]
     return theta
 

@@ -59,6 +59,8 @@ def test_pending_camera_is_completed_from_camera_info() -> None:
     cal = load_calibration(EXAMPLE)
     with pytest.raises(CalibrationError, match="'ceiling_back': intrinsics: still waiting for camera_info"):
         cal.camera("ceiling_back")
+    assert cal.entry("ceiling_back") is cal.cameras[2]  # the pending entry itself, as held
+    assert cal.entry("ceiling_left") is cal.camera("ceiling_left")
     with pytest.raises(CalibrationError, match="ceiling_back"):
         cal.complete_cameras()
     done = cal.with_intrinsics("ceiling_back", K9, 640, 480, [0.01, 0.0, 0.0, 0.0])
@@ -82,6 +84,8 @@ def test_unknown_camera_name_is_named() -> None:
     cal = load_calibration(EXAMPLE)
     with pytest.raises(CalibrationError, match=r"unknown camera 'cam9' \(cameras: ceiling_left, ceiling_right"):
         cal.camera("cam9")
+    with pytest.raises(CalibrationError, match=r"unknown camera 'cam9' \(cameras: ceiling_left, ceiling_right"):
+        cal.entry("cam9")
 
 
 def test_image_sizes_rescale_cameras_with_the_same_aspect_ratio() -> None:

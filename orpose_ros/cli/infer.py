@@ -356,7 +356,7 @@ def run(args: argparse.Namespace) -> Summary:
         log.info("model on %s, downsample factor %d", predictor.device, predictor.downsample_factor)
         models = CameraModels(args.camera or "camera", nominal_hfov_deg=args.nominal_hfov)
         if calibration is not None:
-            models.calibrated = calibration.cameras[calibration.index(args.camera)]
+            models.calibrated = calibration.entry(args.camera)
             models.floor = calibration.floor
         pipeline = CameraPipeline(models.name, models, _camera_people(args))
         restore = _restore_size(args)

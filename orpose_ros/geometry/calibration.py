@@ -143,9 +143,13 @@ class RoomCalibration:
                 return i
         raise CalibrationError(f"{self.source}: unknown camera {name!r} (cameras: {', '.join(self.names)})")
 
+    def entry(self, name: str) -> AnyCamera:
+        """Camera ``name`` as the calibration holds it, complete or pending; `CalibrationError` when unknown."""
+        return self.cameras[self.index(name)]
+
     def camera(self, name: str) -> PinholeCamera:
         """The complete camera ``name``; `CalibrationError` when unknown or still pending."""
-        camera = self.cameras[self.index(name)]
+        camera = self.entry(name)
         if isinstance(camera, PendingCamera):
             raise CalibrationError(
                 f"{self.source}: camera {name!r}: intrinsics: still waiting for camera_info "
@@ -183,7 +187,7 @@ class RoomCalibration:
 
         Works on pending and complete cameras (a new camera_info replaces the old intrinsics).
         """
-        camera = self.cameras[self.index(name)]
+        camera = self.entry(name)
         pending = (
             camera
             if isinstance(camera, PendingCamera)
@@ -200,7 +204,7 @@ class RoomCalibration:
         """The calibration with camera ``name`` moved to the (4, 4) rigid ``T_world_from_camera`` [m] (its optical
         frame in the world frame; e.g. from static TF); `CalibrationError` when not rigid."""
         try:
-            return self.with_camera(replace(self.cameras[self.index(name)], T_world_from_camera=T_world_from_camera))
+            return self.with_camera(replace(self.entry(name), T_world_from_camera=T_world_from_camera))
         except CameraModelError as exc:
             raise CalibrationError(f"{self.source}: {exc}") from None
 

@@ -295,7 +295,7 @@ class FusionNode(ManagedNode[FusionConfig]):
                   if name not in self.calibration.pending_names and name not in unposed}
         waiting = set(group.items) - set(usable) - set(unposed)
         for name, waited_s in overdue_cameras(self._waiting_since, waiting, time.monotonic(), CAMERA_INFO_GRACE_S):
-            topic = self.calibration.cameras[self.calibration.index(name)].camera_info_topic  # still pending
+            topic = self.calibration.entry(name).camera_info_topic  # still pending
             self._warnings.warn(name, "pending", f"{name}: no camera_info on {topic} for {waited_s:.1f} s; its "
                                 "poses wait (is the camera driver publishing it?)")
         if len(unposed) == len(self.calibration.names):

@@ -8,9 +8,11 @@
 # For each module it copies orpose_ros/, test/ and pytest.ini into a scratch folder under the cache
 # (~/.cache/orpose_ros/mutation-work/<module>; mutmut writes its mutants/ there, not in the repository),
 # mutates only that module and runs the module's fast, ROS-free tests (the table below) with the
-# project's venv, one worker at a time and niced: the machines it runs on are shared. It prints the
-# survivors and a line `SCORE <module> detected/total (percent)` (killed or timed out); `mutmut show
-# <name>` run inside the scratch folder (with the same PYTHONPATH) shows a mutant's diff.
+# project's venv, one worker at a time and niced: the machines it runs on are shared. Mutants that mutmut
+# reports as timeouts (for the FRESH modules: all it does not report killed) are run again in fresh processes
+# (fresh_verdicts). It prints those verdicts, the survivors and a line `SCORE <module> detected/total (percent)`
+# (killed by mutmut or in a fresh process); `mutmut show <name>` run inside the scratch folder (with the same
+# PYTHONPATH) shows a mutant's diff.
 # mutmut and its own dependencies live in ~/.cache/orpose_ros/mutation-<hash of requirements/mutation.txt>
 # (installed on first use, ~20 s); override the cache folder with ORPOSE_CACHE_DIR, the worker count with
 # MUTMUT_CHILDREN. Not part of CI: too slow (see docs/testing.md).

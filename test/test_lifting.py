@@ -14,6 +14,7 @@ from orpose_ros.model.keypoint_head import StandardKeypoints3DHead
 from orpose_ros.model.lifting import (
     LIFTING_INPUT_ROWS,
     LinearModel,
+    ResidualStage,
     coco_to_h36m,
     lifting_input,
     normalize_2d,
@@ -108,6 +109,31 @@ def test_unnormalize_3d_hand_computed_with_synthetic_stats() -> None:
     assert joints[5].tolist() == [0.0, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("index_dtype", [torch.int16, torch.uint8, torch.int32])
+def test_unnormalize_3d_reads_indices_of_any_integer_dtype(index_dtype: torch.dtype) -> None:
+    # dim_to_use_3d is "(48,) integer indices": a narrow integer type must index like int64 (uint8 is no mask)
+    mean = torch.zeros(96, dtype=torch.float64)
+    std = torch.full((96,), 2.0, dtype=torch.float64)
+    mean[4] = 1.0
+    out = torch.zeros(48, dtype=torch.float64)
+    out[1], out[46] = 3.0, -1.0  # 96-vector indices 4 (joint 1, y) and 49 (joint 16, y)
+    joints = unnormalize_3d(out, mean, std, torch.arange(3, 51, dtype=index_dtype))
+    assert joints[1].tolist() == [0.0, 3.0 * 2.0 + 1.0, 0.0]
+    assert joints[16].tolist() == [0.0, -1.0 * 2.0, 0.0]
+    assert joints[0].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_unnormalize_3d_stays_on_the_device_of_the_network_output() -> None:
+    # the meta device (shapes, no data) stands in for a GPU: statistics and output there, indices on the CPU
+    meta = torch.device("meta")
+    out = torch.zeros(2, 48, dtype=torch.float64, device=meta)
+    mean = torch.zeros(96, dtype=torch.float64, device=meta)
+    std = torch.ones(96, dtype=torch.float64, device=meta)
+    joints = unnormalize_3d(out, mean, std, torch.arange(3, 51))
+    assert joints.device == meta
+    assert joints.shape == (2, 17, 3)
+
+
 def test_unnormalize_3d_hand_computed_with_published_stats(stats_path: Path) -> None:
     stats = H36MStats.from_json(stats_path)
     out = torch.zeros(48, dtype=torch.float64)
@@ -187,3 +213,32 @@ def test_the_head_lifts_coco_keypoints_in_human36m_order(stats_path: Path, h36m_
         for axis in (0, 1):  # x, y
             expected = (kpts[:, k, axis].double().numpy() - mean[slot + axis]) / std[slot + axis]
             np.testing.assert_allclose(seen[name][:, slot + axis].double().numpy(), expected, rtol=1e-5)
+
+
+def test_a_residual_stage_adds_its_block_to_its_input() -> None:
+    # x + ReLU(BN2(W2 ReLU(BN1(W1 x)))) in eval mode, by hand: W1 = W2 = identity, zero biases, and batch norms
+    # with their initial running statistics (mean 0, variance 1, weight 1, bias 0), so BN(v) = v / sqrt(1 + eps)
+    stage = ResidualStage(size=2).double().eval()
+    with torch.no_grad():
+        for linear in (stage.w1, stage.w2):
+            linear.weight.copy_(torch.eye(2, dtype=torch.float64))
+            linear.bias.zero_()
+    eps = 1e-5  # torch's BatchNorm1d default
+    out = stage(torch.tensor([[3.0, -2.0]], dtype=torch.float64))
+    # a positive value passes both ReLUs: 3 + 3 / (1 + eps); a negative one is cut by the first: -2 + 0
+    assert out[0, 0].item() == pytest.approx(3.0 + 3.0 / (1.0 + eps), rel=1e-12)
+    assert out[0, 1].item() == -2.0
+
+
+def test_a_residual_stage_defaults_to_the_published_stage(layout_path: Path) -> None:
+    prefix = "roi_heads.keypoint_head.nw2Dto3D_hard.linear_stages.0."
+    expected = {k[len(prefix):]: v for k, v in read_layout_tsv(layout_path).items() if k.startswith(prefix)}
+    stage = ResidualStage()
+    assert {k: (tuple(v.shape), v.dtype) for k, v in stage.state_dict().items()} == expected
+    assert stage.dropout.p == 0.5  # Martinez et al.'s dropout (the published model runs with it off, in eval)
+
+
+def test_the_linear_model_gives_its_dropout_to_every_stage() -> None:
+    model = LinearModel(linear_size=8, num_stages=3, p_dropout=0.25)
+    assert [stage.dropout.p for stage in model.linear_stages] == [0.25, 0.25, 0.25]
+    assert model.dropout.p == 0.25

@@ -75,3 +75,24 @@ def test_torch_path_batches_frames_independently(restored_frames) -> None:
 def test_resize_torch_rejects_non_uint8() -> None:
     with pytest.raises(ValueError, match="uint8"):
         resample.resize_torch(torch.zeros(1, 3, 8, 8), (4, 4))
+
+
+@pytest.mark.parametrize(("h", "w", "size"), [(6, 8, (4, 6)), (6, 8, (8, 6)), (5, 9, (5, 7))])
+def test_resize_torch_matches_pil_when_a_side_equals_the_other_target_side(h: int, w: int, size: tuple) -> None:
+    # each side is compared with its own target: a height of 6 is shrunk to 4 or grown to 8 although the target
+    # width is 6 too; a height equal to its target (5) is left as it is
+    rng = np.random.default_rng(h * w + size[0])
+    noise = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    out = _hwc(resample.resize_torch(_nchw(noise), size))
+    assert out.shape == (size[0], size[1], 3)
+    np.testing.assert_array_equal(out, privacy.resize(noise, size))
+
+
+def test_resize_torch_keeps_the_batch_on_its_device() -> None:
+    # "uint8 on the batch's device": the meta device (shapes, no data) stands in for a GPU here; an index or
+    # weight tensor left on the CPU fails as it would on a GPU
+    batch = torch.zeros(2, 3, 6, 8, dtype=torch.uint8, device="meta")
+    out = resample.resize_torch(batch, (4, 6))
+    assert out.device == batch.device
+    assert out.shape == (2, 3, 4, 6)
+    assert out.dtype == torch.uint8

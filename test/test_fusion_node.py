@@ -146,4 +146,7 @@ def test_a_camera_whose_camera_info_never_comes_is_warned_after_the_grace_naming
     waited = float(warnings[0].split(" for ")[1].split(" s;")[0])
     assert CAMERA_INFO_GRACE_S <= waited < CAMERA_INFO_GRACE_S + 5.0  # the edge itself: the test above
     assert people
-    assert all(list(msg.cameras) == ["cam1", "cam2"] for msg in people)  # cam3's poses wait, the others are fused
+    # cam3's poses wait, the others are fused (a moment whose cam2 came after max_wait_s, or none at all on a
+    # loaded machine, is fused from fewer cameras or only predicted: never with cam3)
+    assert all("cam3" not in msg.cameras and "cam3" in msg.missing_cameras for msg in people)
+    assert any(list(msg.cameras) == ["cam1", "cam2"] for msg in people)

@@ -17,6 +17,7 @@ import pytest
 from conftest import REPO
 from ros_tools.node_harness import NodePeer
 
+from orpose_ros.ros import processes
 from orpose_ros.ros.entry_point import NODE_MODULES, SIGINT_GRACE_S
 from orpose_ros.ros.processes import ProcessGroup, node_command, wait_until
 
@@ -163,3 +164,49 @@ def test_ctrl_c_twice_in_a_terminal_stops_every_node_cleanly(tmp_path: Path, ros
     assert all(r["seconds"] < SIGINT_GRACE_S for r in results), results
     assert "Traceback" not in text, text[-4000:]
     assert "terminate called" not in text, text[-4000:]
+
+
+def test_sigusr1_prints_every_threads_stack_and_the_node_runs_on(tmp_path: Path, ros_env: dict) -> None:
+    with ProcessGroup(ros_env, tmp_path) as group:
+        node = group.start("node", _fusion_node())
+        assert wait_until(lambda: "ready" in group.log("node") or node.poll() is not None, 60), group.log("node")
+        assert "most recent call first" not in group.log("node")
+        node.send_signal(signal.SIGUSR1)
+        assert wait_until(lambda: "most recent call first" in group.log("node"), 10), group.log("node")
+        time.sleep(0.5)
+        assert node.poll() is None, group.log("node")
+        assert "executors.py" in group.log("node")  # the main thread waits in rclpy's spin
+        code, seconds, _ = _interrupt(node, ())
+        _assert_clean(code, seconds, group.log("node"))
+
+
+# A child that ignores SIGINT, as a hung node would; with faulthandler it prints its stack on SIGUSR1
+_STUBBORN = """
+import faulthandler, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+if sys.argv[1] == "stacks":
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+print("waiting", flush=True)
+def stuck_here():
+    while True:
+        time.sleep(0.05)
+stuck_here()
+"""
+
+
+@pytest.mark.parametrize("kind", ["stacks", "plain"])
+def test_stop_asks_a_child_that_ignores_sigint_for_its_stacks_then_kills_it(tmp_path: Path, kind: str) -> None:
+    log = tmp_path / "child.log"
+    with log.open("w") as out:
+        child = subprocess.Popen([sys.executable, "-c", _STUBBORN, kind], stdout=out, stderr=subprocess.STDOUT)
+    assert wait_until(lambda: "waiting" in log.read_text(), 30)
+    started = time.monotonic()
+    code = processes.stop(child, timeout=1.0)
+    took = time.monotonic() - started
+    if kind == "stacks":  # it ran on after printing: killed once the stacks had their time
+        assert code == -signal.SIGKILL
+        assert "in stuck_here" in log.read_text()
+        assert 1.0 + processes.STACKS_S <= took < 1.0 + processes.STACKS_S + 5
+    else:  # SIGUSR1's default action ends it
+        assert code == -signal.SIGUSR1
+        assert 1.0 <= took < 1.0 + processes.STACKS_S

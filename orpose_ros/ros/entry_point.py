@@ -18,6 +18,7 @@ Ctrl-C then used to end in a traceback and exit -2. This module imports rclpy on
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import logging
 import os
@@ -84,10 +85,18 @@ class StopRequests:
             raise KeyboardInterrupt
 
 
+def print_stacks_on_sigusr1() -> None:
+    """From now on ``kill -USR1 PID`` prints every thread's Python stack to stderr and the process runs on:
+    where a node that does not stop, or does not answer, is waiting. `processes.stop` asks for it before it
+    kills a child that ignored SIGINT."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 def console_main(module: str) -> int:
     """Run node module ``module``'s ``main()``, with SIGINT a clean stop (exit 0) from this moment on, its
-    imports included."""
+    imports included, and SIGUSR1 a dump of every thread's stack."""
     StopRequests.installed()
+    print_stacks_on_sigusr1()
     try:
         main = importlib.import_module(module).main
     except KeyboardInterrupt:

@@ -101,16 +101,26 @@ def model_parameters(weights: Path | None, random_weights_seed: int | None, stat
     return params
 
 
+#: Seconds a child that ignored SIGINT gets to print its threads' stacks (SIGUSR1) before SIGKILL.
+STACKS_S = 2.0
+
+
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
-    """SIGINT, then SIGKILL after ``timeout`` s; returns the exit code."""
+    """SIGINT, then SIGKILL after ``timeout`` s; returns the exit code. A node of this package that ignored
+    SIGINT is first asked (SIGUSR1) to print where its threads wait, into its own output."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            logger.warning("pid %d ignored SIGINT for %.0f s: killing it", process.pid, timeout)
-            process.kill()
-            process.wait()
+            logger.warning("pid %d ignored SIGINT for %.0f s: its stacks (SIGUSR1), then SIGKILL", process.pid,
+                           timeout)
+            process.send_signal(signal.SIGUSR1)
+            try:
+                process.wait(STACKS_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     return process.returncode
 
 

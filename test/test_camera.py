@@ -326,6 +326,8 @@ def test_stacked_cameras_hold_each_cameras_constants_in_order_read_only_and_buil
     np.testing.assert_array_equal(stacked.T_world_from_camera[0], first.T_world_from_camera)
     np.testing.assert_array_equal(stacked.centres_world, [[2.0, -1.0, 2.5], [-3.0, 0.5, 2.0]])
     np.testing.assert_allclose(stacked.focal_px, [math.sqrt(540.0 * 538.2), 400.0], rtol=1e-15)
+    assert second.focal_px == 400.0  # sqrt(800 * 200): neither fx, fy nor their mean (500)
+    assert first.focal_px == pytest.approx(math.sqrt(540.0 * 538.2), rel=1e-15)
     for array in vars(stacked).values():
         assert not array.flags.writeable
     assert stacked_cameras((first, second)) is stacked  # cached per tuple of cameras

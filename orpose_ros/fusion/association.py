@@ -92,11 +92,6 @@ def normalised_rays(camera: PinholeCamera, xy: np.ndarray, scores: np.ndarray, m
     return np.where((scores[..., None] >= max(min_score, 1e-9)), rays, np.nan)
 
 
-def focal_length_px(camera: PinholeCamera) -> float:
-    """Geometric mean of the camera's focal lengths [px]."""
-    return float(np.sqrt(camera.K[0, 0] * camera.K[1, 1]))
-
-
 def noise_normalised(
     distance_m: np.ndarray, ranges_over_focal: list[np.ndarray], options: AssociationOptions
 ) -> np.ndarray:
@@ -162,7 +157,7 @@ def view_pair_costs(
     rays meet behind or too near a camera, or where they meet in a skeleton of implausible size."""
     distance, range_a, range_b, midpoints = closest_points(camera_a.centre_world, rays_a, camera_b.centre_world, rays_b)
     distance = noise_normalised(
-        distance, [range_a / focal_length_px(camera_a), range_b / focal_length_px(camera_b)], options
+        distance, [range_a / camera_a.focal_px, range_b / camera_b.focal_px], options
     )
     in_front = (range_a >= options.min_depth_m) & (range_b >= options.min_depth_m)
     distance = np.where(np.isnan(distance), np.nan, np.where(in_front, distance, np.inf))

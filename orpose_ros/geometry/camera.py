@@ -178,6 +178,11 @@ class PinholeCamera:
         return self.T_world_from_camera[:3, 3]
 
     @property
+    def focal_px(self) -> float:
+        """Geometric mean sqrt(fx * fy) of the focal lengths [px]: a pixel's size at 1 m is 1 / focal_px [m]."""
+        return float(np.sqrt(self.K[0, 0] * self.K[1, 1]))
+
+    @property
     def optical_axis_world(self) -> np.ndarray:
         """(3,) unit viewing direction (camera z axis) in the world frame."""
         return self.T_world_from_camera[:3, 2]
@@ -280,7 +285,7 @@ def stacked_cameras(cameras: tuple[PinholeCamera, ...]) -> StackedCameras:
     K = np.array([c.K for c in cameras], dtype=np.float64).reshape(-1, 3, 3)
     T = np.array([c.T_world_from_camera for c in cameras], dtype=np.float64).reshape(-1, 4, 4)
     arrays = StackedCameras(np.array([c.projection_matrix for c in cameras], dtype=np.float64).reshape(-1, 3, 4),
-                          K, T, T[:, :3, 3].copy(), np.sqrt(K[:, 0, 0] * K[:, 1, 1]))
+                          K, T, T[:, :3, 3].copy(), np.array([c.focal_px for c in cameras], dtype=np.float64))
     for array in vars(arrays).values():
         array.setflags(write=False)
     return arrays

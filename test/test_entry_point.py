@@ -210,3 +210,48 @@ def test_stop_asks_a_child_that_ignores_sigint_for_its_stacks_then_kills_it(tmp_
     else:  # SIGUSR1's default action ends it
         assert code == -signal.SIGUSR1
         assert 1.0 <= took < 1.0 + processes.STACKS_S
+
+
+# A node without timers whose context is shut down the way rclpy's signal thread does it last (no on_shutdown
+# callback, nothing wakes the executor): the race behind a lifecycle node that waited for ever on one SIGINT.
+_SHUT_DOWN_QUIETLY = """
+import sys, threading, time
+import rclpy
+from rclpy.node import Node
+from orpose_ros.ros.entry_point import run_node
+
+spinning = threading.Event()
+
+def shut_down_quietly():
+    spinning.wait()
+    time.sleep(0.3)  # the executor waits again: its only timer is cancelled
+    context = rclpy.get_default_context()
+    with context.handle:
+        context.handle.shutdown()
+    print("shut down", flush=True)
+
+def make_node():
+    node = Node("quiet_node")
+    def once():
+        timer.cancel()
+        spinning.set()
+    timer = node.create_timer(0.1, once)
+    threading.Thread(target=shut_down_quietly, daemon=True).start()
+    return node
+
+sys.exit(run_node("quiet_node", make_node, ()))
+"""
+
+
+def test_a_node_with_nothing_to_wake_it_still_ends_when_ros_is_shut_down(tmp_path: Path, ros_env: dict) -> None:
+    log = tmp_path / "quiet.log"
+    with log.open("w") as out:
+        child = subprocess.Popen([sys.executable, "-c", _SHUT_DOWN_QUIETLY], env=ros_env, stdout=out,
+                                 stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: "shut down" in log.read_text() or child.poll() is not None, 60), log.read_text()
+        started = time.monotonic()
+        assert child.wait(10) == 0, log.read_text()
+        assert time.monotonic() - started < SIGINT_GRACE_S
+    finally:
+        processes.stop(child)

@@ -44,6 +44,12 @@ NODE_MODULES = {
 #: Seconds ``ros2 launch`` waits after SIGINT before it escalates; our nodes exit well within it.
 SIGINT_GRACE_S = 5.0
 
+#: Longest a spinning node waits before it checks whether a signal shut ROS down [s]. rclpy's signal thread
+#: first wakes the executor, then shuts the context down: an executor that wakes in between finds ROS still
+#: up and waits again, and a node with no timer (a lifecycle node unconfigured, inactive or finalized) then
+#: waited for ever on one SIGINT (seen in CI on Jazzy; the same on Kilted).
+SHUTDOWN_CHECK_S = 0.25
+
 
 def one_line(error: BaseException) -> str:
     """An exception as one line, without the source locations rcl appends."""
@@ -170,7 +176,8 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
         else:
             stops.starting = False
             executor.add_node(node)
-            executor.spin()
+            while rclpy.ok():  # not executor.spin(): see SHUTDOWN_CHECK_S
+                executor.spin_once(timeout_sec=SHUTDOWN_CHECK_S)
     except fatal as error:
         rclpy.logging.get_logger(name).fatal(one_line(error))
         code = 1

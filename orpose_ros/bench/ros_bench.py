@@ -332,10 +332,11 @@ def probe_main(argv: Sequence[str] | None = None) -> int:
 
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.executors import ExternalShutdownException
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
     from orpose_msgs.msg import PersonPoseArray
+    from orpose_ros.ros.entry_point import spin_until_shutdown
 
     record: dict = {"poses": [], "diagnostics": {}, "model": {}, "diagnostics_recv_ns": 0, "input_hz_peak": {}}
 
@@ -365,12 +366,15 @@ def probe_main(argv: Sequence[str] | None = None) -> int:
     qos = QoSProfile(depth=100, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
     node.create_subscription(PersonPoseArray, POSES_TOPIC, on_poses, qos)
     node.create_subscription(DiagnosticArray, DIAGNOSTICS_TOPIC, on_diagnostics, qos)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
     try:
-        rclpy.spin(node)
+        spin_until_shutdown(executor)  # no timer here: executor.spin() could miss the SIGINT that ends it
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         save()
+        executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

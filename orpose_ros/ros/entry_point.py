@@ -30,6 +30,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rclpy.executors import Executor
     from rclpy.node import Node
 
 #: The nodes' modules by console script name; each has ``main(args=None) -> int``.
@@ -136,6 +137,15 @@ def orpose_zone_monitor() -> int:
     return console_main(NODE_MODULES["orpose_zone_monitor"])
 
 
+def spin_until_shutdown(executor: Executor) -> None:
+    """Spin ``executor`` until ROS is shut down (a signal: SIGINT, SIGTERM), looking every `SHUTDOWN_CHECK_S`;
+    ExternalShutdownException when the shutdown comes while it waits. Use it, not ``executor.spin()``."""
+    import rclpy
+
+    while rclpy.ok():
+        executor.spin_once(timeout_sec=SHUTDOWN_CHECK_S)
+
+
 def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseException], ...],
              args: list[str] | None = None, exit_at_once: bool = False) -> int:
     """Create the node with ``make_node`` and spin it; ``fatal`` errors raised while creating it are
@@ -176,8 +186,7 @@ def run_node(name: str, make_node: Callable[[], Node], fatal: tuple[type[BaseExc
         else:
             stops.starting = False
             executor.add_node(node)
-            while rclpy.ok():  # not executor.spin(): see SHUTDOWN_CHECK_S
-                executor.spin_once(timeout_sec=SHUTDOWN_CHECK_S)
+            spin_until_shutdown(executor)
     except fatal as error:
         rclpy.logging.get_logger(name).fatal(one_line(error))
         code = 1

@@ -72,7 +72,7 @@ def test_node_and_orpose_fuse_self_calibrate_the_same_floor_and_people(tmp_path:
 
     log = tmp_path / "fusion.log"
     process = start_fusion_node(ros_env, log, calibration=calibration, floor_moments=FLOOR_MOMENTS,
-                                stamp_tolerance_s=0.02, max_wait_s=0.5, publish_tf=False)
+                                stamp_tolerance_s=0.02, max_wait_s=2.0, publish_tf=False)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray}, listen={"/orpose/people": People3D})
     people = peer.inbox.other["/orpose/people"]
     try:

@@ -49,7 +49,7 @@ def _centre(person: Person3D) -> np.ndarray:
 def test_velocity_uncertainty_and_predicted_people(tmp_path: Path, ros_env: dict) -> None:
     calibration = write_calibration_yaml(ROOM, tmp_path / "room.yaml")
     log = tmp_path / "fusion.log"
-    process = start_fusion_node(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=0.5,
+    process = start_fusion_node(ros_env, log, calibration=calibration, stamp_tolerance_s=0.02, max_wait_s=2.0,
                                 track_max_age_s=1.0)
     peer = NodePeer(ros_env, {POSES: PersonPoseArray},
                     listen={"/orpose/people": People3D, "/orpose/people_markers": MarkerArray, "/tf": TFMessage})

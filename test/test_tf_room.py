@@ -105,7 +105,7 @@ def test_people_found_through_tf_hidden_one_predicted_zone_events_in_order(tmp_p
         "joints": ["left_hip", "right_hip"]}]}))
     with processes.ProcessGroup(ros_env, tmp_path / "logs") as group:
         group.start("fusion", processes.node_command("orpose_ros.ros.fusion_node", {
-            "calibration": calibration, "stamp_tolerance_s": 0.02, "max_wait_s": 0.5}))
+            "calibration": calibration, "stamp_tolerance_s": 0.02, "max_wait_s": 2.0}))
         group.start("zones", processes.node_command("orpose_ros.ros.zone_monitor_node", {"zones_file": zones}))
         peer = NodePeer(ros_env, {"/orpose/poses": PersonPoseArray},
                         listen={"/orpose/people": People3D, "/orpose/people/tracked": TrackedIds, "/tf": TFMessage,

@@ -11,6 +11,7 @@ from orpose_ros.fusion.association import (
     associate,
     body_scales,
     closest_points,
+    cost_table,
     keypoint_rays,
     pair_costs,
     view_pair_costs,
@@ -53,7 +54,7 @@ def test_closest_points_of_crossing_and_skew_rays() -> None:
         np.array([[[-1.0, 1.0, 0.0]], [[-1.0, 1.0, 0.5 * np.sqrt(2)]]])
         / np.array([[np.sqrt(2)], [np.sqrt(2.5)]])[..., None]
     )
-    distance, range_a, range_b, middle = closest_points(ca, a, cb, b)
+    distance, range_a, range_b, middle = closest_points(ca, a[:, None], cb, b[None])  # every a with every b
     assert distance.shape == (1, 2, 1)
     np.testing.assert_allclose(distance[0, 0], 0.0, atol=1e-12)
     np.testing.assert_allclose(middle[0, 0, 0], [1.0, 1.0, 0.0], atol=1e-12)
@@ -191,7 +192,7 @@ def test_the_pair_cost_is_the_median_ray_distance_scaled_by_the_pixel_noise_allo
     f = [np.sqrt(c.K[0, 0] * c.K[1, 1]) for c in cameras]
     # the allowance: max_ray_distance_m^2 plus (3 sigma_px range / f)^2 per view
     allowance = np.sqrt(0.08**2 + (3 * 2.5 * range_a / f[0]) ** 2 + (3 * 2.5 * range_b / f[1]) ** 2)
-    expected = np.median(distance[0, 0] * 0.08 / allowance[0, 0])
+    expected = np.median(distance[0] * 0.08 / allowance[0])
     assert pair_cost(cameras, keypoints, options) == pytest.approx(expected, rel=1e-12)
     assert 0.005 < expected < 0.08  # the shift matters, and the pair still matches
 
@@ -340,3 +341,96 @@ def test_a_member_that_cannot_be_compared_does_not_count_against_a_detection() -
     keypoints[2][0, :11, 2] = 0.0  # camera 3 of the legs only: cameras 2 and 3 share no keypoint
     clusters = associate(cameras, keypoints)
     assert clusters == [[(0, 0), (1, 0), (2, 0)]]
+
+
+def _one_keypoint(keypoints: list[np.ndarray], joint: int) -> list[np.ndarray]:
+    """The keypoints with every score but ``joint``'s set to 0 (not compared)."""
+    out = [k.copy() for k in keypoints]
+    for k in out:
+        k[..., np.arange(17) != joint, 2] = 0.0
+    return out
+
+
+def _exact_ranges(cameras: list, keypoints: list[np.ndarray], options: AssociationOptions) -> tuple:
+    """The ranges along both rays [m] and the midpoints, (17,) (17,) (17, 3), computed as the costs compute them."""
+    rays = [keypoint_rays(c, k, options.min_joint_score) for c, k in zip(cameras, keypoints, strict=True)]
+    _, range_a, range_b, middle = closest_points(cameras[0].centre_world, rays[0], cameras[1].centre_world, rays[1])
+    return range_a[0], range_b[0], middle[0]
+
+
+@pytest.mark.parametrize("swap", [False, True], ids=["first_camera_nearer", "second_camera_nearer"])
+def test_a_ray_is_in_front_from_exactly_min_depth_on(swap: bool) -> None:
+    joints = standing_person((1.8, 0.55))  # nearer camera 1 than camera 2
+    cameras, keypoints = two_view_pair(joints)
+    keypoints = _one_keypoint(keypoints, 0)
+    if swap:
+        cameras, keypoints = cameras[::-1], keypoints[::-1]
+    near = _exact_ranges(cameras, keypoints, AssociationOptions())[1 if swap else 0][0]
+    other = _exact_ranges(cameras, keypoints, AssociationOptions())[0 if swap else 1][0]
+    assert other > near + 0.5  # the edge is the nearer camera's alone
+    at_edge = AssociationOptions(min_common_joints=1, min_depth_m=float(near))
+    assert pair_cost(cameras, keypoints, at_edge) == pytest.approx(0.0, abs=1e-9)
+    beyond = AssociationOptions(min_common_joints=1, min_depth_m=float(np.nextafter(near, np.inf)))
+    assert pair_cost(cameras, keypoints, beyond) == np.inf
+
+
+@pytest.mark.parametrize("edge", ["low", "high"])
+def test_a_body_scale_matches_from_exactly_the_ends_of_its_range_on(edge: str) -> None:
+    template = standing_template_coco()
+    joints = 1.1 * (template - template[11:13].mean(axis=0)) + np.array([0.2, 0.1, 1.0])
+    cameras, keypoints = two_view_pair(joints)
+    scale = float(body_scales(_exact_ranges(cameras, keypoints, AssociationOptions())[2]))
+    assert scale == pytest.approx(1.1, rel=1e-6)
+    inside = (scale, 2.0) if edge == "low" else (0.5, scale)
+    outside = (float(np.nextafter(scale, np.inf)), 2.0) if edge == "low" else (0.5, float(np.nextafter(scale, 0.0)))
+    assert pair_cost(cameras, keypoints, AssociationOptions(body_scale_range=inside)) == pytest.approx(0.0, abs=1e-9)
+    assert pair_cost(cameras, keypoints, AssociationOptions(body_scale_range=outside)) == np.inf
+
+
+def test_rays_are_parallel_below_one_micro_radian_squared() -> None:
+    # 1 - cos^2 = sin^2 of the angle between the rays: below 1e-12 (1 urad) the rays count as parallel
+    centre_a, centre_b = np.zeros(3), np.array([0.0, 1.0, 0.0])
+    a = np.array([1.0, 0.0, 0.0])
+    for angle, parallel in ((0.9e-6, True), (1.1e-6, False)):
+        b = np.array([np.cos(angle), np.sin(angle), 0.0])
+        distance = closest_points(centre_a, a, centre_b, b)[0]
+        assert np.isnan(distance) == parallel, angle
+
+
+def test_detections_of_one_camera_are_never_compared() -> None:
+    cameras, keypoints = scene()
+    options = AssociationOptions()
+    rays = [keypoint_rays(c, k, options.min_joint_score) for c, k in zip(cameras, keypoints, strict=True)]
+    table = cost_table(cameras, rays, options)
+    assert table.shape == (9, 9)
+    for v in range(3):
+        block = slice(3 * v, 3 * v + 3)
+        assert np.isnan(table[block, block]).all()
+        for w in range(v + 1, 3):
+            other = slice(3 * w, 3 * w + 3)
+            np.testing.assert_array_equal(table[block, other], table[other, block].T)
+            np.testing.assert_allclose(np.diag(table[block, other]), 0.0, atol=1e-9)  # the same person
+            assert (table[block, other][~np.eye(3, dtype=bool)] > options.max_ray_distance_m).all()
+    lone = cost_table(cameras, [rays[0], rays[1][:0], rays[2][:0]], options)  # one camera has detections
+    assert lone.shape == (3, 3)
+    assert np.isnan(lone).all()
+
+
+def test_one_keypoint_array_per_camera() -> None:
+    cameras, keypoints = scene()
+    with pytest.raises(ValueError, match="zip"):
+        associate(cameras, keypoints[:2])
+
+
+def test_two_detections_join_at_a_cost_exactly_at_the_threshold() -> None:
+    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)), shift_px=6.0)
+    # keypoint_noise_px 0: the cost is d * m / sqrt(m^2) for threshold m; find an m the cost equals exactly
+    threshold = pair_cost(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0))
+    for _ in range(20):
+        cost = pair_cost(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=threshold))
+        if cost == threshold:
+            break
+        threshold = cost
+    assert cost == threshold
+    joined = associate(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=threshold))
+    assert joined == [[(0, 0), (1, 0)]]

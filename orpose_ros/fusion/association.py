@@ -106,28 +106,27 @@ def noise_normalised(
 def closest_points(
     centre_a: np.ndarray, rays_a: np.ndarray, centre_b: np.ndarray, rays_b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Closest points between every ray of camera a and the same keypoint's ray of camera b.
+    """Closest points between rays from ``centre_a`` along ``rays_a`` and from ``centre_b`` along ``rays_b``, ray by
+    ray (all four broadcast against each other).
 
     Args:
-        centre_a, centre_b: (3,) camera centres [m]; rays_a (Na, J, 3), rays_b (Nb, J, 3) unit directions.
+        centre_a, centre_b: (..., 3) optical centres [m]; rays_a, rays_b: (..., 3) unit directions.
 
     Returns:
-        distance (Na, Nb, J) [m], ranges along the rays of a and b (Na, Nb, J) [m], midpoints (Na, Nb, J, 3) [m];
-        NaN where a ray is missing or the rays are parallel.
+        distance (...) [m], ranges along the rays of a and b (...) [m], midpoints (..., 3) [m]; NaN where a ray
+        is missing or the rays are parallel.
     """
-    a = rays_a[:, None]  # (Na, 1, J, 3)
-    b = rays_b[None]  # (1, Nb, J, 3)
     baseline = centre_b - centre_a
-    ab = vectors.dot(a, b)
-    a_base = a @ baseline
-    b_base = b @ baseline
-    denom = 1.0 - ab**2  # unit rays
+    ab = vectors.dot(rays_a, rays_b)
+    a_base = vectors.dot(rays_a, baseline)
+    b_base = vectors.dot(rays_b, baseline)
     with np.errstate(invalid="ignore", divide="ignore"):
+        denom = 1.0 - ab**2  # unit rays
         denom = np.where(denom < 1e-12, np.nan, denom)
         range_a = (a_base - ab * b_base) / denom
         range_b = (ab * a_base - b_base) / denom
-    point_a = centre_a + range_a[..., None] * a
-    point_b = centre_b + range_b[..., None] * b
+    point_a = centre_a + range_a[..., None] * rays_a
+    point_b = centre_b + range_b[..., None] * rays_b
     return vectors.norm(point_a - point_b), range_a, range_b, 0.5 * (point_a + point_b)
 
 
@@ -152,36 +151,20 @@ def view_pair_costs(
     rays_b: np.ndarray,
     options: AssociationOptions,
 ) -> np.ndarray:
-    """(Na, Nb) costs [m] of pairing the detections of two cameras (their keypoint rays (N, 17, 3)): the median
-    noise-normalised ray distance; inf where fewer than ``min_common_joints`` keypoints are comparable, where
-    rays meet behind or too near a camera, or where they meet in a skeleton of implausible size."""
-    distance, range_a, range_b, midpoints = closest_points(camera_a.centre_world, rays_a, camera_b.centre_world, rays_b)
-    distance = noise_normalised(
-        distance, [range_a / camera_a.focal_px, range_b / camera_b.focal_px], options
-    )
-    in_front = (range_a >= options.min_depth_m) & (range_b >= options.min_depth_m)
-    distance = np.where(np.isnan(distance), np.nan, np.where(in_front, distance, np.inf))
-    costs = pair_costs(distance, options.min_common_joints)
-    scale = body_scales(midpoints)
-    low, high = options.body_scale_range
-    return np.where(np.isnan(scale) | ((scale >= low) & (scale <= high)), costs, np.inf)
-
-
-def cross_camera_costs(
-    cameras: Sequence[PinholeCamera], rays: Sequence[np.ndarray], options: AssociationOptions
-) -> dict[tuple[int, int], np.ndarray]:
-    """(va, vb) -> (N_va, N_vb) costs [m] for every pair of cameras va < vb that both have detections (``rays``:
-    per camera (N_v, 17, 3) unit keypoint rays): what `view_pair_costs` gives, for all pairs of detections of
-    all pairs of cameras in one set of array operations."""
-    table = cost_table(cameras, rays, options)
-    offset = np.cumsum([0] + [len(r) for r in rays])
-    return {(va, vb): table[offset[va] : offset[va + 1], offset[vb] : offset[vb + 1]]
-            for va in range(len(rays)) for vb in range(va + 1, len(rays)) if len(rays[va]) and len(rays[vb])}
+    """(Na, Nb) costs [m] of pairing the detections of two cameras (their keypoint rays (N, 17, 3)): their block
+    of `cost_table`."""
+    return cost_table([camera_a, camera_b], [rays_a, rays_b], options)[: len(rays_a), len(rays_a) :]
 
 
 def cost_table(cameras: Sequence[PinholeCamera], rays: Sequence[np.ndarray], options: AssociationOptions) -> np.ndarray:
     """(N, N) symmetric costs [m] of every pair of the N detections of all cameras (camera after camera, as in
-    ``rays``), as `cross_camera_costs` gives them; NaN between detections of the same camera."""
+    ``rays``: per camera (N_v, 17, 3) unit keypoint rays), in one set of array operations; NaN between
+    detections of the same camera.
+
+    A pair's cost is the median over the keypoints both see of the noise-normalised distance between their
+    rays; inf where fewer than ``min_common_joints`` keypoints are comparable, where rays meet behind or too
+    near a camera, or where they meet in a skeleton of implausible size.
+    """
     offset = np.cumsum([0] + [len(r) for r in rays])
     table = np.full((offset[-1], offset[-1]), np.nan)
     blocks = [(va, vb) for va in range(len(rays)) for vb in range(va + 1, len(rays)) if len(rays[va]) and len(rays[vb])]
@@ -195,27 +178,16 @@ def cost_table(cameras: Sequence[PinholeCamera], rays: Sequence[np.ndarray], opt
     va_of, vb_of = counts[block, 0], counts[block, 1]
     row, col = offset[va_of] + ia, offset[vb_of] + ib
     every = np.concatenate(rays)
-    a, b = every[row], every[col]  # (K, J, 3) the rays of each pair
     constants = stacked_cameras(tuple(cameras))
     centres, focal = constants.centres_world, constants.focal_px
-    centre_a, centre_b = centres[va_of][:, None], centres[vb_of][:, None]  # (K, 1, 3)
-    baseline = centre_b - centre_a
-    ab = vectors.dot(a, b)
-    a_base = vectors.dot(a, baseline)
-    b_base = vectors.dot(b, baseline)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        denom = 1.0 - ab**2  # unit rays
-        denom = np.where(denom < 1e-12, np.nan, denom)
-        range_a = (a_base - ab * b_base) / denom
-        range_b = (ab * a_base - b_base) / denom
-    point_a = centre_a + range_a[..., None] * a
-    point_b = centre_b + range_b[..., None] * b
-    distance = noise_normalised(vectors.norm(point_a - point_b),
-                                [range_a / focal[va_of][:, None], range_b / focal[vb_of][:, None]], options)
+    distance, range_a, range_b, midpoints = closest_points(centres[va_of][:, None], every[row],
+                                                           centres[vb_of][:, None], every[col])  # (K, J)
+    distance = noise_normalised(distance, [range_a / focal[va_of][:, None], range_b / focal[vb_of][:, None]],
+                                options)
     in_front = (range_a >= options.min_depth_m) & (range_b >= options.min_depth_m)
     distance = np.where(np.isnan(distance), np.nan, np.where(in_front, distance, np.inf))
     costs = pair_costs(distance, options.min_common_joints)
-    scale = body_scales(0.5 * (point_a + point_b))
+    scale = body_scales(midpoints)
     low, high = options.body_scale_range
     table[row, col] = table[col, row] = np.where(np.isnan(scale) | ((scale >= low) & (scale <= high)), costs, np.inf)
     return table

@@ -120,11 +120,10 @@ def closest_points(
     ab = vectors.dot(rays_a, rays_b)
     a_base = vectors.dot(rays_a, baseline)
     b_base = vectors.dot(rays_b, baseline)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        denom = 1.0 - ab**2  # unit rays
-        denom = np.where(denom < 1e-12, np.nan, denom)
-        range_a = (a_base - ab * b_base) / denom
-        range_b = (ab * a_base - b_base) / denom
+    denom = 1.0 - ab**2  # unit rays (or NaN, which passes through silently)
+    denom = np.where(denom < 1e-12, np.nan, denom)
+    range_a = (a_base - ab * b_base) / denom
+    range_b = (ab * a_base - b_base) / denom
     point_a = centre_a + range_a[..., None] * rays_a
     point_b = centre_b + range_b[..., None] * rays_b
     return vectors.norm(point_a - point_b), range_a, range_b, 0.5 * (point_a + point_b)

@@ -10,6 +10,7 @@ from fusion_data import ceiling_room, keypoints_of, standing_person
 
 from orpose_ros.geometry.body_model import (
     COCO_RIGID_WHEN_STANDING,
+    COCO_SHARED_WITH_H36M,
     body_to_camera_rotations,
     coco_from_h36m,
     pelvis_height_m,
@@ -311,3 +312,89 @@ def test_a_given_up_direction_orients_the_template_of_a_tilted_camera() -> None:
     assert np.linalg.norm(given.pelvis[0] - 0.5 * (truth[11] + truth[12])) < 0.02  # off the 30-degree grid
     default = place_people(camera, keypoints)  # the camera's -y as up: a leaning template, another fit
     assert np.linalg.norm(default.pelvis[0] - given.pelvis[0]) > 0.2
+
+
+def _measured_person(camera: PinholeCamera, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A measured H36M skeleton in a non-standing pose (pelvis-relative, camera axes), its camera-frame COCO joints
+    with the pelvis at (0.2, 0.5, 3.2) m, and their exact keypoints (17, 3) [px, score 0.9]."""
+    rng = np.random.default_rng(seed)
+    skeleton = standing_template_h36m() @ np.eye(3)[[0, 2, 1]] * [1, -1, 1] + rng.normal(0, 0.05, (17, 3))
+    skeleton -= skeleton[0]
+    joints_cam = coco_from_h36m(skeleton) + np.array([0.2, 0.5, 3.2])
+    return skeleton, joints_cam, keypoints_of(camera, camera.to_world(joints_cam))
+
+
+def test_a_measured_skeleton_is_fitted_to_exactly_the_keypoints_it_shares_with_coco(camera: PinholeCamera) -> None:
+    skeleton, _, keypoints = _measured_person(camera)
+    keypoints[1, 2] = 0.0  # an eye: no H36M joint, not fitted anyway (a template fit would lose a rigid keypoint)
+    placed = place_people(camera, keypoints[None], skeleton[None], options=PlacementOptions(method="skeleton"))
+    assert placed.num_joints[0] == 13  # the nose and the 12 limb keypoints
+    keypoints[9, 2] = 0.0  # an unconfident wrist: not used (a template fit never uses it)
+    placed = place_people(camera, keypoints[None], skeleton[None], options=PlacementOptions(method="skeleton"))
+    assert placed.num_joints[0] == 12
+
+
+def test_an_unconfident_keypoint_does_not_pull_the_fit(camera: PinholeCamera) -> None:
+    skeleton, joints_cam, keypoints = _measured_person(camera)
+    keypoints[[7, 13], 2] = 0.0  # an elbow and a knee: their positions are placeholders, not measurements
+    placed = place_people(camera, keypoints[None], skeleton[None], options=PlacementOptions(method="skeleton"))
+    np.testing.assert_allclose(placed.pelvis[0], joints_cam[11:13].mean(axis=0) - coco_from_h36m(skeleton)[11:13]
+                               .mean(axis=0), atol=1e-6)  # fmt: skip
+
+
+def test_the_floor_method_carries_a_measured_skeleton_to_the_floor_placed_pelvis(camera: PinholeCamera) -> None:
+    skeleton, _, keypoints = _measured_person(camera)
+    keypoints[[9, 10], 2] = 0.0  # the wrists: filled from the skeleton
+    placed = place_people(camera, keypoints[None], skeleton[None], floor=FLOOR, up_world=UP,
+                          options=PlacementOptions(method="floor"))
+    assert placed.success[0]
+    pelvis = placed.pelvis[0]
+    assert np.all(np.isfinite(pelvis))
+    assert placed.joints_h36m.dtype == np.float64
+    assert placed.joints_coco.dtype == np.float64
+    np.testing.assert_allclose(placed.joints_h36m[0], skeleton + pelvis, atol=1e-12)
+    np.testing.assert_allclose(placed.joints_coco[0, [9, 10]], coco_from_h36m(skeleton)[[9, 10]] + pelvis, atol=1e-12)
+    seen = placed.joints_coco[0, 5]  # a confident keypoint: on its own ray
+    ray = camera.normalised_coordinates(keypoints[None, 5, :2])[0]
+    np.testing.assert_allclose(seen[:2] / seen[2], ray, atol=1e-12)
+
+
+def test_the_refined_fit_is_a_stationary_point_of_the_documented_huber_cost(camera: PinholeCamera) -> None:
+    """theta = (t, scale) after many Gauss-Newton steps minimises sum_j w_j^2 huber(|r_j|) + ((scale - 1) /
+    size_noise)^2 / 2, r_j = (projection - keypoint) in normalised coordinates times the pelvis depth [m],
+    w_j = sqrt(score_j) / lateral_noise_m, Huber's threshold huber_m (quadratic below, linear above)."""
+    skeleton, _, keypoints = _measured_person(camera, seed=5)
+    rng = np.random.default_rng(11)
+    keypoints[:, :2] += rng.normal(0.0, 2.0, (17, 2))
+    keypoints[:, 2] = rng.uniform(0.5, 1.0, 17)
+    keypoints[7, :2] += [40.0, -25.0]  # an outlier far beyond huber_m
+    options = PlacementOptions(method="skeleton", iterations=40, huber_m=0.08, lateral_noise_m=0.04, size_noise=0.1)
+    placed = place_people(camera, keypoints[None], skeleton[None], options=options)
+    t = placed.pelvis[0]
+    scale = float(np.linalg.norm(placed.joints_h36m[0, 1:] - t, axis=-1).sum() / np.linalg.norm(skeleton[1:], axis=-1)
+                  .sum())  # fmt: skip
+    np.testing.assert_allclose(placed.joints_h36m[0], scale * skeleton + t, atol=1e-9)
+    used = COCO_SHARED_WITH_H36M.copy()
+    used[0] = True  # and the nose (H36M's neck/nose)
+    xy = camera.normalised_coordinates(keypoints[:, :2])[used]
+    w2 = keypoints[used, 2] / options.lateral_noise_m**2
+    skel = coco_from_h36m(skeleton)[used]
+    depth = t[2]  # metres per unit of normalised coordinates, held at the solution's (as the steps hold it)
+
+    def cost(theta: np.ndarray) -> float:
+        X = theta[3] * skel + theta[:3]
+        size = np.linalg.norm((X[:, :2] / X[:, 2:] - xy) * depth, axis=-1)
+        h = options.huber_m
+        huber = np.where(size <= h, 0.5 * size**2, h * size - 0.5 * h**2)
+        return float((w2 * huber).sum() + 0.5 * ((theta[3] - 1.0) / options.size_noise) ** 2)
+
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        steps = np.eye(4) * 1e-7
+        return np.array([(cost(theta + s) - cost(theta - s)) / 2e-7 for s in steps])
+
+    theta = np.r_[t, scale]
+    size_7 = np.linalg.norm((camera.normalised_coordinates(keypoints[None, 7, :2])[0] - (scale * coco_from_h36m(
+        skeleton)[7] + t)[:2] / (scale * coco_from_h36m(skeleton)[7] + t)[2]) * depth)  # fmt: skip
+    assert size_7 > 2 * options.huber_m  # Huber's linear part is in play
+    nearby = np.abs(gradient(theta + np.array([0.01, 0.0, 0.0, 0.0]))).max()
+    assert np.abs(gradient(theta)).max() < 1e-3 * nearby

@@ -398,3 +398,20 @@ def test_the_refined_fit_is_a_stationary_point_of_the_documented_huber_cost(came
     assert size_7 > 2 * options.huber_m  # Huber's linear part is in play
     nearby = np.abs(gradient(theta + np.array([0.01, 0.0, 0.0, 0.0]))).max()
     assert np.abs(gradient(theta)).max() < 1e-3 * nearby
+
+
+def test_a_person_with_a_used_joint_nearer_the_camera_than_10_cm_is_not_placed(camera: PinholeCamera) -> None:
+    skeleton, _, keypoints = _measured_person(camera)
+    near = skeleton.copy()
+    near[[2, 3], 2] = [-0.35, -0.5]  # the right knee and ankle (H36M 2, 3) reach towards the camera
+    people, skeletons = [], []
+    for pelvis_z, shape in ((0.62, near), (0.58, near)):  # the ankle at 12 cm, then at 8 cm from the camera
+        joints_cam = coco_from_h36m(shape) + np.array([0.05, 0.0, pelvis_z])
+        people.append(keypoints_of(camera, camera.to_world(joints_cam)))
+        skeletons.append(shape)
+    people.append(keypoints)  # and an ordinary person, placed either way
+    skeletons.append(skeleton)
+    placed = place_people(camera, np.stack(people), np.stack(skeletons), options=PlacementOptions(method="skeleton"))
+    assert placed.success.tolist() == [True, False, True]
+    assert np.isnan(placed.joints_coco[1]).all()
+    assert np.all(np.isfinite(placed.joints_coco[2]))

@@ -369,8 +369,8 @@ def test_a_ray_is_in_front_from_exactly_min_depth_on(swap: bool) -> None:
     keypoints = _one_keypoint(keypoints, 0)
     if swap:
         cameras, keypoints = cameras[::-1], keypoints[::-1]
-    near = _exact_ranges(cameras, keypoints, AssociationOptions())[1 if swap else 0][0]
-    other = _exact_ranges(cameras, keypoints, AssociationOptions())[0 if swap else 1][0]
+    ranges = _exact_ranges(cameras, keypoints, AssociationOptions())
+    near, other = (ranges[1][0], ranges[0][0]) if swap else (ranges[0][0], ranges[1][0])
     assert other > near + 0.5  # the edge is the nearer camera's alone
     at_edge = AssociationOptions(min_common_joints=1, min_depth_m=float(near))
     assert pair_cost(cameras, keypoints, at_edge) == pytest.approx(0.0, abs=1e-9)

@@ -255,3 +255,83 @@ def test_a_node_with_nothing_to_wake_it_still_ends_when_ros_is_shut_down(tmp_pat
         assert time.monotonic() - started < SIGINT_GRACE_S
     finally:
         processes.stop(child)
+
+
+# A parent that starts a node module through the entry point, says the child's pid, and waits to be killed.
+_PARENT = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-m", "orpose_ros.ros.entry_point", "waiting_node"])
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+_WAITING_NODE = """
+import time
+from pathlib import Path
+
+def main():
+    Path("started").write_text("yes")
+    time.sleep(600)
+    return 0
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (an unreaped zombie is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.parametrize("setting", ["1", "0", "yes"])
+def test_a_node_ends_with_the_process_that_started_it_only_when_asked(tmp_path: Path, setting: str) -> None:
+    (tmp_path / "waiting_node.py").write_text(_WAITING_NODE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+           processes.EXIT_WITH_PARENT: setting}
+    log = tmp_path / "parent.log"
+    with log.open("w") as out:
+        parent = subprocess.Popen([sys.executable, "-c", _PARENT], env=env, cwd=tmp_path, stdout=out,
+                                  stderr=subprocess.STDOUT)
+    child = None
+    try:
+        assert wait_until(lambda: (tmp_path / "started").exists(), 60), log.read_text()
+        child = int(log.read_text().split()[0])
+        parent.kill()
+        parent.wait()
+        if setting == "1":  # SIGTERM from the kernel as its parent died
+            assert wait_until(lambda: not _running(child), 10), log.read_text()
+        else:
+            assert not wait_until(lambda: not _running(child), 3)
+            assert ("is neither 0 nor 1" in log.read_text()) == (setting == "yes")
+    finally:
+        processes.stop(parent)
+        if child is not None and _running(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_the_children_of_a_process_group_end_with_it() -> None:
+    assert processes.ros_child_env({})[processes.EXIT_WITH_PARENT] == "1"
+    assert processes.ros_child_env({}, exit_with_parent=False)[processes.EXIT_WITH_PARENT] == "0"
+
+
+def test_a_node_whose_parent_is_gone_before_it_starts_does_not_start(tmp_path: Path) -> None:
+    (tmp_path / "waiting_node.py").write_text(_WAITING_NODE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+           processes.EXIT_WITH_PARENT: "1"}
+    late = ("import os, time; print(os.getpid(), flush=True); time.sleep(2); "
+            "from orpose_ros.ros.entry_point import console_main; raise SystemExit(console_main('waiting_node'))")
+    log = tmp_path / "orphan.log"
+    # the shell starts the node in the background and exits at once: the node is adopted before its request
+    subprocess.run(["sh", "-c", f'"{sys.executable}" -c "{late}" > "{log}" 2>&1 &'], env=env, cwd=tmp_path, check=True)
+    assert wait_until(lambda: log.exists() and log.read_text().strip() != "", 30)
+    orphan = int(log.read_text().split()[0])
+    try:
+        adopter = int(Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        if adopter != 1:
+            pytest.skip(f"orphans are adopted by pid {adopter} (a subreaper) here, not by init")
+        assert wait_until(lambda: not _running(orphan), 30), log.read_text()
+        assert "is gone: not starting" in log.read_text()
+        assert not (tmp_path / "started").exists()
+    finally:
+        if _running(orphan):
+            os.kill(orphan, signal.SIGKILL)

@@ -18,6 +18,7 @@ Ctrl-C then used to end in a traceback and exit -2. This module imports rclpy on
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import importlib
 import logging
@@ -50,6 +51,12 @@ SIGINT_GRACE_S = 5.0
 #: up and waits again, and a node with no timer (a lifecycle node unconfigured, inactive or finalized) then
 #: waited for ever on one SIGINT (seen in CI on Jazzy; the same on Kilted).
 SHUTDOWN_CHECK_S = 0.25
+
+#: Environment variable: "1" makes `console_main` ask the kernel to send the node SIGTERM when the process that
+#: started it dies, even by SIGKILL (a killed tool or test run then leaves no node behind in its ROS domain);
+#: "0" or unset: the node outlives its parent. `processes.ros_child_env` sets "1".
+EXIT_WITH_PARENT = "ORPOSE_EXIT_WITH_PARENT"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def one_line(error: BaseException) -> str:
@@ -99,11 +106,32 @@ def print_stacks_on_sigusr1() -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
+def exit_with_parent() -> bool:
+    """When `EXIT_WITH_PARENT` is "1": SIGTERM to this process once its parent dies (Linux ``prctl``; the parent
+    is the thread that started it). True when this process's parent is gone already (it was adopted by init
+    before the request took effect). Any other value than "0", "1" or unset is reported and ignored."""
+    value = os.environ.get(EXIT_WITH_PARENT, "0")
+    if value == "0":
+        return False
+    if value != "1":
+        print(f"[WARN] {EXIT_WITH_PARENT}={value!r} is neither 0 nor 1: the node will outlive its parent",
+              file=sys.stderr)
+        return False
+    if not sys.platform.startswith("linux") or ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0):
+        print(f"[WARN] {EXIT_WITH_PARENT}=1 is not supported here: the node will outlive its parent", file=sys.stderr)
+        return False
+    return os.getppid() == 1
+
+
 def console_main(module: str) -> int:
     """Run node module ``module``'s ``main()``, with SIGINT a clean stop (exit 0) from this moment on, its
-    imports included, and SIGUSR1 a dump of every thread's stack."""
+    imports included, SIGUSR1 a dump of every thread's stack and, with `EXIT_WITH_PARENT`, an end with its
+    parent."""
     StopRequests.installed()
     print_stacks_on_sigusr1()
+    if exit_with_parent():
+        print("[WARN] the process that started this node is gone: not starting", file=sys.stderr)
+        return 0
     try:
         main = importlib.import_module(module).main
     except KeyboardInterrupt:

@@ -3,7 +3,8 @@ tests need to run nodes beside each other on this machine.
 
 Every child gets DDS on loopback only (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``), its group's
 own random ``ROS_DOMAIN_ID``, and never inherits the ROS wheels' re-exec guard (each Python must
-set its own library path). Processes stop like ``ros2 launch`` stops them: SIGINT, then SIGKILL.
+set its own library path). Processes stop like ``ros2 launch`` stops them: SIGINT, then SIGKILL; a node
+also stops when the process that started it dies (`entry_point.EXIT_WITH_PARENT`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from orpose_ros.ros.dds import PROFILE_VARIABLE, shipped_profile
+from orpose_ros.ros.entry_point import EXIT_WITH_PARENT
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ def ros_child_env(
     domain_id: int | None = None,
     log_dir: Path | None = None,
     dds_profile: Path | bool | None = True,
+    exit_with_parent: bool = True,
 ) -> dict[str, str]:
     """The environment of ROS 2 children started together.
 
@@ -41,12 +44,14 @@ def ros_child_env(
         log_dir: ``ROS_LOG_DIR`` (rcl otherwise writes to ~/.ros/log); None: unchanged.
         dds_profile: True: the shipped Fast DDS profile unless ``base`` names one; a path: that
             profile; None or False: none (Fast DDS defaults).
+        exit_with_parent: nodes end (SIGTERM) when the process that started them dies, even by SIGKILL.
     """
     env = dict(os.environ if base is None else base)
     env.pop(_REEXEC_GUARD, None)
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 101) if domain_id is None else domain_id)
     env["PYTHONUNBUFFERED"] = "1"
+    env[EXIT_WITH_PARENT] = "1" if exit_with_parent else "0"
     if log_dir is not None:
         env["ROS_LOG_DIR"] = str(log_dir)
     if dds_profile is True:

@@ -91,6 +91,18 @@ def test_two_results_of_one_camera_out_of_order_are_sorted() -> None:
     assert (second.items, second.missing) == ({"cam2": "b15"}, ("cam1",))
 
 
+def test_results_of_one_camera_with_one_stamp_keep_their_arrival_order_when_sorted() -> None:
+    # Sorting the queue by stamp only: results are never compared (a camera's results are lists or messages,
+    # which have no order), and of two with the same stamp the first to arrive stays first and is chosen.
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.01, max_wait_s=1.0)
+    first, second = {"people": [1]}, {"people": [2]}
+    grouper.add("cam1", 2.0, {"people": [0]}, now_s=0.0)
+    grouper.add("cam1", 1.0, first, now_s=0.0)
+    grouper.add("cam1", 1.0, second, now_s=0.0)  # out of order again: the queue is sorted
+    (group,) = grouper.add("cam2", 1.0, "b1", now_s=0.0)
+    assert group.items["cam1"] is first
+
+
 def test_of_two_results_near_the_moment_the_closest_in_stamp_is_chosen() -> None:
     grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=100.0)
     grouper.add("cam2", 1.012, "far", now_s=1.0)  # arrived first

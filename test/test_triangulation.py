@@ -420,3 +420,63 @@ def test_the_ray_angle_rule_of_close_cameras_is_a_two_sided_edge(margin: float, 
     widest = max(np.degrees(np.arccos(rays[a] @ rays[b])) for a in range(3) for b in range(a + 1, 3))
     result = triangulate(P, observe(cameras, X), np.ones((3, 1)), min_ray_angle_deg=margin * widest)
     assert np.isfinite(result.points).all() == placed
+
+
+def test_a_weighted_view_behind_its_camera_does_not_pull_the_refinement() -> None:
+    cameras, P = rig(3)
+    X = points(4)
+    uv = observe(cameras, X) + np.random.default_rng(7).normal(0.0, 2.0, (3, 4, 2))
+    w = np.ones((3, 4))
+    # a camera under the ceiling looking up: every point of the room is behind it; its pixels are bogus
+    away = PinholeCamera.from_k("away", [500, 0, 320, 0, 500, 240, 0, 0, 1], 640, 480,
+                                T_world_from_camera=look_at(np.array([0.0, 0.0, 2.6]), [0.1, 0.0, 3.6]))
+    projected = np.c_[X, np.ones(4)] @ away.projection_matrix.T
+    assert (projected[:, 2] < 0).all()
+    uv_away = projected[:, :2] / projected[:, 2:] + [30.0, -20.0]
+    start = triangulate_dlt(P, uv, w)
+    alone = refine_points(P, uv, w, start)
+    with_away = refine_points(np.concatenate([P, away.projection_matrix[None]]), np.concatenate([uv, uv_away[None]]),
+                              np.concatenate([w, np.ones((1, 4))]), start)
+    np.testing.assert_allclose(with_away, alone, rtol=0.0, atol=1e-12)
+    # the same projection with the camera turned to face the room (-P: the same pixels, positive depths) counts
+    facing = refine_points(np.concatenate([P, -away.projection_matrix[None]]), np.concatenate([uv, uv_away[None]]),
+                           np.concatenate([w, np.ones((1, 4))]), start)
+    assert np.abs(facing - alone).max() > 1e-3
+
+
+def _relative_determinant(P: np.ndarray, X: np.ndarray) -> float:
+    """det(H) / (trace(H) / 3)^3 of the normal matrix H = sum of (w / depth)^2 r r^T over the DLT rows'
+    first three entries r (u P3 - P1, v P3 - P2) of exact observations of X with unit weights: the
+    scale-free size of the system `triangulate_dlt` solves last."""
+    H = np.zeros((3, 3))
+    for Pv in P:
+        x = Pv @ np.append(X, 1.0)
+        u, v, depth = x[0] / x[2], x[1] / x[2], x[2]
+        for r in (u * Pv[2] - Pv[0], v * Pv[2] - Pv[1]):
+            H += np.outer(r[:3], r[:3]) / depth**2
+    return float(np.linalg.det(H) / (np.trace(H) / 3.0) ** 3)
+
+
+@pytest.mark.parametrize(("factor", "placed"), [(0.8, False), (1.25, True)])
+def test_the_linear_triangulation_is_singular_below_a_relative_determinant_of_1e_12(factor: float,
+                                                                                      placed: bool) -> None:
+    # Two cameras 3 m from the point, the same depth, a tiny baseline b: the relative determinant grows with b.
+    X = np.array([0.0, 0.0, 1.0])
+    K = [500, 0, 320, 0, 500, 240, 0, 0, 1]
+
+    def pair(b: float) -> np.ndarray:
+        return np.stack([PinholeCamera.from_k(f"c{s}", K, 640, 480,
+                                              T_world_from_camera=look_at(np.array([s * b, -3.0, 1.0]), X))
+                         .projection_matrix for s in (-1.0, 1.0)])
+
+    low, high = 1e-9, 1e-3  # baselines [m] on both sides of the target
+    target = factor * 1e-12
+    assert _relative_determinant(pair(low), X) < target < _relative_determinant(pair(high), X)
+    for _ in range(200):
+        middle = np.sqrt(low * high)
+        low, high = (middle, high) if _relative_determinant(pair(middle), X) < target else (low, middle)
+    P = pair(high)
+    assert _relative_determinant(P, X) == pytest.approx(target, rel=0.01)
+    uv = np.stack([(Pv @ np.append(X, 1.0))[:2] / (Pv @ np.append(X, 1.0))[2] for Pv in P])[:, None]
+    point = triangulate_dlt(P, uv, np.ones((2, 1)))[0]
+    assert np.isfinite(point).all() == placed

@@ -70,8 +70,10 @@ def _moments(grouper: StampGrouper, start_s: float, count: int, now_s: float, pe
 def test_one_future_stamp_costs_only_its_own_result() -> None:
     grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
     groups = _moments(grouper, 100.0, 3, now_s=0.0)
-    with pytest.raises(ImplausibleStampError, match=r"cam2: result stamped \+3599\.950 s from the other cameras"):
+    wrong_clock = r"cam2: result stamped \+3599\.950 s from the other cameras"
+    with pytest.raises(ImplausibleStampError, match=wrong_clock) as error:
         grouper.add("cam2", 3700.2, "wrong clock", 0.25)
+    assert (error.value.camera, error.value.stamp_s) == ("cam2", 3700.2)
     groups += _moments(grouper, 100.3, 3, now_s=0.3)
     groups += grouper.flush(10.0)
     assert [g.stamp_s for g in groups] == pytest.approx([100.0 + 0.1 * k for k in range(6)])
@@ -144,6 +146,85 @@ def test_a_single_camera_going_back_is_a_time_jump() -> None:
     assert grouper.restarts == 1
 
 
+@pytest.mark.parametrize(("back_s", "restarted"), [(5.0, False), (5.0 + 2.0**-20, True)])
+def test_a_single_camera_going_back_by_exactly_the_bound_is_late(back_s: float, restarted: bool) -> None:
+    grouper = StampGrouper(("cam1",), tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    grouper.add("cam1", 200.0, "a", 0.0)
+    groups = grouper.add("cam1", 200.0 - back_s, "b", 0.125)
+    assert (grouper.restarts, grouper.late, len(groups)) == ((1, 0, 1) if restarted else (0, 1, 0))
+
+
+def test_every_time_jump_counts_and_the_room_jumping_forward_is_one() -> None:
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    assert len(_moments(grouper, 100.0, 3, now_s=0.0)) == 3
+    grouper.add("cam1", 100.3, "waits for cam2", 0.3)  # pending when time jumps: dropped by the restart
+    refused = 0
+    for jump, now_s in ((3600.0, 0.4), (7200.0, 0.8)):  # the room's clock jumps forward an hour, twice
+        groups = []
+        for k in range(3):
+            for camera in ("cam1", "cam2"):
+                try:
+                    groups += grouper.add(camera, 100.4 + jump + 0.1 * k, (camera, k), now_s + 0.1 * k)
+                except ImplausibleStampError:
+                    refused += 1
+        assert [g.stamp_s for g in groups] == pytest.approx([100.5 + jump, 100.6 + jump])
+    assert grouper.restarts == 2
+    assert refused == 6  # each jump: both cameras' first results, then cam1's second; cam2's second confirms it
+
+
+def _late_stragglers(now_base_s: float) -> StampGrouper:
+    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=0.05)
+    for k in range(10):  # cam3's results always come after its moment was given up
+        now_s = now_base_s + 0.1 * k
+        for camera in ("cam1", "cam2"):
+            grouper.add(camera, 100.0 + 0.1 * k, k, now_s)
+        grouper.flush(now_s + 0.06)
+        grouper.add("cam3", 100.0 + 0.1 * k, k, now_s + 0.07)
+    return grouper
+
+
+@pytest.mark.parametrize("now_base_s", [0.0, 1.7e9], ids=["wall_from_zero", "wall_since_1970"])
+def test_stragglers_of_one_camera_stay_late_whatever_the_wall_clock_reads(now_base_s: float) -> None:
+    grouper = _late_stragglers(now_base_s)
+    assert (grouper.late, grouper.restarts) == (10, 0)
+
+
+def test_a_camera_heard_exactly_the_clock_bound_ago_still_vetoes_a_time_jump() -> None:
+    # cam2 falls silent at wall 1.0; cam1's results are late twice, the second exactly 5 s (the bound) later:
+    # cam2 still counts as heard recently and has no late results, so time did not jump: cam1's are late
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    grouper.add("cam1", 100.0, "a", 1.0)
+    grouper.add("cam2", 100.0, "b", 1.0)
+    grouper.add("cam1", 100.0, "late again", 5.5)
+    grouper.add("cam1", 100.0, "late, 5 s after cam2's last", 6.0)  # offset -5.0: just within the clock bound
+    assert (grouper.late, grouper.restarts) == (2, 0)
+
+
+def test_one_late_result_is_never_a_time_jump_not_even_a_cameras_first() -> None:
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    grouper.add("cam1", 10.0, "a", 0.0)
+    assert [g.missing for g in grouper.flush(1.5)] == [("cam2",)]
+    assert grouper.add("cam2", 9.5, "cam2's first result, older than the moment handed out", 20.0) == []
+    assert (grouper.late, grouper.restarts) == (1, 0)
+
+
+def test_after_a_time_jump_each_camera_counts_its_late_results_from_zero() -> None:
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=1.0, max_clock_offset_s=5.0)
+    _moments(grouper, 200.0, 1, now_s=0.0)
+    for stamp_s, now_s in ((190.0, 0.1), (190.1, 0.2)):  # the room goes back 10 s: confirmed by cam2's second
+        for camera in ("cam1", "cam2"):
+            try:
+                grouper.add(camera, stamp_s, camera, now_s)
+            except ImplausibleStampError:
+                pass
+    assert grouper.restarts == 1
+    assert [g.stamp_s for g in grouper.flush(1.5)] == [190.1]  # cam2's result, cam1 missing
+    grouper.add("cam2", 190.0, "late", 1.6)
+    grouper.add("cam2", 190.0, "late again", 1.7)
+    grouper.add("cam1", 190.0, "cam1's first late result since the jump: not a second jump", 1.8)
+    assert (grouper.late, grouper.restarts) == (3, 1)
+
+
 def test_clock_offsets_per_camera() -> None:
     grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.02, max_wait_s=1.0)
     groups = []
@@ -174,13 +255,3 @@ def test_a_short_replay_looping_restarts_the_grouping_after_two_moments() -> Non
     assert [g.stamp_s for g in second] == pytest.approx([100.1 + 0.1 * k for k in range(9)])
     assert [g.missing for g in second][:2] == [("cam1", "cam2"), ()]
 
-
-def test_stragglers_of_one_camera_stay_late() -> None:
-    grouper = StampGrouper(CAMERAS, tolerance_s=0.02, max_wait_s=0.05)
-    for k in range(10):  # cam3's results always come after its moment was given up
-        for camera in ("cam1", "cam2"):
-            grouper.add(camera, 100.0 + 0.1 * k, k, 0.1 * k)
-        grouper.flush(0.1 * k + 0.06)
-        grouper.add("cam3", 100.0 + 0.1 * k, k, 0.1 * k + 0.07)
-    assert grouper.late == 10
-    assert grouper.restarts == 0

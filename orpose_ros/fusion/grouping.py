@@ -131,12 +131,13 @@ class StampGrouper:
         anchor, arrival = min(heads)
         chosen: dict[str, tuple[float, float, Any]] = {}
         waiting = False
+        # Every queue is stamp-sorted and the anchor is the earliest head: a camera's head is its result closest
+        # to the anchor, and a camera whose head is beyond the tolerance has moved past this moment.
         for camera, queue in self._pending.items():
-            near = [entry for entry in queue if abs(entry[0] - anchor) <= self.tolerance_s]
-            if near:
-                chosen[camera] = min(near, key=lambda entry: abs(entry[0] - anchor))
-            elif not queue or queue[-1][0] <= anchor + self.tolerance_s:
+            if not queue:
                 waiting = True  # this camera may still send a result of this moment
+            elif queue[0][0] - anchor <= self.tolerance_s:
+                chosen[camera] = queue[0]
         if waiting and now_s - arrival < self.max_wait_s:
             return None
         stamp = max(entry[0] for entry in chosen.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,13 @@ from orpose_ros.geometry.body_model import (
 )
 from orpose_ros.geometry.calibration import FloorPlane
 from orpose_ros.geometry.camera import PinholeCamera
-from orpose_ros.geometry.placement import Placement, PlacementOptions, estimate_floor, place_people
+from orpose_ros.geometry.placement import (
+    Placement,
+    PlacementOptions,
+    estimate_floor,
+    place_people,
+    place_people_of_cameras,
+)
 from orpose_ros.h36m_stats import H36MStats
 
 UP = np.array([0.0, 0.0, 1.0])
@@ -132,6 +139,7 @@ def test_unplaceable_people_fail_cleanly(camera: PinholeCamera) -> None:
     assert np.isnan(placed.pelvis[:2]).all()
     assert np.isnan(placed.joints_coco[:2]).all()
     assert np.isnan(placed.residual_px[:2]).all()
+    assert np.isnan(placed.joints_h36m[:2]).all()  # no fitted skeleton either
     empty = place_people(camera, np.zeros((0, 17, 3)), floor=FLOOR)
     assert empty.pelvis.shape == (0, 3)
     assert empty.joints_coco.shape == (0, 17, 3)
@@ -244,14 +252,21 @@ def test_the_floor_method_weights_each_ray_by_score_and_its_angle_to_the_floor()
 
 
 def test_the_residual_is_the_rms_of_the_per_keypoint_residuals(camera: PinholeCamera) -> None:
-    keypoints = keypoints_of(camera, standing_person((0.1, 0.2)))
-    keypoints[:, :2] += np.random.default_rng(9).normal(0.0, 2.0, (17, 2))
-    placed = place_people(camera, keypoints[None], floor=FLOOR, options=PlacementOptions(method="skeleton"))
-    per_keypoint = placed.joint_residual_px[0]
-    assert np.isfinite(per_keypoint).sum() == placed.num_joints[0]
-    finite = per_keypoint[np.isfinite(per_keypoint)]
-    assert placed.residual_px[0] == pytest.approx(np.sqrt(np.mean(finite**2)), rel=1e-12)
-    assert placed.residual_px[0] > 1.0  # the 2 px noise shows
+    """Each person's residual is the RMS over their own keypoints (two people: 2 px and 8 px of noise)."""
+    keypoints = np.stack([keypoints_of(camera, standing_person((0.1, 0.2))),
+                          keypoints_of(camera, standing_person((-0.6, -0.4), heading_rad=1.5))])  # fmt: skip
+    rng = np.random.default_rng(9)
+    keypoints[0, :, :2] += rng.normal(0.0, 2.0, (17, 2))
+    keypoints[1, :, :2] += rng.normal(0.0, 8.0, (17, 2))
+    keypoints[1, 15:, 2] = 0.0  # and fewer keypoints
+    placed = place_people(camera, keypoints, floor=FLOOR, options=PlacementOptions(method="skeleton"))
+    assert placed.success.all()
+    for person in range(2):
+        per_keypoint = placed.joint_residual_px[person]
+        assert np.isfinite(per_keypoint).sum() == placed.num_joints[person]
+        finite = per_keypoint[np.isfinite(per_keypoint)]
+        assert placed.residual_px[person] == pytest.approx(np.sqrt(np.mean(finite**2)), rel=1e-12)
+    assert 1.0 < placed.residual_px[0] < placed.residual_px[1]  # the noise shows, more where there is more
 
 
 @pytest.mark.parametrize(("confident", "placed_ok"), [(5, True), (4, False)])
@@ -415,3 +430,121 @@ def test_a_person_with_a_used_joint_nearer_the_camera_than_10_cm_is_not_placed(c
     assert placed.success.tolist() == [True, False, True]
     assert np.isnan(placed.joints_coco[1]).all()
     assert np.all(np.isfinite(placed.joints_coco[2]))
+
+
+def test_a_keypoint_without_finite_coordinates_is_not_used(camera: PinholeCamera) -> None:
+    """A confident keypoint at NaN pixels counts as unconfident, for its own person only."""
+    keypoints = np.stack([keypoints_of(camera, standing_person((0.1, 0.2), heading_rad=0.5)),
+                          keypoints_of(camera, standing_person((-0.5, 0.4), heading_rad=2.0))])  # fmt: skip
+    unconfident = keypoints.copy()
+    unconfident[0, 13, 2] = 0.0  # a knee
+    keypoints[0, 13, :2] = np.nan
+    placed = place_people(camera, keypoints, floor=FLOOR)
+    expected = place_people(camera, unconfident, floor=FLOOR)
+    assert placed.success.all()
+    np.testing.assert_array_equal(placed.num_joints, [12, 13])
+    np.testing.assert_array_equal(placed.num_joints, expected.num_joints)
+    np.testing.assert_allclose(placed.pelvis, expected.pelvis, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["skeleton", "floor"])
+def test_a_keypoint_scoring_exactly_min_joint_score_is_used(camera: PinholeCamera, method: str) -> None:
+    """``min_joint_score`` ignores keypoints scoring below it: one at the score itself counts, one an ulp below
+    does not (0.5 and its neighbour are exact binary values)."""
+    keypoints = keypoints_of(camera, standing_person((0.1, 0.2)), score=0.9)
+    keypoints[[5, 6], 2] = 0.5
+    keypoints[[11, 12], 2] = np.nextafter(0.5, 0.0)
+    options = PlacementOptions(method=method, min_joint_score=0.5)
+    placed = place_people(camera, keypoints[None], floor=FLOOR, up_world=UP, options=options)
+    assert placed.num_joints[0] == 11  # the 13 template keypoints less both hips
+    assert np.isfinite(placed.joints_coco[0, [5, 6]]).all()  # back-projected: they are used
+    assert np.isnan(placed.joints_coco[0, [11, 12]]).all()  # unconfident, and no measured skeleton to fill them
+
+
+def test_a_given_template_is_the_one_fitted(camera: PinholeCamera) -> None:
+    """``template_coco`` replaces the anthropometric template: a person built from it is placed exactly; the
+    default template (1.72 m) puts the same 1.95 m person too near, as its size alone sets the depth."""
+    tall = standing_template_coco(1.95)
+    up_cam = camera.T_world_from_camera[:3, :3].T @ UP
+    R = body_to_camera_rotations(up_cam, np.array([np.radians(90.0)]))[0]  # on the 30-degree grid
+    pelvis_cam = camera.to_camera(np.array([0.2, 0.1, pelvis_height_m(1.95)]))
+    keypoints = keypoints_of(camera, camera.to_world(tall @ R.T + pelvis_cam))[None]
+    options = PlacementOptions(method="skeleton", template_coco=tall)
+    given = place_people(camera, keypoints, up_world=UP, options=options)
+    np.testing.assert_allclose(given.pelvis[0], pelvis_cam, atol=1e-6)
+    assert given.residual_px[0] < 1e-4
+    default = place_people(camera, keypoints, up_world=UP, options=PlacementOptions(method="skeleton"))
+    assert np.linalg.norm(default.pelvis[0] - pelvis_cam) > 0.2
+
+
+@pytest.mark.parametrize("method", ["skeleton", "floor", "skeleton+floor"])
+def test_a_measured_skeleton_is_placed_alike_with_one_heading_or_many(camera: PinholeCamera, method: str) -> None:
+    """The heading search is the template's: a measured skeleton is placed the same with ``headings=1`` (the
+    smallest valid value) as with the default 12."""
+    skeleton, _, keypoints = _measured_person(camera)
+    keypoints[:, :2] += np.random.default_rng(6).normal(0.0, 2.0, (17, 2))
+    results = [place_people(camera, keypoints[None], skeleton[None], floor=FLOOR, up_world=UP,
+                            options=PlacementOptions(method=method, headings=k)) for k in (1, 12)]  # fmt: skip
+    one, many = results
+    assert one.success[0] and many.success[0]
+    for name in ("pelvis", "joints_coco", "joints_h36m", "residual_px"):
+        np.testing.assert_allclose(getattr(one, name), getattr(many, name), atol=1e-12, equal_nan=True)
+
+
+def test_a_person_the_floor_method_cannot_place_does_not_fail_the_others(camera: PinholeCamera) -> None:
+    keypoints = np.stack([keypoints_of(camera, standing_person((0.1, 0.2))),
+                          keypoints_of(camera, standing_person((-0.5, 0.4), heading_rad=2.0))])  # fmt: skip
+    keypoints[0, :, 2] = 0.0  # nothing confident: no point on the floor, a NaN pelvis
+    placed = place_people(camera, keypoints, floor=FLOOR, options=PlacementOptions(method="floor"))
+    np.testing.assert_array_equal(placed.success, [False, True])
+    assert np.isnan(placed.pelvis[0]).all()
+    assert np.all(np.isfinite(placed.pelvis[1]))
+
+
+def straight_down_camera() -> PinholeCamera:
+    """A camera 3 m above the floor's origin looking straight down (its optical axis along world -z)."""
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    T[:3, 3] = [0.0, 0.0, 3.0]
+    return PinholeCamera.from_k("down", [500, 0, 319.5, 0, 500, 239.5, 0, 0, 1], 640, 480, T_world_from_camera=T)
+
+
+@pytest.mark.parametrize("camera_name", ["level", "straight down", "ceiling"])
+@pytest.mark.parametrize("method", ["skeleton", "floor", "skeleton+floor"])
+def test_placing_raises_no_floating_point_warning(camera: PinholeCamera, camera_name: str, method: str) -> None:
+    """No RuntimeWarning on any method (a node would log it every frame): rays of unconfident keypoints
+    (the optical axis) parallel to the floor of a level camera or along the up direction of a camera looking
+    straight down, and a person without a confident keypoint (no floor point, no residual)."""
+    chosen = {"level": level_camera(), "straight down": straight_down_camera(), "ceiling": camera}[camera_name]
+    keypoints = np.stack([keypoints_of(chosen, standing_person((0.3, 0.5), heading_rad=0.4))] * 2)
+    keypoints[0, [1, 2, 9], 2] = 0.0  # unconfident keypoints
+    keypoints[1, :, 2] = 0.0  # nobody
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        placed = place_people(chosen, keypoints, floor=FLOOR, options=PlacementOptions(method=method))
+    np.testing.assert_array_equal(placed.success, [True, False])
+
+
+def test_the_fit_depends_only_on_the_ratios_of_the_noises(camera: PinholeCamera) -> None:
+    """The noises weigh the residuals of the keypoints, the size and the floor against each other: scaling all
+    three by 10 scales the cost and leaves its minimum, and each Gauss-Newton step, where they were."""
+    keypoints = keypoints_of(camera, standing_person((0.2, -0.3), heading_rad=0.9))
+    rng = np.random.default_rng(1)
+    keypoints[:, :2] += rng.normal(0.0, 3.0, (17, 2))
+    keypoints[:, 2] = rng.uniform(0.3, 1.0, 17)
+    keypoints[7, :2] += [30.0, -20.0]  # an outlier: the Huber weights are in play
+    placed = [place_people(camera, keypoints[None], floor=FLOOR, up_world=UP, options=PlacementOptions(
+        lateral_noise_m=0.05 * k, size_noise=0.05 * k, height_noise_m=0.05 * k)) for k in (1.0, 10.0)]  # fmt: skip
+    np.testing.assert_allclose(placed[0].pelvis, placed[1].pelvis, atol=1e-9)
+    np.testing.assert_allclose(placed[0].joints_h36m, placed[1].joints_h36m, atol=1e-9)
+
+
+def test_float32_keypoints_are_placed_as_their_float64_values(camera: PinholeCamera) -> None:
+    """A detector's float32 keypoints give the placement of the same values in float64 (computed in float64)."""
+    keypoints = keypoints_of(camera, standing_person((0.2, -0.3), heading_rad=0.9))
+    keypoints[:, 2] = np.random.default_rng(2).uniform(0.3, 1.0, 17)
+    single = keypoints.astype(np.float32)[None]
+    placed = place_people_of_cameras([camera], [0], single, floor=FLOOR, up_world=UP)
+    expected = place_people_of_cameras([camera], [0], single.astype(np.float64), floor=FLOOR, up_world=UP)
+    np.testing.assert_array_equal(placed.pelvis, expected.pelvis)
+    np.testing.assert_array_equal(placed.joints_coco, expected.joints_coco)

@@ -110,3 +110,14 @@ def test_of_two_results_near_the_moment_the_closest_in_stamp_is_chosen() -> None
     (group,) = grouper.add("cam1", 1.0, "a", now_s=50.0)
     assert group.items == {"cam1": "a", "cam2": "near"}
     assert group.stamp_s == 1.004
+
+
+def test_results_beyond_the_backlog_are_forgotten_for_grouping_and_for_clock_offsets() -> None:
+    # cam2 runs 31 results ahead of cam1 with a backlog of 30: its first one (10.0) is forgotten, so cam1's
+    # 10.0 is handed out without cam2 and its offset is measured against cam2's oldest kept stamp, 10 + 1/64
+    grouper = StampGrouper(("cam1", "cam2"), tolerance_s=0.001, max_wait_s=100.0, backlog=30)
+    for k in range(31):
+        grouper.add("cam2", 10.0 + k / 64, k, now_s=0.0)
+    (group,) = grouper.add("cam1", 10.0, "a", now_s=0.0)
+    assert (group.items, group.missing) == ({"cam1": "a"}, ("cam2",))
+    assert grouper.offsets.summary("cam1", now_s=0.0).median_s == -1 / 64

@@ -396,9 +396,12 @@ def test_the_refined_fit_is_a_stationary_point_of_the_documented_huber_cost(came
     skel = coco_from_h36m(skeleton)[used]
     depth = t[2]  # metres per unit of normalised coordinates, held at the solution's (as the steps hold it)
 
-    def cost(theta: np.ndarray) -> float:
+    def residual_sizes(theta: np.ndarray) -> np.ndarray:
         X = theta[3] * skel + theta[:3]
-        size = np.linalg.norm((X[:, :2] / X[:, 2:] - xy) * depth, axis=-1)
+        return np.linalg.norm((X[:, :2] / X[:, 2:] - xy) * depth, axis=-1)
+
+    def cost(theta: np.ndarray) -> float:
+        size = residual_sizes(theta)
         h = options.huber_m
         huber = np.where(size <= h, 0.5 * size**2, h * size - 0.5 * h**2)
         return float((w2 * huber).sum() + 0.5 * ((theta[3] - 1.0) / options.size_noise) ** 2)
@@ -408,9 +411,8 @@ def test_the_refined_fit_is_a_stationary_point_of_the_documented_huber_cost(came
         return np.array([(cost(theta + s) - cost(theta - s)) / 2e-7 for s in steps])
 
     theta = np.r_[t, scale]
-    size_7 = np.linalg.norm((camera.normalised_coordinates(keypoints[None, 7, :2])[0] - (scale * coco_from_h36m(
-        skeleton)[7] + t)[:2] / (scale * coco_from_h36m(skeleton)[7] + t)[2]) * depth)  # fmt: skip
-    assert size_7 > 2 * options.huber_m  # Huber's linear part is in play
+    outlier = np.flatnonzero(used).tolist().index(7)
+    assert residual_sizes(theta)[outlier] > 2 * options.huber_m  # Huber's linear part is in play
     nearby = np.abs(gradient(theta + np.array([0.01, 0.0, 0.0, 0.0]))).max()
     assert np.abs(gradient(theta)).max() < 1e-3 * nearby
 
@@ -419,14 +421,11 @@ def test_a_person_with_a_used_joint_nearer_the_camera_than_10_cm_is_not_placed(c
     skeleton, _, keypoints = _measured_person(camera)
     near = skeleton.copy()
     near[[2, 3], 2] = [-0.35, -0.5]  # the right knee and ankle (H36M 2, 3) reach towards the camera
-    people, skeletons = [], []
-    for pelvis_z, shape in ((0.62, near), (0.58, near)):  # the ankle at 12 cm, then at 8 cm from the camera
-        joints_cam = coco_from_h36m(shape) + np.array([0.05, 0.0, pelvis_z])
-        people.append(keypoints_of(camera, camera.to_world(joints_cam)))
-        skeletons.append(shape)
-    people.append(keypoints)  # and an ordinary person, placed either way
-    skeletons.append(skeleton)
-    placed = place_people(camera, np.stack(people), np.stack(skeletons), options=PlacementOptions(method="skeleton"))
+    # the ankle at 12 cm, then at 8 cm from the camera; and an ordinary person, placed either way
+    people = [keypoints_of(camera, camera.to_world(coco_from_h36m(near) + np.array([0.05, 0.0, pelvis_z])))
+              for pelvis_z in (0.62, 0.58)]  # fmt: skip
+    placed = place_people(camera, np.stack([*people, keypoints]), np.stack([near, near, skeleton]),
+                          options=PlacementOptions(method="skeleton"))
     assert placed.success.tolist() == [True, False, True]
     assert np.isnan(placed.joints_coco[1]).all()
     assert np.all(np.isfinite(placed.joints_coco[2]))

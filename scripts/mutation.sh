@@ -16,7 +16,8 @@
 # mutmut and its own dependencies live in ~/.cache/orpose_ros/mutation-<hash of requirements/mutation.txt>
 # (installed on first use, ~20 s); override the cache folder with ORPOSE_CACHE_DIR, the worker count with
 # MUTMUT_CHILDREN, and the limit of each fresh process with MUTATION_FRESH_TIMEOUT_S (default 600 s; a mutant
-# that hangs costs all of it: 60 suits the modules whose tests take seconds, e.g. grouping's four hanging mutants). Not part of CI: too slow (see docs/testing.md).
+# that hangs costs all of it: 60 suits the modules whose tests take seconds, e.g. grouping's four hanging
+# mutants). Not part of CI: too slow (see docs/testing.md).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -551,3 +551,25 @@ def test_a_refused_point_has_no_ray_distances() -> None:
     assert np.isnan(result.ray_distance_m).all()
     kept = triangulate(P, uv, np.ones((2, 2)), min_ray_angle_deg=0.5)
     assert np.isfinite(kept.ray_distance_m).all()
+
+
+@pytest.mark.parametrize("joint", [0, 2])
+def test_the_outlier_rule_at_exactly_the_outlier_distance(joint: int) -> None:
+    """A miss of exactly outlier_distance_m is no outlier, and agreement within exactly it still is agreement."""
+    _, P, _, uv = noisy_scene(n=3)
+    uv[2] += [6.0, -4.0]  # view 2 misses by a few centimetres
+    w = np.ones((4, 3))
+    # the point of the other views, unrefined, and each view's ray distance to it
+    others = w.copy()
+    others[2] = 0.0
+    distance = triangulate(P, uv, others, refine_iterations=0, outlier_distance_m=10.0).ray_distance_m[:, joint]
+    miss, agreement = distance[2], distance[[0, 1, 3]].max()
+    assert agreement < miss
+
+    def used(threshold: float) -> bool:
+        return bool(triangulate(P, uv, w, refine_iterations=0, outlier_distance_m=threshold).used[2, joint])
+
+    assert used(miss)  # missing by exactly the threshold: kept
+    assert not used(np.nextafter(miss, 0.0))  # one ulp more than the threshold: dropped
+    assert not used(agreement)  # the others agree within exactly the threshold: dropped
+    assert used(np.nextafter(agreement, 0.0))  # one ulp less: they disagree, nothing is dropped

@@ -573,3 +573,25 @@ def test_the_outlier_rule_at_exactly_the_outlier_distance(joint: int) -> None:
     assert not used(np.nextafter(miss, 0.0))  # one ulp more than the threshold: dropped
     assert not used(agreement)  # the others agree within exactly the threshold: dropped
     assert used(np.nextafter(agreement, 0.0))  # one ulp less: they disagree, nothing is dropped
+
+
+@pytest.mark.parametrize("baseline", np.geomspace(5e-6, 4e-5, 12))
+def test_the_linear_triangulation_does_not_depend_on_the_world_origin(baseline: float) -> None:
+    """Moving the world origin moves the point with it, also for systems near the singularity rule's edge."""
+    X = np.array([0.0, 0.0, 1.0])
+    K = [500, 0, 320, 0, 500, 240, 0, 0, 1]
+    # two nearly collinear cameras 3 and 9 m from the point: the baselines span the edge of the singularity rule
+    centres = [np.array([0.0, -3.0, 1.0]), np.array([baseline, -9.0, 1.0])]
+    P = np.stack([PinholeCamera.from_k(f"c{k}", K, 640, 480, T_world_from_camera=look_at(c, X)).projection_matrix
+                  for k, c in enumerate(centres)])  # fmt: skip
+    uv = np.stack([(Pv @ np.append(X, 1.0))[:2] / (Pv @ np.append(X, 1.0))[2] for Pv in P])[:, None]
+    w = np.array([[1.0], [3.0]])  # equal after the reweighting by depth
+    found = []
+    for origin in ([0.0, 0.0, 0.0], [0.0, -2.9, 1.0], [0.0, -8.9, 1.0], [0.0, 5.0, 0.0]):
+        shift = np.eye(4)
+        shift[:3, 3] = origin  # world point of the new frame = new coordinates + origin
+        found.append(triangulate_dlt(P @ shift, uv, w)[0] + origin)
+    finite = [bool(np.isfinite(point).all()) for point in found]
+    assert finite == [finite[0]] * 4
+    if finite[0]:
+        np.testing.assert_allclose(found, [X] * 4, atol=1e-6)

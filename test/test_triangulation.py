@@ -8,7 +8,13 @@ from fusion_data import ceiling_room, look_at
 from scipy.optimize import least_squares
 
 from orpose_ros.geometry.camera import PinholeCamera
-from orpose_ros.geometry.triangulation import focal_lengths, refine_points, triangulate, triangulate_dlt
+from orpose_ros.geometry.triangulation import (
+    focal_lengths,
+    refine_points,
+    solve_symmetric3,
+    triangulate,
+    triangulate_dlt,
+)
 
 
 def rig(num_cameras: int = 3) -> tuple[list[PinholeCamera], np.ndarray]:
@@ -480,3 +486,112 @@ def test_the_linear_triangulation_is_singular_below_a_relative_determinant_of_1e
     uv = np.stack([(Pv @ np.append(X, 1.0))[:2] / (Pv @ np.append(X, 1.0))[2] for Pv in P])[:, None]
     point = triangulate_dlt(P, uv, np.ones((2, 1)))[0]
     assert np.isfinite(point).all() == placed
+
+
+@pytest.mark.parametrize("factor", [1e-6, 1e6])
+def test_the_linear_triangulation_does_not_depend_on_the_scale_of_the_weights(factor: float) -> None:
+    """Weighted least squares is invariant to a common weight factor, so the singularity rule must be relative."""
+    _, P, _, uv = noisy_scene()
+    w = np.random.default_rng(6).uniform(0.3, 1.0, (4, 5))
+    expected = triangulate_dlt(P, uv, w)
+    assert np.isfinite(expected).all()
+    np.testing.assert_allclose(triangulate_dlt(P, uv, w * factor), expected, rtol=0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("H", "b"),
+    [
+        (np.zeros((3, 3)), np.zeros(3)),  # every solution entry 0 / 0
+        (np.diag([1.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])),  # cofactor solution (0, 0, 1) over det 0
+    ],
+)
+def test_a_singular_system_gives_a_zero_determinant_and_raises_no_floating_point_error(H: np.ndarray,
+                                                                                      b: np.ndarray) -> None:
+    """Where det(H) is 0 the solution is inf or NaN without a floating-point warning: callers test det."""
+    with np.errstate(all="raise"):
+        x, det = solve_symmetric3(H, b)
+    assert det == 0.0
+    assert not np.isfinite(x).all()
+
+
+def test_refine_points_leaves_a_point_without_weighted_views_unchanged() -> None:
+    """A point with no weighted observation (weights 0, or pixels missing) has singular normal equations."""
+    _, P, X, uv = noisy_scene(n=3)
+    w = np.ones((4, 3))
+    w[:, 0] = 0.0
+    uv[:, 1] = np.nan
+    refined = refine_points(P, uv, w, X + 0.05, iterations=3)
+    np.testing.assert_array_equal(refined[:2], X[:2] + 0.05)
+    assert np.linalg.norm(refined[2] - X[2]) < 0.02  # the seen point is refined towards its views
+
+
+def test_float32_inputs_give_the_float64_result() -> None:
+    """float32 arrays are read as float64: every output is that of the same values in float64."""
+    _, P, _, uv = noisy_scene()
+    w = np.random.default_rng(8).uniform(0.3, 1.0, (4, 5)).astype(np.float32)
+    uv32, P32 = uv.astype(np.float32), P.astype(np.float32)
+    single = triangulate(P32, uv32, w)
+    double = triangulate(P32.astype(np.float64), uv32.astype(np.float64), w.astype(np.float64))
+    for field in ("points", "reprojection_error_px", "ray_distance_m", "confidence"):
+        assert getattr(single, field).dtype == np.float64, field
+        np.testing.assert_array_equal(getattr(single, field), getattr(double, field), err_msg=field)
+
+
+def test_a_refused_point_has_no_ray_distances() -> None:
+    """ray_distance_m is NaN where the point is NaN, also in the views that observed it."""
+    K = [500, 0, 320, 0, 500, 240, 0, 0, 1]
+    a = PinholeCamera.from_k("a", K, 640, 480, T_world_from_camera=look_at(np.array([0.0, -3.0, 1.0]), [0, 0, 1]))
+    b = PinholeCamera.from_k("b", K, 640, 480, T_world_from_camera=look_at(np.array([0.05, -3.0, 1.0]), [0, 0, 1]))
+    P = np.stack([a.projection_matrix, b.projection_matrix])
+    X = np.array([[0.0, 0.0, 1.0], [0.3, 0.0, 1.2]])
+    uv = np.stack([a.project(X), b.project(X)])
+    uv[1, 1] += [3.0, 0.0]  # a point off both rays: its distances are not 0 before it is refused
+    result = triangulate(P, uv, np.ones((2, 2)))  # rays ~1 degree apart: both points refused
+    assert np.isnan(result.points).all()
+    assert np.isnan(result.ray_distance_m).all()
+    kept = triangulate(P, uv, np.ones((2, 2)), min_ray_angle_deg=0.5)
+    assert np.isfinite(kept.ray_distance_m).all()
+
+
+@pytest.mark.parametrize("joint", [0, 2])
+def test_the_outlier_rule_at_exactly_the_outlier_distance(joint: int) -> None:
+    """A miss of exactly outlier_distance_m is no outlier, and agreement within exactly it still is agreement."""
+    _, P, _, uv = noisy_scene(n=3)
+    uv[2] += [6.0, -4.0]  # view 2 misses by a few centimetres
+    w = np.ones((4, 3))
+    # the point of the other views, unrefined, and each view's ray distance to it
+    others = w.copy()
+    others[2] = 0.0
+    distance = triangulate(P, uv, others, refine_iterations=0, outlier_distance_m=10.0).ray_distance_m[:, joint]
+    miss, agreement = distance[2], distance[[0, 1, 3]].max()
+    assert agreement < miss
+
+    def used(threshold: float) -> bool:
+        return bool(triangulate(P, uv, w, refine_iterations=0, outlier_distance_m=threshold).used[2, joint])
+
+    assert used(miss)  # missing by exactly the threshold: kept
+    assert not used(np.nextafter(miss, 0.0))  # one ulp more than the threshold: dropped
+    assert not used(agreement)  # the others agree within exactly the threshold: dropped
+    assert used(np.nextafter(agreement, 0.0))  # one ulp less: they disagree, nothing is dropped
+
+
+@pytest.mark.parametrize("baseline", np.geomspace(5e-6, 4e-5, 12))
+def test_the_linear_triangulation_does_not_depend_on_the_world_origin(baseline: float) -> None:
+    """Moving the world origin moves the point with it, also for systems near the singularity rule's edge."""
+    X = np.array([0.0, 0.0, 1.0])
+    K = [500, 0, 320, 0, 500, 240, 0, 0, 1]
+    # two nearly collinear cameras 3 and 9 m from the point: the baselines span the edge of the singularity rule
+    centres = [np.array([0.0, -3.0, 1.0]), np.array([baseline, -9.0, 1.0])]
+    P = np.stack([PinholeCamera.from_k(f"c{k}", K, 640, 480, T_world_from_camera=look_at(c, X)).projection_matrix
+                  for k, c in enumerate(centres)])  # fmt: skip
+    uv = np.stack([(Pv @ np.append(X, 1.0))[:2] / (Pv @ np.append(X, 1.0))[2] for Pv in P])[:, None]
+    w = np.array([[1.0], [3.0]])  # equal after the reweighting by depth
+    found = []
+    for origin in ([0.0, 0.0, 0.0], [0.0, -2.9, 1.0], [0.0, -8.9, 1.0], [0.0, 5.0, 0.0]):
+        shift = np.eye(4)
+        shift[:3, 3] = origin  # world point of the new frame = new coordinates + origin
+        found.append(triangulate_dlt(P @ shift, uv, w)[0] + origin)
+    finite = [bool(np.isfinite(point).all()) for point in found]
+    assert finite == [finite[0]] * 4
+    if finite[0]:
+        np.testing.assert_allclose(found, [X] * 4, atol=1e-6)

@@ -117,7 +117,9 @@ def triangulate_dlt(P: np.ndarray, uv: np.ndarray, w: np.ndarray) -> np.ndarray:
     w = np.where(np.all(np.isfinite(uv), axis=-1), w, 0.0)
     outer = _outer_rows(_rows(P, uv))
     points = _solve_dlt(outer, w)
-    depth = _depths(P, np.where(np.isfinite(points), points, 0.0))
+    # NaN where the first solve refused the system: its weights stay, so the second solve refuses it too (a depth
+    # guessed from elsewhere, e.g. the world origin, would make the answer depend on the choice of world frame).
+    depth = _depths(P, points)
     # The algebraic residual of a row is error_px * depth: dividing by depth approximates pixel errors.
     reweighted = np.where(depth > 1e-9, w / np.where(depth > 1e-9, depth, 1.0), w)
     points = _solve_dlt(outer, reweighted)

@@ -595,3 +595,14 @@ def test_the_linear_triangulation_does_not_depend_on_the_world_origin(baseline: 
     assert finite == [finite[0]] * 4
     if finite[0]:
         np.testing.assert_allclose(found, [X] * 4, atol=1e-6)
+
+
+@pytest.mark.parametrize("weight_scale", [1e-8, 1e8])
+def test_the_refinement_does_not_depend_on_the_scale_of_the_weights(weight_scale: float) -> None:
+    """Gauss-Newton steps are the same for weights scaled by any factor (its singularity rule is relative)."""
+    _, P, _, uv = noisy_scene()
+    w = np.random.default_rng(2).uniform(0.3, 1.0, (4, 5))
+    start = triangulate_dlt(P, uv, w)
+    expected = refine_points(P, uv, w, start)
+    assert np.abs(expected - start).max() > 1e-6  # the steps move the points
+    np.testing.assert_allclose(refine_points(P, uv, weight_scale * w, start), expected, rtol=0.0, atol=1e-9)

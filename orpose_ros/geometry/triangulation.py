@@ -67,12 +67,22 @@ def _solve_dlt(outer: np.ndarray, w: np.ndarray) -> np.ndarray:
     w2 = np.repeat(np.swapaxes(w, -1, -2), 2, axis=-1) ** 2  # (..., J, 2V)
     M = (w2[..., None, :] @ outer)[..., 0, :].reshape((*w2.shape[:-1], 4, 4))  # sum of w^2 r r^T: (..., J, 4, 4)
     H, g = M[..., :3, :3], M[..., :3, 3]
-    scale = np.trace(H, axis1=-2, axis2=-1) / 3.0
     solution, det = solve_symmetric3(H, g)
-    singular = ~(np.abs(det) > 1e-12 * np.maximum(scale, 1e-300) ** 3)
     points = -solution
-    points[singular] = np.nan
+    points[~solvable(H, det)] = np.nan
     return points
+
+
+#: A symmetric 3x3 system H x = b is solvable when |det(H)| > this times (trace(H) / 3)^3: a rule free of the
+#: scale of the weights and of the units.
+RELATIVE_DET_MIN = 1e-12
+
+
+def solvable(H: np.ndarray, det: np.ndarray) -> np.ndarray:
+    """(...) whether each symmetric 3x3 system H (..., 3, 3) of determinant ``det`` (...) is solvable
+    (`RELATIVE_DET_MIN`); False for an all-zero H and for NaN."""
+    scale = np.trace(H, axis1=-2, axis2=-1) / 3.0
+    return np.abs(det) > RELATIVE_DET_MIN * scale**3
 
 
 def solve_symmetric3(H: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +90,7 @@ def solve_symmetric3(H: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
     Cramer's rule on the six distinct entries, as plain array operations: for the few hundred 3x3 systems of a
     frame it is several times faster than `np.linalg.det` + `np.linalg.solve`. Where det(H) is 0 the solution
-    is inf or NaN: callers test the determinant.
+    is inf or NaN: callers test the determinant (`solvable`).
     """
     h00, h01, h02 = H[..., 0, 0], H[..., 0, 1], H[..., 0, 2]
     h11, h12, h22 = H[..., 1, 1], H[..., 1, 2], H[..., 2, 2]
@@ -134,7 +144,8 @@ def refine_points(P: np.ndarray, uv: np.ndarray, w: np.ndarray, points: np.ndarr
         P: (V, 3, 4) projection matrices; uv: (V, J, 2) undistorted px; w: (V, J) weights; points: (J, 3) [m].
 
     Returns:
-        (J, 3) refined points [m]; points that are NaN, or whose normal equations are singular, are unchanged.
+        (J, 3) refined points [m]; points that are NaN, or whose normal equations are not `solvable`, are
+        unchanged.
     """
     finite = np.isfinite(uv)
     w = np.where(np.all(finite, axis=-1), w, 0.0)
@@ -159,8 +170,7 @@ def refine_points(P: np.ndarray, uv: np.ndarray, w: np.ndarray, points: np.ndarr
         H = rows_t @ rows  # (J, 3, 3)
         g = (rows_t @ wres[..., None])[..., 0]  # (J, 3)
         step, det = solve_symmetric3(H, g)
-        solvable = ok & (np.abs(det) > 1e-18)
-        X = X - np.where(solvable[:, None], step, 0.0)
+        X = X - np.where((ok & solvable(H, det))[:, None], step, 0.0)
     return np.where(ok[:, None], X, np.nan)
 
 

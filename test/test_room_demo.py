@@ -70,9 +70,13 @@ def test_the_fusion_node_finds_the_synthetic_people_where_they_walk(tmp_path: Pa
     # people: each synthetic person is found within 0.25 m of where it was at the message's stamp
     scene = RoomScene(calibration)
     found, extra, ids = Counter(), 0, defaultdict(Counter)
+    # every camera in (nearly) every moment: on a loaded machine a camera's result may come after max_wait_s once
+    # or twice, and that moment is fused without it
+    names = list(calibration.names)
+    assert all([c for c in names if c in msg.cameras] == list(msg.cameras) for msg in people[-MOMENTS:])
+    assert sum(list(msg.cameras) == names for msg in people[-MOMENTS:]) >= 0.95 * MOMENTS
     for msg in people[-MOMENTS:]:
         assert msg.header.frame_id == "or_room"
-        assert list(msg.cameras) == list(calibration.names)
         coco, _ = scene.people(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9)
         truth = person_centres(coco)[:, :2]
         for person in msg.people:

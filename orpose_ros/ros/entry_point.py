@@ -106,10 +106,11 @@ def print_stacks_on_sigusr1() -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
-def exit_with_parent() -> bool:
-    """When `EXIT_WITH_PARENT` is "1": SIGTERM to this process once its parent dies (Linux ``prctl``; the parent
-    is the thread that started it). True when this process's parent is gone already (it was adopted by init
-    before the request took effect). Any other value than "0", "1" or unset is reported and ignored."""
+def request_exit_with_parent() -> bool:
+    """When `EXIT_WITH_PARENT` is "1", ask the kernel for SIGTERM to this process once its parent dies (Linux
+    ``prctl``; the parent is the thread that started it). Returns whether the parent is gone already (this
+    process was adopted by init before the request took effect). Any other value than "0", "1" or unset is
+    reported and ignored (returns False)."""
     value = os.environ.get(EXIT_WITH_PARENT, "0")
     if value == "0":
         return False
@@ -129,7 +130,7 @@ def console_main(module: str) -> int:
     parent."""
     StopRequests.installed()
     print_stacks_on_sigusr1()
-    if exit_with_parent():
+    if request_exit_with_parent():  # the parent is gone already
         print("[WARN] the process that started this node is gone: not starting", file=sys.stderr)
         return 0
     try:

@@ -13,6 +13,7 @@ from orpose_ros.fusion.detections import (
     SCORE_RANGE,
     PersonDetection,
     duplicate_mask,
+    duplicate_masks,
     implausibility,
     stack_keypoints,
 )
@@ -205,3 +206,36 @@ def test_among_equal_scores_the_first_detection_is_kept() -> None:
     keypoints = np.stack([a + np.array([0.01 * k, 0.0, 0.0]) for k in range(300)])
     mask = duplicate_mask(keypoints, np.tile([0.5, 0.7, 0.6], 100), 0.2)
     assert np.flatnonzero(~mask).tolist() == [1]
+
+
+def test_several_images_are_checked_at_once_each_detection_only_against_its_own_image() -> None:
+    a, b = box_person(0.0, 0.0), box_person(400.0, 0.0)
+    repeat_a, repeat_b = a + np.array([1.0, 0.0, 0.0]), b + np.array([0.0, 1.0, 0.0])
+    images = [np.stack([a, b, repeat_a]),  # a repeated two places later
+              np.zeros((0, 17, 3)),  # an image without detections
+              np.stack([repeat_b, b]),  # b repeated, the repeat first and scoring higher
+              np.stack([b, a, box_person(200.0, 300.0)])]  # a and b again: the same pixels, another image
+    scores = [np.array([0.9, 0.8, 0.3]), np.zeros(0), np.array([0.9, 0.4]), np.array([0.5, 0.6, 0.7])]
+    masks = duplicate_masks(images, scores, 0.2)
+    assert [m.tolist() for m in masks] == [[False, False, True], [], [False, True], [False, False, False]]
+    assert all(m.dtype == bool for m in masks)
+    for image, score, mask in zip(images, scores, masks, strict=True):
+        np.testing.assert_array_equal(duplicate_mask(image, score, 0.2), mask)  # the one-image case agrees
+
+
+def test_images_with_fewer_than_two_detections_have_no_duplicates() -> None:
+    assert duplicate_masks([], [], 0.2) == []
+    masks = duplicate_masks([box_person(0.0, 0.0)[None], np.zeros((0, 17, 3))], [np.array([0.9]), np.zeros(0)], 0.2)
+    assert [m.tolist() for m in masks] == [[False], []]
+    assert all(m.dtype == bool for m in masks)
+
+
+def test_the_offset_rule_defaults_to_5_percent_and_is_passed_on() -> None:
+    a = box_person(50.0, 40.0)  # keypoint-box diagonal 200 px
+    for shift, same in ((10.0, True), (10.0 * (1 + 1e-9), False)):
+        b = a + np.array([shift, 0.0, 0.0])
+        assert duplicate_masks([np.stack([a, b])], [np.array([0.9, 0.8])], 0.2)[0].tolist() == [False, same]
+    b = a + np.array([30.0, 0.0, 0.0])  # 30 px: within 0.15 x 200 px, not within 0.05 x 200 px
+    for max_offset, same in ((0.15, True), (0.15 - 1e-9, False)):
+        mask = duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2, max_offset=max_offset)
+        assert mask.tolist() == [False, same]

@@ -125,20 +125,16 @@ def duplicate_masks(
         return [np.zeros(n, dtype=bool) for n in sizes]
     kp = np.concatenate([np.asarray(k, dtype=np.float64).reshape(-1, NUM_KEYPOINTS, 3) for k in keypoints_2d])
     confident = kp[..., 2] >= max(min_joint_score, 1e-9)
-    xy = np.where(confident[..., None], kp[..., :2], np.nan)
-    extent = (np.where(confident[..., None], kp[..., :2], -np.inf).max(axis=1)
-              - np.where(confident[..., None], kp[..., :2], np.inf).min(axis=1))  # (N, 2); -inf if none
-    size = np.where(confident.any(axis=1), np.hypot(*np.where(np.isfinite(extent), extent, 0.0).T), 0.0)  # (N,)
+    xy = np.where(confident[..., None], kp[..., :2], np.nan)  # NaN where not confident: no distance there
+    extent = np.nanmax(xy, axis=1, initial=-np.inf) - np.nanmin(xy, axis=1, initial=np.inf)  # (N, 2); -inf if none
+    size = np.hypot(*np.where(np.isfinite(extent), extent, 0.0).T)  # (N,) keypoint-box diagonal [px]
     # every pair (a, b), a < b, of detections of the same image: each image's upper triangle, shifted by its offset
     starts = np.cumsum([0, *sizes[:-1]])
     a, b = np.concatenate([np.stack(np.triu_indices(n, 1)) + start for n, start in zip(sizes, starts, strict=True)],
                           axis=1)
-    shared = confident[a] & confident[b]  # (pairs, 17)
-    distance = np.where(shared, vectors.norm(xy[a] - xy[b]), np.nan)
-    median = nan_median(distance, 2)  # NaN with fewer than 2 shared keypoints
+    median = nan_median(vectors.norm(xy[a] - xy[b]), 2)  # (pairs,) NaN with fewer than 2 shared keypoints
     same = np.zeros((len(kp), len(kp)), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        same[a, b] = same[b, a] = median <= max_offset * np.maximum(size[a], size[b])
+    same[a, b] = same[b, a] = median <= max_offset * np.maximum(size[a], size[b])
     duplicate = np.zeros(len(kp), dtype=bool)
     all_scores = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1) for s in scores])
     for i in np.argsort(-all_scores, kind="stable"):

@@ -565,5 +565,6 @@ def test_a_single_camera_persons_unsure_keypoints_are_not_placed_and_have_no_con
     assert np.isnan(person.joints[head]).all()
     assert np.isfinite(person.joints[~head]).all()
     np.testing.assert_array_equal(person.num_views, np.where(head, 0, 1))
+    assert person.num_views.dtype == np.int64  # (17,) int, as documented (views are counted, not measured)
     np.testing.assert_array_equal(person.confidence, np.where(head, 0.0, 0.9))
     assert np.isnan(person.reprojection_error_px[head]).all()

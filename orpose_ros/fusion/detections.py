@@ -129,7 +129,7 @@ def duplicate_masks(
     extent = np.nanmax(xy, axis=1, initial=-np.inf) - np.nanmin(xy, axis=1, initial=np.inf)  # (N, 2); -inf if none
     size = np.hypot(*np.where(np.isfinite(extent), extent, 0.0).T)  # (N,) keypoint-box diagonal [px]
     # every pair (a, b), a < b, of detections of the same image: each image's upper triangle, shifted by its offset
-    starts = np.cumsum([0, *sizes[:-1]])
+    starts = np.cumsum([0, *sizes[:-1]])  # each image's first detection in the batch
     a, b = np.concatenate([np.stack(np.triu_indices(n, 1)) + start for n, start in zip(sizes, starts, strict=True)],
                           axis=1)
     median = nan_median(vectors.norm(xy[a] - xy[b]), 2)  # (pairs,) NaN with fewer than 2 shared keypoints
@@ -140,4 +140,4 @@ def duplicate_masks(
     for i in np.argsort(-all_scores, kind="stable"):
         if not duplicate[i]:  # kept: the lower-scoring detections of the same person are duplicates
             duplicate |= same[i]
-    return np.split(duplicate, np.cumsum(sizes)[:-1])
+    return np.split(duplicate, starts[1:])

@@ -96,6 +96,8 @@ for entry in "${entries[@]}"; do
         message_paths=$message_paths:$entry
 done
 export PYTHONPATH=$tools$message_paths
+# numba's compiled functions run as plain Python, which mutmut can mutate (geometry/triangulation.py).
+export NUMBA_DISABLE_JIT=1
 mutmut() { nice -n 10 "$python" -c 'import sys; from mutmut.__main__ import cli; sys.exit(cli())' "$@"; }
 
 # A pytest plugin that the tests of every mutant load (-p mutmut_fork_threads). mutmut runs each mutant in a

@@ -505,13 +505,22 @@ def test_the_linear_triangulation_does_not_depend_on_the_scale_of_the_weights(fa
         (np.diag([1.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])),  # cofactor solution (0, 0, 1) over det 0
     ],
 )
-def test_a_singular_system_gives_a_zero_determinant_and_raises_no_floating_point_error(H: np.ndarray,
-                                                                                      b: np.ndarray) -> None:
-    """Where det(H) is 0 the solution is inf or NaN without a floating-point warning: callers test det."""
+def test_a_singular_system_is_refused_without_a_floating_point_error(H: np.ndarray, b: np.ndarray) -> None:
+    """Where det(H) is 0 the solution is NaN and refused, without dividing by zero."""
+    x = np.zeros(3)
     with np.errstate(all="raise"):
-        x, det = solve_symmetric3(H, b)
-    assert det == 0.0
-    assert not np.isfinite(x).all()
+        solvable = solve_symmetric3(H, b, x)
+    assert solvable is False
+    assert np.isnan(x).all()
+
+
+def test_a_solvable_system_is_solved_from_its_upper_triangle() -> None:
+    H = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
+    b = np.array([1.0, -2.0, 0.5])
+    lower_ignored = np.triu(H) + np.tril(np.full((3, 3), 99.0), -1)
+    x = np.full(3, np.nan)
+    assert solve_symmetric3(lower_ignored, b, x) is True
+    np.testing.assert_allclose(x, np.linalg.solve(H, b), rtol=1e-12)
 
 
 def test_refine_points_leaves_a_point_without_weighted_views_unchanged() -> None:
@@ -606,3 +615,15 @@ def test_the_refinement_does_not_depend_on_the_scale_of_the_weights(weight_scale
     expected = refine_points(P, uv, w, start)
     assert np.abs(expected - start).max() > 1e-6  # the steps move the points
     np.testing.assert_allclose(refine_points(P, uv, weight_scale * w, start), expected, rtol=0.0, atol=1e-9)
+
+
+def test_compile_kernels_compiles_the_loops_the_triangulation_runs() -> None:
+    """The fusion node calls it at start-up: afterwards the triangulation's loops have compiled code (with numba's
+    JIT on) and the call took a measured, non-negative time."""
+    from orpose_ros.geometry import triangulation
+
+    seconds = triangulation.compile_kernels()
+    assert seconds >= 0.0
+    if hasattr(triangulation._triangulate_all, "signatures"):  # a numba dispatcher (not NUMBA_DISABLE_JIT)
+        for kernel in (triangulation._triangulate_all, triangulation._refine_points, triangulation._dlt_points):
+            assert kernel.signatures

@@ -627,3 +627,70 @@ def test_compile_kernels_compiles_the_loops_the_triangulation_runs() -> None:
     if hasattr(triangulation._triangulate_all, "signatures"):  # a numba dispatcher (not NUMBA_DISABLE_JIT)
         for kernel in (triangulation._triangulate_all, triangulation._refine_points, triangulation._dlt_points):
             assert kernel.signatures
+
+
+def test_a_view_behind_its_camera_keeps_its_weight_in_the_depth_reweighting() -> None:
+    """-P projects to the same pixels as P with negative depths: the first linear solve is unchanged, and the
+    second keeps that view's weight (dividing it by a depth <= 1e-9 m would change the point)."""
+    cameras, P = rig(4)
+    X = points(3, seed=4)
+    rng = np.random.default_rng(7)
+    uv = observe(cameras, X) + rng.normal(0.0, 2.0, (4, 3, 2))
+    w = rng.uniform(0.1, 1.0, (4, 3))
+    flipped = P.copy()
+    flipped[1] *= -1.0
+
+    def solve(weights: np.ndarray, j: int) -> np.ndarray:
+        rows = np.concatenate([weights[v] * (uv[v, j, :, None] * flipped[v, 2] - flipped[v, :2]) for v in range(4)])
+        return np.linalg.lstsq(rows[:, :3], -rows[:, 3], rcond=None)[0]
+
+    for j in range(3):
+        first = solve(w[:, j], j)
+        depths = np.array([flipped[v, 2] @ np.append(first, 1.0) for v in range(4)])
+        assert depths[1] < 0 < depths[[0, 2, 3]].min()
+        kept = np.where(depths > 1e-9, w[:, j] / depths, w[:, j])
+        np.testing.assert_allclose(triangulate_dlt(flipped, uv, w)[j], solve(kept, j), atol=1e-10)
+        assert np.abs(solve(w[:, j] / np.abs(depths), j) - solve(kept, j)).max() > 1e-6  # the rule matters here
+
+
+def test_a_view_behind_its_camera_does_not_stop_the_refinement_of_the_views_after_it() -> None:
+    """The same as with the view last (`test_a_weighted_view_behind_its_camera_does_not_pull_the_refinement`),
+    the view behind its camera first: the views after it still refine the point."""
+    _, P, _, uv = noisy_scene(num_cameras=3, n=4)
+    w = np.ones((3, 4))
+    start = triangulate_dlt(P, uv, w) + 0.05
+    behind = P[:1].copy()
+    behind[0, 2] *= -1.0  # every point of the room at a negative depth
+    first = refine_points(np.concatenate([behind, P]), np.concatenate([uv[:1], uv]), np.concatenate([w[:1], w]), start)
+    np.testing.assert_allclose(first, refine_points(P, uv, w, start), rtol=0.0, atol=1e-12)
+    assert np.abs(first - start).max() > 1e-3
+
+
+def test_a_view_that_does_not_see_the_joint_does_not_stop_an_outlier_of_a_later_view_from_being_dropped() -> None:
+    cameras, P = rig(5)
+    X = points(1)
+    uv = observe(cameras, X)
+    uv[0] = np.nan  # the first view does not see the joint
+    uv[4, 0] += [40.0, -30.0]  # the last one is wrong
+    result = triangulate(P, uv, np.ones((5, 1)))
+    np.testing.assert_allclose(result.points, X, atol=1e-9)
+    np.testing.assert_array_equal(result.used[:, 0], [False, True, True, True, False])
+
+
+def test_the_triangulation_arrays_have_their_documented_types() -> None:
+    cameras, P = rig(3)
+    result = triangulate(P, observe(cameras, points(4)), np.ones((3, 4)))
+    assert result.used.dtype == np.bool_ and result.num_views.dtype == np.int64
+    for name in ("points", "reprojection_error_px", "ray_distance_m", "confidence"):
+        assert getattr(result, name).dtype == np.float64
+
+
+@pytest.mark.parametrize(("factor", "solvable"), [(0.99, False), (1.01, True)])
+def test_a_system_is_solvable_above_a_determinant_of_1e_12_times_the_cube_of_a_third_of_its_trace(
+        factor: float, solvable: bool) -> None:
+    """diag(1, 1, e): det = e, trace / 3 = (2 + e) / 3; solvable exactly when e > 1e-12 ((2 + e) / 3)^3."""
+    e = factor * 1e-12 * (2.0 / 3.0) ** 3
+    x = np.zeros(3)
+    assert solve_symmetric3(np.diag([1.0, 1.0, e]), np.array([1.0, 2.0, e]), x) is solvable
+    if solvable:
+        np.testing.assert_allclose(x, [1.0, 2.0, 1.0], rtol=1e-12)

@@ -27,6 +27,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from orpose_ros.compiled import compiled
 from orpose_ros.geometry import vectors
 from orpose_ros.geometry.body_model import (
     COCO_RIGID_WHEN_STANDING,
@@ -168,74 +169,153 @@ def _priors(
     return np.stack(rows, axis=1), np.stack(rhs, axis=-1)
 
 
-def _solve_linear(
-    xy: np.ndarray, skel: np.ndarray, w: np.ndarray, prior_rows: np.ndarray, prior_rhs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted linear least squares for theta = (t, scale): x (scale S_z + t_z) = scale S_x + t_x per keypoint
-    (in metres across the ray at the keypoint's depth), plus the prior rows.
+def _solve4(M: np.ndarray, v: np.ndarray, x: np.ndarray) -> None:
+    """Writes the solution of M x = v, for (4, 4) M and (4,) v, into x (4,), by Gaussian elimination with partial
+    pivoting (M and v are overwritten); a singular M gives inf or NaN (never an exception)."""
+    for col in range(4):
+        pivot = col
+        for row in range(col + 1, 4):
+            if abs(M[row, col]) > abs(M[pivot, col]):
+                pivot = row
+        if pivot != col:
+            for k in range(4):
+                M[col, k], M[pivot, k] = M[pivot, k], M[col, k]
+            v[col], v[pivot] = v[pivot], v[col]
+        for row in range(col + 1, 4):
+            factor = M[row, col] / M[col, col]
+            for k in range(col, 4):
+                M[row, k] -= factor * M[col, k]
+            v[row] -= factor * v[col]
+    for row in range(3, -1, -1):
+        total = v[row]
+        for k in range(row + 1, 4):
+            total -= M[row, k] * x[k]
+        x[row] = total / M[row, row]
 
-    Args: xy (..., 17, 2) normalised coordinates; skel (..., 17, 3) [m]; w (..., 17) row weights [1/m];
-    prior_rows (..., R, 4) and prior_rhs (..., R), already divided by their sigmas.
-    Returns (..., 4) solutions and (...) weighted residual costs.
+
+def _add_row(row: np.ndarray, weight: float, rhs: float, M: np.ndarray, v: np.ndarray) -> None:
+    """Adds one row (4,) of a least-squares system, with its weight and right-hand side, to the normal equations:
+    M (4, 4) += weight row row^T, v (4,) += weight row rhs."""
+    for a in range(4):
+        v[a] += weight * row[a] * rhs
+        for b in range(4):
+            M[a, b] += weight * row[a] * row[b]
+
+
+def _prior_residual(prior_rows: np.ndarray, prior_rhs: np.ndarray, r: int, theta: np.ndarray) -> float:
+    """Residual of prior row r at theta (4,): prior_rows[r] . theta - prior_rhs[r] (divided by its sigma)."""
+    total = -prior_rhs[r]
+    for k in range(4):
+        total += prior_rows[r, k] * theta[k]
+    return total
+
+
+def _linear_fit(xy: np.ndarray, skel: np.ndarray, w: np.ndarray, prior_rows: np.ndarray, prior_rhs: np.ndarray,
+                M: np.ndarray, v: np.ndarray, row: np.ndarray, theta: np.ndarray) -> float:
+    """Weighted linear least squares for theta = (t, scale) of one skeleton: x (scale S_z + t_z) = scale S_x + t_x
+    per keypoint (in metres across the ray at the keypoint's depth), plus the prior rows.
+
+    Args: xy (17, 2) normalised coordinates; skel (17, 3) [m]; w (17,) row weights [1/m] (rows of weight 0 are
+    left out); prior_rows (R, 4) and prior_rhs (R,), already divided by their sigmas; M (4, 4), v (4,) and
+    row (4,) scratch.
+    Writes theta (4,); returns the weighted residual cost (sum of squared rows).
     """
-    scale_x = skel[..., 0] - xy[..., 0] * skel[..., 2]
-    scale_y = skel[..., 1] - xy[..., 1] * skel[..., 2]
-    zeros, ones = np.zeros(scale_x.shape), np.ones(scale_x.shape)
-    x, y = np.broadcast_to(xy[..., 0], scale_x.shape), np.broadcast_to(xy[..., 1], scale_x.shape)
-    a_x = np.stack([ones, zeros, -x, scale_x], axis=-1)  # (..., 17, 4)
-    a_y = np.stack([zeros, ones, -y, scale_y], axis=-1)
-    A = np.concatenate([a_x, a_y], axis=-2) * np.concatenate([w, w], axis=-1)[..., None]
-    A = np.concatenate([A, np.broadcast_to(prior_rows, (*A.shape[:-2], *prior_rows.shape[-2:]))], axis=-2)
-    b = np.concatenate(
-        [np.zeros((*A.shape[:-2], 2 * xy.shape[-2])), np.broadcast_to(prior_rhs, (*A.shape[:-2], prior_rhs.shape[-1]))],
-        axis=-1,
-    )
-    At = np.swapaxes(A, -1, -2)
-    theta = np.linalg.solve(At @ A + 1e-12 * np.eye(4), (At @ b[..., None]))[..., 0]
-    cost = ((A @ theta[..., None])[..., 0] - b) ** 2
-    return theta, cost.sum(axis=-1)
+    M[:] = 0.0
+    v[:] = 0.0
+    for r in range(prior_rows.shape[0]):
+        _add_row(prior_rows[r], 1.0, prior_rhs[r], M, v)
+    for j in range(xy.shape[0]):
+        if w[j] == 0.0:
+            continue
+        for axis in range(2):  # rows (1, 0, -x, S_x - x S_z) and (0, 1, -y, S_y - y S_z), right-hand side 0
+            row[0], row[1] = 1.0 - axis, float(axis)
+            row[2] = -xy[j, axis]
+            row[3] = skel[j, axis] - xy[j, axis] * skel[j, 2]
+            _add_row(row, w[j] * w[j], 0.0, M, v)
+    for a in range(4):
+        M[a, a] += 1e-12
+    _solve4(M, v, theta)
+    cost = 0.0
+    for j in range(xy.shape[0]):
+        for axis in range(2):
+            fitted = (theta[axis] - xy[j, axis] * theta[2] + (skel[j, axis] - xy[j, axis] * skel[j, 2]) * theta[3])
+            cost += (w[j] * fitted) ** 2
+    for r in range(prior_rows.shape[0]):
+        cost += _prior_residual(prior_rows, prior_rhs, r, theta) ** 2
+    return cost
 
 
-def _gauss_newton(
-    xy: np.ndarray,
-    skel: np.ndarray,
-    w: np.ndarray,
-    theta: np.ndarray,
-    priors: tuple[np.ndarray, np.ndarray],
-    options: PlacementOptions,
-) -> np.ndarray:
-    """Gauss-Newton steps for theta = (t, scale) on the reprojection error (normalised coordinates times the
-    person's depth: metres across the ray) with a Huber loss, plus the linear prior rows.
+def _gauss_newton(xy: np.ndarray, skel: np.ndarray, w: np.ndarray, prior_rows: np.ndarray, prior_rhs: np.ndarray,
+                  iterations: int, huber_m: float, M: np.ndarray, v: np.ndarray, row: np.ndarray, step: np.ndarray,
+                  theta: np.ndarray) -> None:
+    """Gauss-Newton steps, in place on theta = (t, scale) (4,) of one skeleton, on the reprojection error
+    (normalised coordinates times the person's depth: metres across the ray) with a Huber loss beyond ``huber_m``
+    [m], plus the linear prior rows.
 
-    Args: xy (N, 17, 2), skel (N, 17, 3), w (N, 17) [1/m], theta (N, 4), priors (N, R, 4) and (N, R).
-    Returns (N, 4).
+    Args: xy (17, 2), skel (17, 3) [m], w (17,) [1/m], prior_rows (R, 4) and prior_rhs (R,); M, v, row, step scratch.
     """
-    prior_rows, prior_rhs = priors
-    prior_information = np.swapaxes(prior_rows, -1, -2) @ prior_rows  # (N, 4, 4)
-    N, J = w.shape
-    jac = np.zeros((N, J, 2, 4))
-    for _ in range(options.iterations):
-        t, scale = theta[:, :3], theta[:, 3:]
-        X = scale[:, None] * skel + t[:, None, :]  # (N, 17, 3)
-        z = np.maximum(X[..., 2], _MIN_DEPTH_M)
-        proj = X[..., :2] / z[..., None]
-        depth = np.maximum(t[:, 2:3], _MIN_DEPTH_M)  # metres per unit of normalised coordinates
-        residual = (proj - xy) * depth[..., None]  # (N, 17, 2) [m]
-        size = vectors.norm(residual)
-        huber = np.where(size > options.huber_m, options.huber_m / np.maximum(size, 1e-12), 1.0)
-        # d proj / d X = [[1/z, 0, -x/z^2], [0, 1/z, -y/z^2]] (times depth); d X / d t = I, d X / d scale = S:
-        # the rows of d residual / d theta, (u, v) per keypoint
-        f = depth / z  # (N, 17)
-        jac[..., 0, 0] = jac[..., 1, 1] = f
-        jac[..., :, 2] = -proj * f[..., None]
-        jac[..., :, 3] = (skel[..., :2] - proj * skel[..., 2:]) * f[..., None]
-        rows = jac.reshape(N, 2 * J, 4)
-        weighted_t = np.swapaxes(rows * np.repeat(w * w * huber, 2, axis=1)[..., None], -1, -2)  # (N, 4, 2J)
-        H = weighted_t @ rows + prior_information
-        prior_residual = (prior_rows @ theta[:, :, None])[..., 0] - prior_rhs  # (N, R)
-        g = (weighted_t @ residual.reshape(N, 2 * J, 1))[..., 0] + (prior_residual[:, None] @ prior_rows)[:, 0]
-        theta = theta - np.linalg.solve(H + 1e-12 * np.eye(4), g[..., None])[..., 0]
-    return theta
+    for _ in range(iterations):
+        M[:] = 0.0
+        v[:] = 0.0
+        for r in range(prior_rows.shape[0]):
+            _add_row(prior_rows[r], 1.0, _prior_residual(prior_rows, prior_rhs, r, theta), M, v)
+        depth = max(theta[2], _MIN_DEPTH_M)  # metres per unit of normalised coordinates
+        for j in range(xy.shape[0]):
+            if w[j] == 0.0:
+                continue
+            z = max(theta[3] * skel[j, 2] + theta[2], _MIN_DEPTH_M)
+            f = depth / z
+            proj_x = (theta[3] * skel[j, 0] + theta[0]) / z
+            proj_y = (theta[3] * skel[j, 1] + theta[1]) / z
+            residual_x, residual_y = (proj_x - xy[j, 0]) * depth, (proj_y - xy[j, 1]) * depth  # [m]
+            size = np.sqrt(residual_x * residual_x + residual_y * residual_y)
+            huber = huber_m / max(size, 1e-12) if size > huber_m else 1.0
+            # d proj / d X = [[1/z, 0, -x/z^2], [0, 1/z, -y/z^2]] (times depth); d X / d t = I, d X / d scale = S
+            for axis, proj, residual in ((0, proj_x, residual_x), (1, proj_y, residual_y)):
+                row[0], row[1] = f * (1 - axis), f * axis
+                row[2] = -proj * f
+                row[3] = (skel[j, axis] - proj * skel[j, 2]) * f
+                _add_row(row, w[j] * w[j] * huber, residual, M, v)
+        for a in range(4):
+            M[a, a] += 1e-12
+        _solve4(M, v, step)
+        for k in range(4):
+            theta[k] -= step[k]
+
+
+def _fit_people(xy: np.ndarray, candidates: np.ndarray, w: np.ndarray, prior_rows: np.ndarray,
+                prior_rhs: np.ndarray, measured: np.ndarray, iterations: int,
+                huber_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fits each of N people's skeleton: the linear fit of each candidate, the best (least cost) refined by
+    Gauss-Newton steps.
+
+    Args: xy (N, 17, 2) normalised coordinates; candidates (N, K, 17, 3) COCO skeletons [m, camera axes] (the
+    template at K headings; for a ``measured`` (N,) person, its own skeleton, candidate 0 only); w (N, 17) [1/m];
+    prior_rows (N, R, 4) and prior_rhs (N, R); ``iterations`` Gauss-Newton steps; ``huber_m`` [m].
+    Returns theta (N, 4) = (t [m], scale) and the (N,) index of the best candidate.
+    """
+    N, K = candidates.shape[0], candidates.shape[1]
+    theta = np.empty((N, 4))
+    best = np.zeros(N, dtype=np.int64)
+    M, v, row, trial = np.empty((4, 4)), np.empty(4), np.empty(4), np.empty(4)
+    for n in range(N):
+        least = np.inf
+        for k in range(1 if measured[n] else K):
+            cost = _linear_fit(xy[n], candidates[n, k], w[n], prior_rows[n], prior_rhs[n], M, v, row, trial)
+            if k == 0 or cost < least:  # the first of equal costs, as argmin
+                least, best[n] = cost, k
+                theta[n] = trial
+        _gauss_newton(xy[n], candidates[n, best[n]], w[n], prior_rows[n], prior_rhs[n], iterations, huber_m,
+                      M, v, row, trial, theta[n])
+    return theta, best
+
+
+_solve4 = compiled(_solve4)
+_add_row = compiled(_add_row)
+_prior_residual = compiled(_prior_residual)
+_linear_fit = compiled(_linear_fit)
+_gauss_newton = compiled(_gauss_newton)
+_fit_people = compiled(_fit_people)
 
 
 def _up_and_floor(
@@ -362,10 +442,9 @@ def place_people_of_cameras(
         used = confident & np.where(measured[:, None], _FIT_JOINTS, COCO_RIGID_WHEN_STANDING)
         w = np.where(used, np.sqrt(score), 0.0) / options.lateral_noise_m  # rows in metres across the ray
         priors = _priors(N, up, floor_offset if method == PlacementMethod.SKELETON_FLOOR else None, options)
-        theta_all, cost = _solve_linear(xy[:, None], coco, w[:, None], priors[0][:, None], priors[1][:, None])
-        best = np.where(measured, 0, np.argmin(cost, axis=1))  # the template's best heading
+        theta, best = _fit_people(xy, coco, w, np.ascontiguousarray(priors[0]), priors[1], measured,
+                                  options.iterations, options.huber_m)
         rows = np.arange(N)
-        theta = _gauss_newton(xy, coco[rows, best], w, theta_all[rows, best], priors, options)
         t, scale = theta[:, None, :3], theta[:, 3:, None]
         h36m_fit = scale * h36m[rows, best] + t
         joints_fit = scale * coco[rows, best] + t

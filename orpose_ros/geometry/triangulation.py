@@ -5,8 +5,7 @@ undistorted pixel coordinates: undistort keypoints first (`PinholeCamera.undisto
 Shapes: V views, J joints (or any number of independent points).
 
 The work on each point (a handful of 3x3 systems over V <= ~10 views) is too small for array operations to
-pay their per-call cost, so it runs as compiled loops (numba, `compiled`): one call triangulates a whole frame.
-With the environment variable ``NUMBA_DISABLE_JIT=1`` the same functions run as plain Python (mutation tests).
+pay their per-call cost, so it runs as compiled loops (`orpose_ros.compiled`): one call triangulates a whole frame.
 """
 
 from __future__ import annotations
@@ -15,8 +14,9 @@ import functools
 import time
 from dataclasses import dataclass
 
-import numba
 import numpy as np
+
+from orpose_ros.compiled import compiled
 
 #: Default smallest angle between two rays of a triangulated point [deg]: below it depth is ill-posed.
 MIN_RAY_ANGLE_DEG = 2.0
@@ -27,10 +27,6 @@ OUTLIER_DISTANCE_M = 0.15
 RELATIVE_DET_MIN = 1e-12
 #: Depths [m] at or below this are behind the camera (or on its centre) for depth weighting and refinement.
 _MIN_DEPTH_M = 1e-9
-
-#: Compiles a function to machine code on its first call, cached on disk across processes; division by zero
-#: gives inf / NaN as in numpy.
-compiled = numba.njit(cache=True, error_model="numpy")
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orpose_ros.fusion.robust import nan_median
-from orpose_ros.geometry import vectors
+from orpose_ros.compiled import compiled
+from orpose_ros.fusion.robust import median_in_place
 from orpose_ros.skeleton import NUM_KEYPOINTS
 
 
@@ -105,9 +105,9 @@ def duplicate_mask(
 ) -> np.ndarray:
     """(N,) True for detections that repeat a higher-scoring detection of the same image (pose NMS).
 
-    Two detections show the same person when they share >= 2 confident keypoints and the median distance
-    between those is at most ``max_offset`` times the size (keypoint-box diagonal) of the larger one: about
-    the keypoint noise of one person (OKS uses similar scales).
+    Two detections show the same person when they share >= 2 confident keypoints (finite, scoring at least
+    ``min_joint_score``) and the median distance between those is at most ``max_offset`` times the size
+    (keypoint-box diagonal) of the larger one: about the keypoint noise of one person (OKS uses similar scales).
 
     Args:
         keypoints_2d: (N, 17, 3) x, y [px], score; scores: (N,) detection scores.
@@ -119,25 +119,72 @@ def duplicate_masks(
     keypoints_2d: Sequence[np.ndarray], scores: Sequence[np.ndarray], min_joint_score: float, max_offset: float = 0.05
 ) -> list[np.ndarray]:
     """`duplicate_mask` of the detections of several images (per image (N_i, 17, 3) keypoints and (N_i,)
-    scores) in one batch: detections are only compared with those of their own image."""
+    scores) in one batch: detections are only compared with those of their own image (compiled loops: a frame
+    has a few dozen pairs, too few for array operations to pay their per-call cost)."""
     sizes = [len(k) for k in keypoints_2d]
     if max(sizes, default=0) < 2:
         return [np.zeros(n, dtype=bool) for n in sizes]
     kp = np.concatenate([np.asarray(k, dtype=np.float64).reshape(-1, NUM_KEYPOINTS, 3) for k in keypoints_2d])
-    confident = kp[..., 2] >= max(min_joint_score, 1e-9)
-    xy = np.where(confident[..., None], kp[..., :2], np.nan)  # NaN where not confident: no distance there
-    extent = np.nanmax(xy, axis=1, initial=-np.inf) - np.nanmin(xy, axis=1, initial=np.inf)  # (N, 2); -inf if none
-    size = np.hypot(*np.where(np.isfinite(extent), extent, 0.0).T)  # (N,) keypoint-box diagonal [px]
-    # every pair (a, b), a < b, of detections of the same image: each image's upper triangle, shifted by its offset
-    starts = np.cumsum([0, *sizes[:-1]])  # each image's first detection in the batch
-    a, b = np.concatenate([np.stack(np.triu_indices(n, 1)) + start for n, start in zip(sizes, starts, strict=True)],
-                          axis=1)
-    median = nan_median(vectors.norm(xy[a] - xy[b]), 2)  # (pairs,) NaN with fewer than 2 shared keypoints
-    same = np.zeros((len(kp), len(kp)), dtype=bool)
-    same[a, b] = same[b, a] = median <= max_offset * np.maximum(size[a], size[b])
-    duplicate = np.zeros(len(kp), dtype=bool)
+    image = np.repeat(np.arange(len(sizes)), sizes)  # each detection's image
     all_scores = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1) for s in scores])
-    for i in np.argsort(-all_scores, kind="stable"):
-        if not duplicate[i]:  # kept: the lower-scoring detections of the same person are duplicates
-            duplicate |= same[i]
+    duplicate = _duplicates(kp, image, np.argsort(-all_scores, kind="stable"), max(min_joint_score, 1e-9),
+                            float(max_offset))
+    starts = np.cumsum([0, *sizes[:-1]])  # each image's first detection in the batch
     return np.split(duplicate, starts[1:])
+
+
+def _confident(kp: np.ndarray, j: int, min_score: float) -> bool:
+    """Whether keypoint j of (17, 3) ``kp`` is finite and scores at least ``min_score``."""
+    return kp[j, 2] >= min_score and np.isfinite(kp[j, 0]) and np.isfinite(kp[j, 1])
+
+
+def _keypoint_box_diagonal(kp: np.ndarray, min_score: float) -> float:
+    """Diagonal [px] of the box around the `_confident` keypoints of (17, 3) ``kp``; 0 with none."""
+    x_min = y_min = np.inf
+    x_max = y_max = -np.inf
+    for j in range(kp.shape[0]):
+        if _confident(kp, j, min_score):
+            x_min, x_max = min(x_min, kp[j, 0]), max(x_max, kp[j, 0])
+            y_min, y_max = min(y_min, kp[j, 1]), max(y_max, kp[j, 1])
+    if x_max < x_min:
+        return 0.0
+    return np.hypot(x_max - x_min, y_max - y_min)
+
+
+def _same_person(kp_a: np.ndarray, kp_b: np.ndarray, min_score: float, max_distance: float,
+                 distances: np.ndarray) -> bool:
+    """Whether two detections (17, 3) share >= 2 `_confident` keypoints with a median distance [px] of at most
+    ``max_distance``; ``distances`` (17,) scratch."""
+    count = 0
+    for j in range(kp_a.shape[0]):
+        if _confident(kp_a, j, min_score) and _confident(kp_b, j, min_score):
+            distances[count] = np.sqrt((kp_a[j, 0] - kp_b[j, 0]) ** 2 + (kp_a[j, 1] - kp_b[j, 1]) ** 2)
+            count += 1
+    return count >= 2 and median_in_place(distances, count) <= max_distance
+
+
+def _duplicates(kp: np.ndarray, image: np.ndarray, order: np.ndarray, min_score: float,
+                max_offset: float) -> np.ndarray:
+    """(N,) pose NMS of N detections (N, 17, 3) of the images ``image`` (N,): in ``order`` (N,) (best score
+    first), each detection not yet a duplicate makes duplicates of the others of its image that show the same
+    person (`_same_person` within ``max_offset`` times the larger keypoint-box diagonal)."""
+    N = kp.shape[0]
+    size = np.empty(N)
+    for n in range(N):
+        size[n] = _keypoint_box_diagonal(kp[n], min_score)
+    duplicate = np.zeros(N, dtype=np.bool_)
+    distances = np.empty(kp.shape[1])
+    for i in order:
+        if duplicate[i]:
+            continue
+        for n in range(N):
+            if n != i and image[n] == image[i] and not duplicate[n] and _same_person(
+                    kp[i], kp[n], min_score, max_offset * max(size[i], size[n]), distances):
+                duplicate[n] = True
+    return duplicate
+
+
+_confident = compiled(_confident)
+_keypoint_box_diagonal = compiled(_keypoint_box_diagonal)
+_same_person = compiled(_same_person)
+_duplicates = compiled(_duplicates)

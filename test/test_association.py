@@ -11,18 +11,43 @@ from fusion_data import ceiling_room, keypoints_of, standing_person
 from orpose_ros.fusion.association import (
     AssociationOptions,
     associate,
-    body_scales,
-    closest_points,
+    body_scale,
     cost_table,
     keypoint_rays,
-    pair_costs,
+    median_cost,
+    ray_gap,
     view_pair_costs,
 )
-from orpose_ros.fusion.robust import nan_median
 from orpose_ros.geometry.body_model import standing_template_coco
 from orpose_ros.geometry.camera import PinholeCamera
 
 POSITIONS = [(-0.9, 0.2), (0.1, -0.6), (0.8, 0.7)]
+
+
+def closest_points(centre_a: np.ndarray, rays_a: np.ndarray, centre_b: np.ndarray,
+                   rays_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`ray_gap` of every pair of rays of the four arrays (..., 3) broadcast against each other: distances,
+    ranges along a and b (...), midpoints (..., 3)."""
+    arrays = np.broadcast_arrays(centre_a, rays_a, centre_b, rays_b)
+    shape = arrays[0].shape[:-1]
+    flat = [np.ascontiguousarray(a.reshape(-1, 3), dtype=np.float64) for a in arrays]
+    gaps, middle = np.empty((len(flat[0]), 3)), np.empty((len(flat[0]), 3))
+    for i in range(len(flat[0])):
+        gaps[i] = ray_gap(flat[0][i], flat[1][i], flat[2][i], flat[3][i], middle[i])
+    return gaps[:, 0].reshape(shape), gaps[:, 1].reshape(shape), gaps[:, 2].reshape(shape), middle.reshape(*shape, 3)
+
+
+def pair_costs(distances: np.ndarray, min_common_joints: int) -> np.ndarray:
+    """`median_cost` of each row of (P, 17) per-keypoint distances, NaN where not compared."""
+    rows = [np.ascontiguousarray(row[~np.isnan(row)]) for row in np.atleast_2d(distances)]
+    return np.array([median_cost(np.append(row, 0.0), len(row), min_common_joints) for row in rows])
+
+
+def body_scales(joints: np.ndarray) -> np.ndarray:
+    """`body_scale` (at least 3 limbs) of (..., 17, 3) joints."""
+    flat = np.ascontiguousarray(joints, dtype=np.float64).reshape(-1, 17, 3)
+    scales = np.array([body_scale(j, 3, np.empty(17)) for j in flat])
+    return scales.reshape(joints.shape[:-2])
 
 
 def scene(num_cameras: int = 3, noise_px: float = 0.0, seed: int = 0) -> tuple[list, list[np.ndarray]]:
@@ -67,13 +92,13 @@ def test_closest_points_of_crossing_and_skew_rays() -> None:
     assert np.isnan(parallel).all()
 
 
-def test_nan_median_and_pair_costs() -> None:
+def test_pair_costs_are_medians_of_enough_keypoints() -> None:
     values = np.array([[1.0, np.nan, 3.0, 2.0], [np.nan, np.nan, np.nan, 5.0], [4.0, 1.0, np.nan, np.nan]])
-    np.testing.assert_array_equal(nan_median(values, 1), [2.0, 5.0, 2.5])
-    np.testing.assert_array_equal(nan_median(values, 2)[1], np.nan)
+    np.testing.assert_array_equal(pair_costs(values, 1), [2.0, 5.0, 2.5])
+    np.testing.assert_array_equal(pair_costs(values, 2), [2.0, np.inf, 2.5])
     np.testing.assert_array_equal(pair_costs(values, 3), [2.0, np.inf, np.inf])
     assert pair_costs(np.array([[np.inf, np.inf, 1.0]]), 3)[0] == np.inf
-    np.testing.assert_array_equal(nan_median(np.array([[np.nan], [2.0]]), 1), [np.nan, 2.0])  # one value per row
+    np.testing.assert_array_equal(pair_costs(np.array([[np.nan], [2.0]]), 0), [np.inf, 2.0])  # never of none
 
 
 def test_body_scale_of_a_skeleton() -> None:

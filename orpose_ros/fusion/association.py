@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from orpose_ros.fusion.robust import nan_median
+from orpose_ros.compiled import compiled
+from orpose_ros.fusion.robust import median_in_place
 from orpose_ros.geometry import vectors
 from orpose_ros.geometry.body_model import standing_template_coco
 from orpose_ros.geometry.camera import PinholeCamera, stacked_cameras
@@ -92,55 +93,102 @@ def normalised_rays(camera: PinholeCamera, xy: np.ndarray, scores: np.ndarray, m
     return np.where((scores[..., None] >= max(min_score, 1e-9)), rays, np.nan)
 
 
-def noise_normalised(
-    distance_m: np.ndarray, ranges_over_focal: list[np.ndarray], options: AssociationOptions
-) -> np.ndarray:
-    """Distances [m] rescaled so that ``max_ray_distance_m`` also allows for pixel noise: each view adds
-    (3 keypoint_noise_px * range / focal)^2 to the squared allowance; ``ranges_over_focal`` [m/px] per view."""
-    allowance2 = options.max_ray_distance_m**2 + sum(
-        (3.0 * options.keypoint_noise_px * r) ** 2 for r in ranges_over_focal
-    )
-    return distance_m * options.max_ray_distance_m / np.sqrt(allowance2)
+def noise_normalised(distance_m: float, range_over_focal_a: float, range_over_focal_b: float,
+                     max_ray_distance_m: float, keypoint_noise_px: float) -> float:
+    """A ray distance [m] rescaled so that ``max_ray_distance_m`` also allows for pixel noise: each of the two
+    views adds (3 keypoint_noise_px * range / focal)^2 to the squared allowance (range / focal [m/px] of each
+    view; 0 for a view without range, e.g. a known point against one ray)."""
+    allowance2 = max_ray_distance_m**2 + ((3.0 * keypoint_noise_px * range_over_focal_a) ** 2
+                                          + (3.0 * keypoint_noise_px * range_over_focal_b) ** 2)
+    return distance_m * max_ray_distance_m / np.sqrt(allowance2)
 
 
-def closest_points(
-    centre_a: np.ndarray, rays_a: np.ndarray, centre_b: np.ndarray, rays_b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Closest points between rays from ``centre_a`` along ``rays_a`` and from ``centre_b`` along ``rays_b``, ray by
-    ray (all four broadcast against each other).
-
-    Args:
-        centre_a, centre_b: (..., 3) optical centres [m]; rays_a, rays_b: (..., 3) unit directions.
-
-    Returns:
-        distance (...) [m], ranges along the rays of a and b (...) [m], midpoints (..., 3) [m]; NaN where a ray
-        is missing or the rays are parallel.
-    """
-    baseline = centre_b - centre_a
-    ab = vectors.dot(rays_a, rays_b)
-    a_base = vectors.dot(rays_a, baseline)
-    b_base = vectors.dot(rays_b, baseline)
-    denom = 1.0 - ab**2  # unit rays (or NaN, which passes through silently)
-    denom = np.where(denom < 1e-12, np.nan, denom)
-    range_a = (a_base - ab * b_base) / denom
-    range_b = (ab * a_base - b_base) / denom
-    point_a = centre_a + range_a[..., None] * rays_a
-    point_b = centre_b + range_b[..., None] * rays_b
-    return vectors.norm(point_a - point_b), range_a, range_b, 0.5 * (point_a + point_b)
+def ray_gap(centre_a: np.ndarray, ray_a: np.ndarray, centre_b: np.ndarray, ray_b: np.ndarray,
+            midpoint: np.ndarray) -> tuple[float, float, float]:
+    """Closest points of the ray from ``centre_a`` along unit ``ray_a`` and the ray from ``centre_b`` along unit
+    ``ray_b`` (all (3,) [m]): (distance between them [m], range along ray a [m], range along ray b [m]); writes
+    their midpoint into (3,) ``midpoint``. All NaN where a ray is NaN or the rays are parallel (the sine of their
+    angle below 1e-6)."""
+    ab = ray_a[0] * ray_b[0] + ray_a[1] * ray_b[1] + ray_a[2] * ray_b[2]
+    a_base = b_base = 0.0
+    for k in range(3):
+        a_base += ray_a[k] * (centre_b[k] - centre_a[k])
+        b_base += ray_b[k] * (centre_b[k] - centre_a[k])
+    denom = 1.0 - ab**2
+    if denom < 1e-12:
+        denom = np.nan
+    range_a, range_b = (a_base - ab * b_base) / denom, (ab * a_base - b_base) / denom
+    distance2 = 0.0
+    for k in range(3):
+        point_a, point_b = centre_a[k] + range_a * ray_a[k], centre_b[k] + range_b * ray_b[k]
+        distance2 += (point_a - point_b) ** 2
+        midpoint[k] = 0.5 * (point_a + point_b)
+    return np.sqrt(distance2), range_a, range_b
 
 
-def body_scales(joints: np.ndarray, min_limbs: int = 3) -> np.ndarray:
-    """(...) median ratio of the limb lengths of (..., 17, 3) COCO-17 joints [m] to the template's; NaN with
-    fewer than ``min_limbs`` limbs (bones between shoulders, elbows, wrists, hips, knees, ankles) placed."""
-    lengths = vectors.norm(joints[..., _LIMBS[:, 0], :] - joints[..., _LIMBS[:, 1], :]) / _LIMB_LENGTHS
-    return nan_median(lengths, min_limbs)
+def median_cost(values: np.ndarray, count: int, min_count: int) -> float:
+    """Median of the first ``count`` (non-NaN) entries of ``values`` (sorted in place), inf with fewer than
+    ``min_count`` of them: the cost of a pair of detections from its per-keypoint distances [m]."""
+    if count < max(min_count, 1):
+        return np.inf
+    return median_in_place(values, count)
 
 
-def pair_costs(distances: np.ndarray, min_common_joints: int) -> np.ndarray:
-    """(...) median over the last axis of per-keypoint distances (..., 17) [m], NaN where a keypoint is not seen
-    by both; inf with fewer than ``min_common_joints`` seen (or when the median is infinite)."""
-    median = nan_median(distances, min_common_joints)
-    return np.where(np.isnan(median), np.inf, median)
+def body_scale(joints: np.ndarray, min_limbs: int, lengths: np.ndarray) -> float:
+    """Median ratio of the limb lengths of (17, 3) COCO-17 joints [m] to the template's; NaN with fewer than
+    ``min_limbs`` limbs (bones between shoulders, elbows, wrists, hips, knees, ankles) placed; ``lengths``
+    (number of limbs,) scratch."""
+    count = 0
+    for limb in range(_LIMBS.shape[0]):
+        a, b = _LIMBS[limb, 0], _LIMBS[limb, 1]
+        length = np.sqrt((joints[a, 0] - joints[b, 0]) ** 2 + (joints[a, 1] - joints[b, 1]) ** 2
+                         + (joints[a, 2] - joints[b, 2]) ** 2) / _LIMB_LENGTHS[limb]
+        if not np.isnan(length):
+            lengths[count] = length
+            count += 1
+    if count < max(min_limbs, 1):
+        return np.nan
+    return median_in_place(lengths, count)
+
+
+def _cost_table(rays: np.ndarray, camera: np.ndarray, centres: np.ndarray, focal: np.ndarray,
+                max_ray_distance_m: float, keypoint_noise_px: float, min_depth_m: float, min_common_joints: int,
+                scale_low: float, scale_high: float) -> np.ndarray:
+    """`cost_table` of N detections' (N, 17, 3) unit keypoint rays (NaN where not seen), of the cameras
+    ``camera`` (N,) (in increasing order) whose centres (V, 3) [m] and focal lengths (V,) [px] are given."""
+    N, J = rays.shape[0], rays.shape[1]
+    table = np.full((N, N), np.nan)
+    midpoints, distances, lengths = np.empty((J, 3)), np.empty(J), np.empty(_LIMBS.shape[0])
+    for a in range(N):
+        va = camera[a]
+        for b in range(a + 1, N):
+            vb = camera[b]
+            if vb == va:
+                continue
+            count = 0
+            for j in range(J):
+                distance, range_a, range_b = ray_gap(centres[va], rays[a, j], centres[vb], rays[b, j], midpoints[j])
+                if np.isnan(distance):
+                    continue
+                if range_a >= min_depth_m and range_b >= min_depth_m:
+                    distances[count] = noise_normalised(distance, range_a / focal[va], range_b / focal[vb],
+                                                        max_ray_distance_m, keypoint_noise_px)
+                else:
+                    distances[count] = np.inf
+                count += 1
+            cost = median_cost(distances, count, min_common_joints)
+            scale = body_scale(midpoints, 3, lengths)
+            if not (np.isnan(scale) or scale_low <= scale <= scale_high):
+                cost = np.inf
+            table[a, b] = table[b, a] = cost
+    return table
+
+
+noise_normalised = compiled(noise_normalised)
+ray_gap = compiled(ray_gap)
+median_cost = compiled(median_cost)
+body_scale = compiled(body_scale)
+_cost_table = compiled(_cost_table)
 
 
 def view_pair_costs(
@@ -157,39 +205,20 @@ def view_pair_costs(
 
 def cost_table(cameras: Sequence[PinholeCamera], rays: Sequence[np.ndarray], options: AssociationOptions) -> np.ndarray:
     """(N, N) symmetric costs [m] of every pair of the N detections of all cameras (camera after camera, as in
-    ``rays``: per camera (N_v, 17, 3) unit keypoint rays), in one set of array operations; NaN between
-    detections of the same camera.
+    ``rays``: per camera (N_v, 17, 3) unit keypoint rays); NaN between detections of the same camera.
 
     A pair's cost is the median over the keypoints both see of the noise-normalised distance between their
-    rays; inf where fewer than ``min_common_joints`` keypoints are comparable, where rays meet behind or too
-    near a camera, or where they meet in a skeleton of implausible size.
+    rays (`ray_gap`, `noise_normalised`); inf where fewer than ``min_common_joints`` keypoints are comparable,
+    where rays meet behind or too near a camera, or where they meet in a skeleton of implausible size
+    (`body_scale`). Compiled loops: a frame has a few dozen pairs of 17 keypoints, too few for array operations
+    to pay their per-call cost.
     """
-    offset = np.cumsum([0] + [len(r) for r in rays])
-    table = np.full((offset[-1], offset[-1]), np.nan)
-    blocks = [(va, vb) for va in range(len(rays)) for vb in range(va + 1, len(rays)) if len(rays[va]) and len(rays[vb])]
-    if not blocks:
-        return table
-    # pair k of block (va, vb) is detection ia of va with detection ib of vb, row-major over (N_va, N_vb)
-    counts = np.array([(va, vb, len(rays[va]), len(rays[vb])) for va, vb in blocks])  # (B, 4)
-    sizes = np.concatenate([[0], np.cumsum(counts[:, 2] * counts[:, 3])])
-    block = np.repeat(np.arange(len(blocks)), counts[:, 2] * counts[:, 3])
-    ia, ib = np.divmod(np.arange(sizes[-1]) - sizes[block], counts[block, 3])
-    va_of, vb_of = counts[block, 0], counts[block, 1]
-    row, col = offset[va_of] + ia, offset[vb_of] + ib
-    every = np.concatenate(rays)
     constants = stacked_cameras(tuple(cameras))
-    centres, focal = constants.centres_world, constants.focal_px
-    distance, range_a, range_b, midpoints = closest_points(centres[va_of][:, None], every[row],
-                                                           centres[vb_of][:, None], every[col])  # (K, J)
-    distance = noise_normalised(distance, [range_a / focal[va_of][:, None], range_b / focal[vb_of][:, None]],
-                                options)
-    in_front = (range_a >= options.min_depth_m) & (range_b >= options.min_depth_m)
-    distance = np.where(np.isnan(distance), np.nan, np.where(in_front, distance, np.inf))
-    costs = pair_costs(distance, options.min_common_joints)
-    scale = body_scales(midpoints)
+    camera = np.repeat(np.arange(len(rays)), [len(r) for r in rays])
+    every = np.concatenate([np.zeros((0, 17, 3))] + [np.asarray(r, dtype=np.float64).reshape(-1, 17, 3) for r in rays])
     low, high = options.body_scale_range
-    table[row, col] = table[col, row] = np.where(np.isnan(scale) | ((scale >= low) & (scale <= high)), costs, np.inf)
-    return table
+    return _cost_table(every, camera, constants.centres_world, constants.focal_px, options.max_ray_distance_m,
+                       options.keypoint_noise_px, options.min_depth_m, options.min_common_joints, low, high)
 
 
 def associate(

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from orpose_ros.compiled import compiled
 from orpose_ros.fusion.association import (
     AssociationOptions,
     associate,
+    median_cost,
     noise_normalised,
     normalised_rays,
-    pair_costs,
 )
 from orpose_ros.fusion.detections import PersonDetection, duplicate_masks, stack_keypoints
 from orpose_ros.fusion.motion import PersonMotion
@@ -278,16 +279,49 @@ def _single_view_duplicates(
     threshold); all cameras at once."""
     if not people or not len(rays):
         return np.zeros(len(rays), dtype=bool)
-    joints = np.stack([p.joints for p in people])  # (F, 17, 3)
     constants = stacked_cameras(tuple(cameras))
-    centres, focal = constants.centres_world[views], constants.focal_px[views]  # (N, 3), (N,)
-    to_joint = joints[None] - centres[:, None, None]  # (N, F, 17, 3)
-    along = vectors.dot(to_joint, rays[:, None])  # (N, F, 17)
-    distance = vectors.norm(to_joint - along[..., None] * rays[:, None])
-    distance = noise_normalised(distance, [along / focal[:, None, None]], options.association)
-    distance = np.where(along > options.association.min_depth_m, distance, np.inf)
-    costs = pair_costs(np.where(np.isfinite(along), distance, np.nan), options.association.min_common_joints)
-    return (costs <= options.association.max_ray_distance_m).any(axis=1)
+    association = options.association
+    return _rays_through_people(np.stack([p.joints for p in people]), constants.centres_world[views], rays,
+                                constants.focal_px[views], association.max_ray_distance_m,
+                                association.keypoint_noise_px, association.min_depth_m, association.min_common_joints)
+
+
+def _rays_through_people(joints: np.ndarray, centres: np.ndarray, rays: np.ndarray, focal: np.ndarray,
+                         max_ray_distance_m: float, keypoint_noise_px: float, min_depth_m: float,
+                         min_common_joints: int) -> np.ndarray:
+    """(N,) whether the (N, 17, 3) unit keypoint rays (NaN where not seen) of N detections, from camera centres
+    (N, 3) [m] of focal lengths (N,) [px], pass through the (F, 17, 3) joints [m] of one of F people: the median
+    over the keypoints of the noise-normalised point-to-ray distance (`noise_normalised`; inf for a joint nearer
+    than ``min_depth_m`` along its ray or behind it) is at most ``max_ray_distance_m``, with at least
+    ``min_common_joints`` keypoints compared (`median_cost`)."""
+    N, J = rays.shape[0], rays.shape[1]
+    through = np.zeros(N, dtype=np.bool_)
+    distances = np.empty(J)
+    for n in range(N):
+        for f in range(joints.shape[0]):
+            count = 0
+            for j in range(J):
+                along = 0.0
+                for k in range(3):
+                    along += (joints[f, j, k] - centres[n, k]) * rays[n, j, k]
+                if not np.isfinite(along):
+                    continue
+                distance2 = 0.0
+                for k in range(3):
+                    distance2 += (joints[f, j, k] - centres[n, k] - along * rays[n, j, k]) ** 2
+                if along > min_depth_m:
+                    distances[count] = noise_normalised(np.sqrt(distance2), along / focal[n], 0.0, max_ray_distance_m,
+                                                        keypoint_noise_px)
+                else:
+                    distances[count] = np.inf
+                count += 1
+            if median_cost(distances, count, min_common_joints) <= max_ray_distance_m:
+                through[n] = True
+                break
+    return through
+
+
+_rays_through_people = compiled(_rays_through_people)
 
 
 def _remove_close_people(people: list[FusedPerson], up: np.ndarray, min_distance_m: float) -> list[FusedPerson]:

@@ -9,8 +9,19 @@ of a second. With the environment variable ``NUMBA_DISABLE_JIT=1`` the same func
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numba
 
-#: Compiles a function to machine code on its first call, cached on disk across processes; division by zero
-#: gives inf / NaN as in numpy.
-compiled = numba.njit(cache=True, error_model="numpy")
+_njit = numba.njit(cache=True, error_model="numpy")
+#: Every function made by `compiled`, in the order of their modules' imports.
+KERNELS: list[Any] = []
+
+
+def compiled(function: Callable) -> Any:
+    """``function`` compiled to machine code on its first call, cached on disk across processes; division by
+    zero gives inf / NaN as in numpy. Listed in `KERNELS`."""
+    kernel = _njit(function)
+    KERNELS.append(kernel)
+    return kernel

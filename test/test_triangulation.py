@@ -617,27 +617,6 @@ def test_the_refinement_does_not_depend_on_the_scale_of_the_weights(weight_scale
     np.testing.assert_allclose(refine_points(P, uv, weight_scale * w, start), expected, rtol=0.0, atol=1e-9)
 
 
-def test_compile_kernels_compiles_the_loops_the_triangulation_runs() -> None:
-    """The fusion node calls it at start-up: in a fresh process, where no loop has compiled code yet, it leaves
-    every entry point of the triangulation compiled (or loaded from the disk cache)."""
-    import os
-    import subprocess
-    import sys
-
-    if os.environ.get("NUMBA_DISABLE_JIT", "0") != "0":
-        pytest.skip("numba's JIT is disabled: nothing is compiled")
-    probe = (
-        "from orpose_ros.geometry import triangulation as t\n"
-        "entry_points = (t._triangulate_all, t._refine_points, t._dlt_points)\n"
-        "before = [len(k.signatures) for k in entry_points]\n"
-        "seconds = t.compile_kernels()\n"
-        "print(before, [len(k.signatures) for k in entry_points], seconds >= 0.0)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["[0,", "0,", "0]", "[1,", "1,", "1]", "True"]
-
-
 def test_a_view_behind_its_camera_keeps_its_weight_in_the_depth_reweighting() -> None:
     """-P projects to the same pixels as P with negative depths: the first linear solve is unchanged, and the
     second keeps that view's weight (dividing it by a depth <= 1e-9 m would change the point)."""

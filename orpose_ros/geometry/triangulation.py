@@ -11,7 +11,6 @@ pay their per-call cost, so it runs as compiled loops (`orpose_ros.compiled`): o
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -384,17 +383,3 @@ def triangulate(
     arrays = _triangulate_all(P, uv, _seen_weights(uv, w), focal, centres, float(outlier_distance_m),
                               float(np.cos(np.radians(min_ray_angle_deg))), int(refine_iterations))
     return Triangulation(*arrays)
-
-
-def compile_kernels() -> float:
-    """Compiles the triangulation's loops, or loads them from numba's disk cache, by triangulating one point of
-    three views; returns the seconds it took (several the very first time, then a fraction of one). Nodes
-    call it at start-up so that their first frame does not wait for the compiler."""
-    start = time.perf_counter()
-    P = np.tile(np.eye(3, 4), (3, 1, 1))  # three cameras 1 m apart along x, 3 m from the origin, looking along z
-    P[:, 0, 3], P[:, 2, 3] = [-1.0, 0.0, 1.0], 3.0
-    uv, w = np.zeros((3, 1, 2)), np.ones((3, 1))
-    triangulate(P, uv, w)
-    refine_points(P, uv, w, np.zeros((1, 3)))
-    triangulate_dlt(P, uv, w)
-    return time.perf_counter() - start

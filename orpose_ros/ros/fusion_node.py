@@ -34,8 +34,8 @@ from orpose_ros.fusion.pipeline import FusionOptions
 from orpose_ros.fusion.stream import CameraMoment, FusionStream, StreamOptions
 from orpose_ros.fusion.support import SupportOptions
 from orpose_ros.fusion.tracking import TrackerOptions
+from orpose_ros.fusion.warm_up import compile_kernels
 from orpose_ros.geometry.calibration import CalibrationError, PendingCamera, RoomCalibration
-from orpose_ros.geometry.triangulation import compile_kernels
 from orpose_ros.ros import parameter_groups as groups
 from orpose_ros.ros import tf_camera_parameters as tf_cameras
 from orpose_ros.ros.camera_input import CameraInputError, camera_from_camera_info
@@ -155,7 +155,8 @@ class FusionNode(ManagedNode[FusionConfig]):
         self.calibration: RoomCalibration = calibration
         self.stream = FusionStream(calibration, replace(config.stream_options(), floor_moments=floor_moments))
         self.get_logger().info(floor_line)
-        self.get_logger().info(f"triangulation compiled (or loaded from numba's cache) in {compile_kernels():.1f} s")
+        seconds = compile_kernels(self.stream.options.fusion)
+        self.get_logger().info(f"fusion loops compiled (or loaded from numba's cache) in {seconds:.1f} s")
         self.grouper = StampGrouper(calibration.names, config.stamp_tolerance_s, config.max_wait_s,
                                     max_clock_offset_s=config.max_clock_offset_s)
         self._warnings = ThrottledWarnings(self.get_logger())

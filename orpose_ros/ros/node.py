@@ -26,6 +26,8 @@ from orpose_ros import topics
 from orpose_ros.backends import BackendError, PoseBackend, build_backend
 from orpose_ros.camera_pipeline import CameraFrame, CameraModels, CameraPipeline, check_frame, process_frames
 from orpose_ros.drawing import draw_poses
+from orpose_ros.fusion.pipeline import FusionOptions
+from orpose_ros.fusion.warm_up import compile_kernels
 from orpose_ros.ros.camera_input import CameraInput, CameraInputError
 from orpose_ros.ros.config_files import load_calibration_parameter
 from orpose_ros.ros.diagnostics import diagnostics_msg
@@ -72,6 +74,8 @@ class OrPoseNode(ManagedNode[NodeConfig]):
         self._log_handler = bridge_core_logging(self.get_logger())
         self.calibration = load_calibration_parameter(config.calibration)
         self.predictor = build_backend(config.backend_options())
+        seconds = compile_kernels(FusionOptions(placement=config.placement_options()))
+        self.get_logger().info(f"placement loops compiled (or loaded from numba's cache) in {seconds:.1f} s")
         return f"model on {self.predictor.device}, downsample x{self.predictor.downsample_factor}"
 
     def start(self) -> str:

@@ -292,6 +292,36 @@ def test_option_bounds_on_both_sides(kwargs: dict, valid: bool) -> None:
             AssociationOptions(**kwargs)
 
 
+def test_ray_gaps_add_every_coordinate() -> None:
+    # a ray along +y through the origin, one along +z through (0.7, 0, 0): 0.7 m apart along x
+    middle = np.empty(3)
+    distance, range_a, range_b = ray_gap(np.array([0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0]),
+                                         np.array([0.7, 0.0, -2.0]), np.array([0.0, 0.0, 1.0]), middle)
+    assert (distance, range_a, range_b) == pytest.approx((0.7, 1.0, 2.0), abs=1e-15)
+    np.testing.assert_allclose(middle, [0.35, 0.0, 0.0], atol=1e-15)
+
+
+def test_a_body_scale_of_one_limb_when_one_is_enough() -> None:
+    one = np.full((17, 3), np.nan)
+    one[[5, 7]] = 1.5 * standing_template_coco()[[5, 7]]  # the left upper arm
+    assert body_scale(one, 1, np.empty(17)) == pytest.approx(1.5, rel=1e-12)
+    assert np.isnan(body_scale(one, 2, np.empty(17)))
+
+
+def test_the_cost_table_judges_the_body_scale_from_exactly_three_limbs() -> None:
+    template = standing_template_coco()
+    joints = 2.0 * (template - template[11:13].mean(axis=0)) + np.array([0.2, 0.1, 2.0])  # twice an adult
+    cameras, keypoints = two_view_pair(joints)
+    for k in keypoints:
+        k[0, [j for j in range(17) if j not in (5, 7, 9, 13, 15)], 2] = 0.0  # upper arm, forearm, shin
+    options = AssociationOptions()
+    rays = [keypoint_rays(c, k, options.min_joint_score) for c, k in zip(cameras, keypoints, strict=True)]
+    assert cost_table(cameras, rays, options)[0, 1] == np.inf
+    keypoints[0][0, 15, 2] = keypoints[1][0, 15, 2] = 0.0  # two limbs: no size to judge, the rays meet
+    rays = [keypoint_rays(c, k, options.min_joint_score) for c, k in zip(cameras, keypoints, strict=True)]
+    assert cost_table(cameras, rays, options)[0, 1] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_a_body_scale_needs_exactly_three_limbs() -> None:
     template = standing_template_coco()
     three = np.full((17, 3), np.nan)
@@ -451,15 +481,27 @@ def test_one_keypoint_array_per_camera() -> None:
         associate(cameras, keypoints[:2])
 
 
+def _fixed_threshold(cameras: list, keypoints: list[np.ndarray]) -> float | None:
+    """A threshold m (within 64 ulps of the pair's cost) at which the pair costs exactly m: with keypoint_noise_px
+    0 the cost is d * m / sqrt(m^2), which rounds to d or a neighbour of d; None when there is none."""
+    first = pair_cost(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0))
+    for k in range(-64, 65):
+        m = first + k * np.spacing(first)
+        if pair_cost(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=m)) == m:
+            return m
+    return None
+
+
 def test_two_detections_join_at_a_cost_exactly_at_the_threshold() -> None:
-    cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)), shift_px=6.0)
-    # keypoint_noise_px 0: the cost is d * m / sqrt(m^2) for threshold m; find an m the cost equals exactly
-    threshold = pair_cost(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0))
-    for _ in range(20):
-        cost = pair_cost(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=threshold))
-        if cost == threshold:
+    for shift_px in (5.0, 6.0, 7.0):
+        cameras, keypoints = two_view_pair(standing_person((0.3, -0.2)), shift_px=shift_px)
+        threshold = _fixed_threshold(cameras, keypoints)
+        if threshold is not None:
             break
-        threshold = cost
-    assert cost == threshold
+    assert threshold is not None
     joined = associate(cameras, keypoints, AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=threshold))
     assert joined == [[(0, 0), (1, 0)]]
+    below = float(np.nextafter(threshold, 0.0))
+    options = AssociationOptions(keypoint_noise_px=0.0, max_ray_distance_m=below)
+    assert pair_cost(cameras, keypoints, options) > below
+    assert associate(cameras, keypoints, options) == [[(0, 0)], [(1, 0)]]

@@ -192,11 +192,45 @@ def test_two_shared_keypoints_confident_from_exactly_the_minimum_score_are_enoug
     assert duplicate_mask(np.stack([a, zero]), np.array([0.9, 0.8]), 0.0).tolist() == [False, False]
 
 
-def test_each_kept_detection_marks_its_own_repeats() -> None:
+@pytest.mark.parametrize("scores", [[0.9, 0.3, 0.8, 0.2], [0.9, 0.8, 0.7, 0.2]],
+                         ids=["kept_first", "a_repeat_between_the_kept"])
+def test_each_kept_detection_marks_its_own_repeats(scores: list[float]) -> None:
     a, b = box_person(0.0, 0.0), box_person(400.0, 0.0)
     keypoints = np.stack([a, a + np.array([1.0, 0.0, 0.0]), b, b + np.array([0.0, 1.0, 0.0])])
-    mask = duplicate_mask(keypoints, np.array([0.9, 0.3, 0.8, 0.2]), 0.2)
+    mask = duplicate_mask(keypoints, np.array(scores), 0.2)
     assert mask.tolist() == [False, True, False, True]
+
+
+def test_the_keypoint_box_spans_every_confident_keypoint() -> None:
+    a = np.roll(box_person(0.0, 0.0), 8, axis=0)  # the box's corners are keypoints 8 and 9
+    near, far = a + np.array([9.9, 0.0, 0.0]), a + np.array([10.1, 0.0, 0.0])  # 0.05 x 200 px = 10 px
+    assert duplicate_mask(np.stack([a, near]), np.array([0.9, 0.8]), 0.2).tolist() == [False, True]
+    assert duplicate_mask(np.stack([a, far]), np.array([0.9, 0.8]), 0.2).tolist() == [False, False]
+
+
+def test_the_keypoint_box_of_a_column_of_keypoints_is_its_height() -> None:
+    column = np.c_[np.full(17, 50.0), np.linspace(0.0, 200.0, 17), np.full(17, 0.9)]  # 200 px tall, 0 wide
+    near, far = column + np.array([9.9, 0.0, 0.0]), column + np.array([10.1, 0.0, 0.0])
+    assert duplicate_mask(np.stack([column, near]), np.array([0.9, 0.8]), 0.2).tolist() == [False, True]
+    assert duplicate_mask(np.stack([column, far]), np.array([0.9, 0.8]), 0.2).tolist() == [False, False]
+
+
+def test_keypoints_past_the_first_ones_are_compared() -> None:
+    a = box_person(0.0, 0.0)
+    b = a + np.array([1.0, 0.0, 0.0])
+    b[:10, 2] = 0.0  # only keypoints 10-16 shared
+    assert duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2).tolist() == [False, True]
+
+
+@pytest.mark.parametrize("coordinate", [0, 1], ids=["x", "y"])
+def test_a_keypoint_with_a_non_finite_coordinate_takes_no_part(coordinate: int) -> None:
+    a = box_person(0.0, 0.0)
+    b = a + np.array([1.0, 0.0, 0.0])
+    b[2:12, coordinate] = np.nan  # confident scores, but no place: the other 7 keypoints decide
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert duplicate_mask(np.stack([a, b]), np.array([0.9, 0.8]), 0.2).tolist() == [False, True]
+        assert duplicate_mask(np.stack([b, a]), np.array([0.9, 0.8]), 0.2).tolist() == [False, True]
 
 
 def test_among_equal_scores_the_first_detection_is_kept() -> None:

@@ -53,7 +53,7 @@ declare -A TESTS=(
     [zones.py]="test/test_zones.py"
     [fusion/motion.py]="test/test_stream_motion.py test/test_camera_people.py"
     [fusion/stream.py]="test/test_stream.py test/test_stream_motion.py test/test_support.py test/test_joint_output.py test/test_fusion_floor.py"
-    [fusion/pipeline.py]="test/test_pipeline.py test/test_stream.py test/test_stream_motion.py test/test_fusion_floor.py test/test_support.py test/test_joint_output.py"
+    [fusion/pipeline.py]="test/test_pipeline.py test/test_rays_through_people.py test/test_stream.py test/test_stream_motion.py test/test_fusion_floor.py test/test_support.py test/test_joint_output.py"
     [camera_pipeline.py]="test/test_camera_pipeline.py"
 )
 # Modules whose every mutant that mutmut does not report killed is run again in a fresh process (fresh_verdicts):

@@ -16,6 +16,10 @@ Three methods find the translation of the skeleton in the camera frame:
   says; the unknown scale lets the floor correct a person taller or shorter than the skeleton.
 
 Without a floor, ``skeleton+floor`` and ``floor`` fall back to ``skeleton``.
+
+The skeleton fit of every person (the linear fit of each heading, Gauss-Newton on the best) is a handful of 4x4
+systems per person, too small for array operations to pay their per-call cost: it runs as compiled loops
+(`orpose_ros.compiled`, `_fit_people`), one call per frame.
 """
 
 from __future__ import annotations
